@@ -1,0 +1,282 @@
+package hubspot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/hubsync/hubsync/clock"
+	"github.com/hubsync/hubsync/internal/ratelimit"
+)
+
+// maxBody caps how much of a response the client reads.
+const maxBody = 64 << 20
+
+// request describes one API call for do.
+type request struct {
+	method  string
+	path    string
+	query   url.Values
+	body    any        // sent as JSON when non-nil
+	form    url.Values // sent form-encoded when non-nil
+	search  bool       // counts against the search lane
+	noAuth  bool       // OAuth endpoints authenticate with the client secret in the body
+	noRetry bool       // never resend (an authorization code is single-use)
+}
+
+// response is what do hands back on any 2xx.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// doer is what do needs from its owner: a Client, or an OAuth that has no token source.
+type doer struct {
+	cfg    *config
+	base   *url.URL
+	limit  *ratelimit.Limiter
+	search *ratelimit.Limiter
+	token  func(ctx context.Context) (string, error)
+}
+
+func (c *Client) doer() *doer {
+	return &doer{cfg: &c.cfg, base: c.base, limit: c.limit, search: c.search, token: c.accessToken}
+}
+
+// do sends req, waiting on the rate limiter before every attempt and retrying retryable answers
+// within the configured budget, and decodes a 2xx JSON body into out when out is not nil. A non-2xx
+// answer returns *APIError or *RateLimitError; a failed token refresh returns its own error
+// (ErrConnectionRevoked among them).
+func (d *doer) do(ctx context.Context, req request, out any) (*response, error) {
+	var payload []byte
+	contentType := ""
+	switch {
+	case req.body != nil:
+		b, err := json.Marshal(req.body)
+		if err != nil {
+			return nil, fmt.Errorf("hubspot: encoding %s body: %w", req.path, err)
+		}
+		payload, contentType = b, "application/json"
+	case req.form != nil:
+		payload, contentType = []byte(req.form.Encode()), "application/x-www-form-urlencoded"
+	}
+	u := *d.base
+	u.Path = strings.TrimRight(u.Path, "/") + req.path
+	u.RawPath = ""
+	if len(req.query) > 0 {
+		u.RawQuery = req.query.Encode()
+	}
+	lim := d.limit
+	if req.search {
+		lim = d.search
+	}
+	bo := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(500*time.Millisecond),
+		backoff.WithMaxInterval(8*time.Second),
+		backoff.WithRandomizationFactor(0.5),
+		backoff.WithMultiplier(2),
+		backoff.WithMaxElapsedTime(0),
+		backoff.WithClockProvider(d.cfg.clk),
+	)
+	log := d.cfg.logger.With(slog.String("method", req.method), slog.String("path", req.path))
+	for attempt := 0; ; attempt++ {
+		if lim != nil {
+			if err := lim.Wait(ctx); err != nil {
+				return nil, err
+			}
+		}
+		hreq, err := http.NewRequestWithContext(ctx, req.method, u.String(), bytes.NewReader(payload))
+		if err != nil {
+			return nil, fmt.Errorf("hubspot: building %s %s: %w", req.method, req.path, err)
+		}
+		if payload == nil {
+			hreq.Body = nil
+			hreq.GetBody = nil
+		}
+		if contentType != "" {
+			hreq.Header.Set("Content-Type", contentType)
+		}
+		hreq.Header.Set("Accept", "application/json")
+		if !req.noAuth {
+			tok, err := d.token(ctx)
+			if err != nil {
+				return nil, err
+			}
+			hreq.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := d.cfg.httpClient.Do(hreq)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if req.noRetry || attempt >= d.cfg.maxRetries {
+				return nil, fmt.Errorf("hubspot: %s %s: %w", req.method, req.path, stripURL(err))
+			}
+			wait := bo.NextBackOff()
+			log.Debug("hubspot: transport error, retrying", slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", stripURL(err).Error()))
+			if err := clock.Sleep(ctx, d.cfg.clk, wait); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		resp.Body.Close()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if req.noRetry || attempt >= d.cfg.maxRetries {
+				return nil, fmt.Errorf("hubspot: %s %s: reading response: %w", req.method, req.path, err)
+			}
+			if err := clock.Sleep(ctx, d.cfg.clk, bo.NextBackOff()); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if !req.search {
+			d.observeLimits(resp.Header)
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			if out != nil && len(bytes.TrimSpace(body)) > 0 {
+				if err := json.Unmarshal(body, out); err != nil {
+					return nil, fmt.Errorf("hubspot: decoding %s %s answer (HTTP %d): %w", req.method, req.path, resp.StatusCode, err)
+				}
+			}
+			return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
+		}
+		apiErr, eb := newAPIError(resp.StatusCode, body)
+		apiErr.RetryAfter = retryAfter(resp.Header, d.cfg.clk.Now())
+		wait, rlErr, retryable := d.classify(req, resp, apiErr, eb, bo)
+		if !retryable {
+			if rlErr != nil {
+				return nil, rlErr
+			}
+			return nil, apiErr
+		}
+		if req.noRetry || attempt >= d.cfg.maxRetries || wait > d.cfg.maxWait {
+			if rlErr != nil {
+				return nil, rlErr
+			}
+			return nil, apiErr
+		}
+		log.Debug("hubspot: retryable answer", slog.Int("status", resp.StatusCode), slog.Int("attempt", attempt), slog.Duration("wait", wait))
+		if resp.StatusCode == http.StatusTooManyRequests {
+			// Everybody on this lane waits out the window, not just this call.
+			if lim != nil {
+				lim.PauseUntil(d.cfg.clk.Now().Add(wait))
+			}
+			continue
+		}
+		if err := clock.Sleep(ctx, d.cfg.clk, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// classify decides what a non-2xx answer means: how long to wait before retrying, the typed error
+// to return if the wait is not taken, and whether the answer is retryable at all.
+func (d *doer) classify(req request, resp *http.Response, apiErr *APIError, eb *errorBody, bo backoff.BackOff) (time.Duration, *RateLimitError, bool) {
+	now := d.cfg.clk.Now()
+	switch code := resp.StatusCode; {
+	case code == http.StatusTooManyRequests:
+		policy := eb.PolicyName
+		if policy == "DAILY" {
+			reset := nextMidnight(now, d.cfg.dailyReset)
+			return 0, &RateLimitError{StatusCode: code, Policy: policy, RetryAfter: reset.Sub(now), Reset: reset, Message: eb.Message}, false
+		}
+		wait := d.windowFor(req, resp.Header, eb)
+		if apiErr.RetryAfter > wait {
+			wait = apiErr.RetryAfter
+		}
+		return wait, &RateLimitError{StatusCode: code, Policy: policy, RetryAfter: wait, Reset: now.Add(wait), Message: eb.Message}, true
+	case code == http.StatusLocked: // 423: a high-volume lock on the object, held for 2 s
+		wait := max(2*time.Second, apiErr.RetryAfter)
+		return wait, &RateLimitError{StatusCode: code, Policy: "LOCKED", RetryAfter: wait, Reset: now.Add(wait), Message: apiErr.Message}, true
+	case code == 477: // Migration in Progress, with Retry-After in seconds (up to about a day)
+		wait := max(apiErr.RetryAfter, time.Second)
+		return wait, &RateLimitError{StatusCode: code, Policy: "MIGRATION_IN_PROGRESS", RetryAfter: wait, Reset: now.Add(wait), Message: apiErr.Message}, true
+	case code == 500 || code == 502 || code == 503 || code == 504 || code == 521 || code == 523 || code == 524:
+		wait := bo.NextBackOff()
+		if apiErr.RetryAfter > wait {
+			wait = apiErr.RetryAfter
+		}
+		return wait, nil, true
+	default: // 4xx, and 522/525/526, which HubSpot says need support, not retries
+		return 0, nil, false
+	}
+}
+
+// windowFor returns how long a non-daily 429 makes the lane wait: a search or "secondly" limit
+// lasts a second; otherwise the interval HubSpot announced, or the configured one.
+func (d *doer) windowFor(req request, h http.Header, eb *errorBody) time.Duration {
+	if req.search || eb.PolicyName == "SECONDLY" || strings.Contains(strings.ToLower(eb.Message), "secondly") {
+		if d.search == nil {
+			return DefaultSearchInterval
+		}
+		_, per := d.search.Limit()
+		return per
+	}
+	if ms, err := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds")); err == nil && ms > 0 {
+		return time.Duration(ms) * time.Millisecond
+	}
+	if d.limit == nil {
+		return DefaultInterval
+	}
+	_, per := d.limit.Limit()
+	return per
+}
+
+// observeLimits adopts the limit HubSpot announces. Headers may be missing (HubSpot omits them
+// when it cannot gather them), and then nothing changes.
+func (d *doer) observeLimits(h http.Header) {
+	n, err1 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Max"))
+	ms, err2 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+	if err1 != nil || err2 != nil || n <= 0 || ms <= 0 || d.limit == nil {
+		return
+	}
+	d.limit.SetLimit(n, time.Duration(ms)*time.Millisecond)
+}
+
+// retryAfter reads a Retry-After header in seconds or as an HTTP date; zero when absent or bad.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// nextMidnight returns the next midnight after now in loc. HubSpot resets daily limits at midnight
+// in the account's time zone.
+func nextMidnight(now time.Time, loc *time.Location) time.Time {
+	l := now.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, loc)
+}
+
+// stripURL removes the URL from a *url.Error: URLs carry no secret here, but the error text stays
+// short and never leaks a query string.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
