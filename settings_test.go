@@ -1,0 +1,111 @@
+package hubsync
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDefaultSettingsAreTheSeedDefaults(t *testing.T) {
+	t.Parallel()
+	s := DefaultSettings()
+	if s.Mode.OrDefault() != ModeToHubSpot || s.UpdateLifecycleStage || s.GDPRToolkit ||
+		s.Inbound.CreateLearners || s.Inbound.SendWelcomeEmail || len(s.Inbound.Tags) != 0 || s.Inbound.ValidateData {
+		t.Errorf("defaults = %+v", s)
+	}
+	for _, k := range EventKinds() {
+		if !s.EventEnabled(k) || !(Settings{}).EventEnabled(k) {
+			t.Errorf("%s off by default", k)
+		}
+	}
+	if err := (Settings{}).Validate(); err != nil {
+		t.Errorf("zero settings invalid: %v", err)
+	}
+	off := Settings{DisabledEvents: []EventKind{EventTagAdded}}
+	if off.EventEnabled(EventTagAdded) || !off.EventEnabled(EventTagRemoved) {
+		t.Error("toggle not honoured")
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	t.Parallel()
+	bad := Settings{
+		Mode:           "sideways",
+		Mappings:       []Mapping{{LMSField: "", HubSpotProperty: "x", Direction: "up"}},
+		DisabledEvents: []EventKind{"nope", EventTagAdded, EventTagAdded},
+		Inbound:        InboundSettings{Tags: []string{" "}},
+		NotifyEmail:    "admin-at-school",
+		Custom:         []CustomField{{Name: "x", Type: "bool"}},
+	}
+	err := bad.Validate()
+	if !errors.Is(err, ErrInvalidSettings) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{"mode", "mappings[0].direction", "mappings[0]: no LMS field", "disabled_events[0]", "disabled_events[2]", "inbound.tags[0]", "notify_email", "custom_fields"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "admin-at-school") {
+		t.Error("error repeats the address")
+	}
+}
+
+func TestSettingsJSONRoundTrip(t *testing.T) {
+	t.Parallel()
+	s := Settings{
+		Mode:                 ModeTwoWay,
+		Mappings:             []Mapping{{LMSField: "country", HubSpotProperty: "country", Direction: DirectionBoth}},
+		UpdateLifecycleStage: true,
+		DisabledEvents:       []EventKind{EventDeleted},
+		Inbound:              InboundSettings{CreateLearners: true, Tags: []string{"from-hubspot"}},
+		NotifyEmail:          "admin@school.example",
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Settings
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(s, back); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
+
+func TestEmailHelpers(t *testing.T) {
+	t.Parallel()
+	for _, good := range []string{"a@b.co", "jane.doe+x@mail.example.com"} {
+		if err := ValidateEmail(good); err != nil {
+			t.Errorf("%s: %v", good, err)
+		}
+	}
+	for _, bad := range []string{"", "plain", "a@b", "Jane <jane@x.com>", "a@.com", "a@b.", "@b.com", "a b@c.com"} {
+		if ValidateEmail(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if got := MaskEmail("jane.doe@example.com"); got != "j***@example.com" {
+		t.Errorf("MaskEmail = %q", got)
+	}
+	if got := MaskEmail("nope"); got != "***" {
+		t.Errorf("MaskEmail = %q", got)
+	}
+}
+
+func FuzzValidateEmail(f *testing.F) {
+	for _, s := range []string{"a@b.co", "x", "<a@b.c>", "\"q\"@x.y", "é@ü.de"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := ValidateEmail(s)
+		if err != nil && len(s) > 4 && strings.Contains(err.Error(), s) {
+			t.Fatalf("error repeats the input: %v", err)
+		}
+		_ = MaskEmail(s)
+	})
+}
