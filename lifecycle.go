@@ -61,11 +61,11 @@ type LifecycleRule struct {
 // contact is new or has none) after trigger, and false when nothing should be written.
 //
 // The seed's cases:
-//  1. Setting off: registering (alone, or with an enrolment at the same time) syncs the contact as
-//     Lead; later enrolments and purchases leave the stage alone.
-//     2a. Setting on: registering without purchasing gives Lead; a later enrolment or purchase moves
-//     Lead to Customer.
-//     2b. Setting on: registering and purchasing at once gives Customer.
+//   - Case 1, setting off: registering (alone, or with an enrolment at the same time) syncs the
+//     contact as Lead; later enrolments and purchases leave the stage alone.
+//   - Case 2a, setting on: registering without purchasing gives Lead; a later enrolment or purchase
+//     moves Lead to Customer.
+//   - Case 2b, setting on: registering and purchasing at once gives Customer.
 //
 // Stages only move forward (subscriber < lead < MQL < SQL < opportunity < customer < evangelist):
 // a stage at or past the target is kept, and a stage that is not one of HubSpot's defaults (a
