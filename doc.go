@@ -1,0 +1,70 @@
+// Package hubsync keeps an online school's learners and HubSpot CRM contacts in sync.
+//
+// An LMS backend embeds it (or a standalone service runs it over the public LearnWorlds API) to
+// get what the LearnWorlds HubSpot integration promises: learner changes reach HubSpot within
+// seconds, HubSpot contact changes come back for the fields mapped that way, lifecycle stages and
+// timeline events are kept, and a manual sync backfills everything, resumable and at HubSpot's own
+// rate limit.
+//
+// This root package is the vocabulary. Its types are pure (no I/O), so mapping logic can be
+// unit-tested in isolation and a settings screen can be built on them.
+//
+// # Directions
+//
+// A school's [SyncMode] is [ModeToHubSpot] (the default), [ModeToLMS] or [ModeTwoWay]. Only in
+// two-way mode does each mapping row's own [Direction] count; [EffectiveDirection] applies that
+// rule.
+//
+// # Mapping
+//
+// A [Mapping] row joins one LMS field (a [LearnerField] from the school's catalog, see
+// [LearnWorldsCatalog]) to one HubSpot contact [Property]. Four types sync: string, number, date
+// and datetime ([FieldType]), and both sides must agree. [ValidateMappings] returns a
+// [MappingReport]: each row valid or invalid with machine-readable [Problem] codes (type mismatch,
+// missing or archived field or property, read-only target for the row's direction, duplicate
+// target, unsupported HubSpot type) and one warning when any row is invalid. Invalid rows are
+// skipped; valid rows keep syncing. Email is the match key on both sides and always syncs by
+// itself.
+//
+// # Values
+//
+// [ToHubSpot] and [FromHubSpot] convert values: HubSpot dates are YYYY-MM-DD (epoch milliseconds at
+// midnight UTC are read too), datetimes ISO 8601 in UTC (or epoch milliseconds), LearnWorlds
+// timestamps float Unix seconds, numbers plain decimals without float noise. A value that cannot
+// convert is a [*ConversionError] naming the field and the kind of value, never an empty string.
+//
+// # Lifecycle stage
+//
+// [LifecycleRule] decides the stage: Lead on registration; with the school's "update lifecycle
+// stage" setting on, Customer on enrolment or purchase (or on registering and purchasing at once).
+// Stages only move forward, and a school's custom stages are never overwritten.
+//
+// # Timeline events
+//
+// Each [EventKind] is either once per learner (sign-up, deletion, first purchase: see
+// [EventKind.Once]) or repeatable. Every [Activity] has a deterministic [Activity.OccurrenceID],
+// sent to HubSpot as the event id, so a redelivered source event never becomes a second timeline
+// entry; once-kinds also have an [Activity.OnceKey] for the store's ledger ([Store.ClaimOnce]).
+// All kinds are on by default; [Settings.DisabledEvents] turns some off.
+//
+// # Settings
+//
+// [Settings] holds everything the seed's settings screen shows; its zero value is the seed's
+// defaults ([DefaultSettings]) and [Settings.Validate] names every problem it finds.
+//
+// # Ports
+//
+// The engine reaches the outside only through interfaces declared in store.go: [Store]
+// (settings, tokens, per-learner sync state, once-event ledger, webhook dedupe, checkpoints, the
+// per-record sync log), [Queue] (durable leased jobs with coalescing keys and run-at times),
+// [Clock] (package clock; nil means real time) and [Learners] (the LMS side: a host implements it
+// over its own database, package learnworlds implements it over the public API). Failures are
+// reported with sentinel errors such as [ErrNotFound], [ErrConflict] and [ErrLeaseLost], checked
+// with errors.Is.
+//
+// Implementations: hubsynctest (fake clock, in-memory store), store/sqlitestore (the embedded
+// default) and store/pgstore (many instances on one database); store/storetest is the conformance
+// suite every Store and Queue must pass. Package hubspot is the typed HubSpot client and
+// hubspot/hubspottest a stateful fake HubSpot; package learnworlds and learnworlds/learnworldstest
+// are the same for LearnWorlds.
+package hubsync
