@@ -221,7 +221,10 @@ func (d *doer) classify(req request, resp *http.Response, apiErr *APIError, eb *
 // windowFor returns how long a non-daily 429 makes the lane wait: a search or "secondly" limit
 // lasts a second; otherwise the interval HubSpot announced, or the configured one.
 func (d *doer) windowFor(req request, h http.Header, eb *errorBody) time.Duration {
-	if req.search || eb.PolicyName == "SECONDLY" || strings.Contains(strings.ToLower(eb.Message), "secondly") {
+	msg := strings.ToLower(eb.Message)
+	secondly := eb.PolicyName == "SECONDLY" ||
+		(eb.PolicyName == "" && strings.Contains(msg, "secondly") && !strings.Contains(msg, "ten_secondly"))
+	if req.search || secondly {
 		if d.search == nil {
 			return DefaultSearchInterval
 		}

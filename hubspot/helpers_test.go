@@ -1,0 +1,20 @@
+package hubspot_test
+
+import (
+	"context"
+	"testing"
+
+	"golang.org/x/oauth2"
+)
+
+type oauth2Token = oauth2.Token
+
+func newOAuth2Token(access string) *oauth2.Token { return &oauth2.Token{AccessToken: access} }
+
+var errCanceled = context.Canceled
+
+func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return ctx, cancel
+}
