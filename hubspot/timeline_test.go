@@ -19,8 +19,8 @@ func TestCreateTimelineEvents(t *testing.T) {
 			at := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
 			ev := func(course string) hubspot.TimelineEvent {
 				return hubspot.TimelineEvent{
-					ID:    hubspot.TimelineEventID("enrolled", "school-1", "learner-9", course),
-					Type:  "enrolled_in_course", Email: "Learner@Example.com", Timestamp: at,
+					ID:   hubspot.TimelineEventID("enrolled", "school-1", "learner-9", course),
+					Type: "enrolled_in_course", Email: "Learner@Example.com", Timestamp: at,
 					Properties: map[string]string{"course": course},
 				}
 			}
