@@ -305,7 +305,7 @@ func lmsTime(v any) (time.Time, error) {
 
 func unixSeconds(f float64) (time.Time, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) || f < minEpochMillis/1000 || f > maxEpochMillis/1000 {
-		return time.Time{}, fmt.Errorf("Unix seconds out of range")
+		return time.Time{}, fmt.Errorf("seconds since the Unix epoch out of range")
 	}
 	sec, frac := math.Modf(f)
 	// Milliseconds are all HubSpot keeps; rounding here avoids 0.083278 s becoming 83.277999 ms.
