@@ -143,6 +143,9 @@ func newAPIError(status int, body []byte) (*APIError, *errorBody) {
 	if e.Category == "" && eb.OAuthError != "" {
 		e.Category = eb.OAuthError
 	}
+	if e.Category == "" && eb.Status != "" && eb.Status != "error" {
+		e.Category = eb.Status // the legacy OAuth body: {"status":"BAD_REFRESH_TOKEN",...}
+	}
 	if e.Message == "" {
 		e.Message = eb.ErrorDescription
 	}

@@ -2,9 +2,12 @@ package hubspot_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"golang.org/x/oauth2"
+
+	"github.com/hubsync/hubsync/hubspot"
 )
 
 type oauth2Token = oauth2.Token
@@ -18,3 +21,7 @@ func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
 	t.Cleanup(cancel)
 	return ctx, cancel
 }
+
+func asAPI(err error, target **hubspot.APIError) bool { return errors.As(err, target) }
+
+func isRevoked(err error) bool { return errors.Is(err, hubspot.ErrConnectionRevoked) }
