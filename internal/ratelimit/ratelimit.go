@@ -3,9 +3,10 @@
 // clock and never sleep.
 //
 // The promise is the one a vendor's rate limit needs: a server counting requests in a fixed or
-// rolling window of length per never sees more than n from one [Limiter], while the limiter still
-// admits close to n per window (the rate is (n-1)/per with a burst of one, so throughput is at
-// least 95% of n/per for every n >= 20, and exactly n-1 per window).
+// rolling window of length per never sees more than n from one [Limiter], even when requests reach
+// it a little unevenly, while the limiter still admits close to n per window: the pace is the
+// slower of (n-1)/per and n/(per*(1+Headroom)), with a burst of one, so throughput is above 97%
+// of n/per for every n >= 34 and above 95% for every n >= 20.
 package ratelimit
 
 import (
@@ -62,14 +63,23 @@ func normalize(n int, per time.Duration) (int, time.Duration) {
 	return n, per
 }
 
-// spacing is the least time between two admissions that keeps any window of length per at n or
-// fewer: n-1 gaps of per/(n-1) span the whole window, so an n+1th request cannot fit. With n == 1
-// the gap must exceed per itself.
+// Headroom is the share of the window kept free for jitter: requests admitted on schedule reach
+// the server unevenly (connection setup, scheduling), and a request delayed less than the one
+// admitted n places earlier would otherwise land n+1 in one window. With Headroom the spacing is
+// at least per*(1+Headroom)/n, so n admissions span more than the window by 3% of it (30 ms of a
+// 1 s window, 300 ms of a 10 s one), and throughput stays above 97% of n/per.
+const Headroom = 0.03
+
+// spacing is the least time between two admissions: n-1 gaps of per/(n-1) span the whole window,
+// so an n+1th request cannot fit in it, and the Headroom rule above adds room for jitter when
+// that is the larger. With n == 1 the gap must exceed per itself.
 func spacing(n int, per time.Duration) time.Duration {
 	if n <= 1 {
-		return per + margin
+		return per + time.Duration(float64(per)*Headroom) + margin
 	}
-	return per/time.Duration(n-1) + margin
+	exact := per / time.Duration(n-1)
+	jitter := time.Duration(float64(per) * (1 + Headroom) / float64(n))
+	return max(exact, jitter) + margin
 }
 
 // Wait blocks until one request may be sent, or ctx ends. It returns ctx.Err() when ctx ended
