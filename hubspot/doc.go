@@ -1,0 +1,53 @@
+// Package hubspot is a typed client for the parts of HubSpot's public API that keep an online
+// school's learners and HubSpot contacts in sync: OAuth, contacts, contact properties, timeline
+// events, webhook signatures, and the rate limits that govern all of them.
+//
+// # Clients and portals
+//
+// A [Client] talks to one portal (one installed HubSpot account) with that portal's tokens, and
+// owns that portal's request budget: a token bucket (110 requests per 10 s by default, adjusted
+// from the X-HubSpot-RateLimit-Max and -Interval-Milliseconds headers) and a separate search lane
+// (5 per second). Create one Client per connected portal:
+//
+//	oa, _ := hubspot.NewOAuth(app)
+//	ts := oa.TokenSource(storedToken, saveToken) // refreshes from expires_in, persists each token
+//	c, _ := hubspot.New(hubspot.WithTokenSource(ts))
+//
+// Both API generations work; [WithVersion] picks v3 paths (/crm/v3/objects/contacts) or the
+// date-versioned ones (/crm/objects/2026-03/contacts, /oauth/2026-03/token), the default.
+//
+// # Errors
+//
+// Every method takes a context first and returns:
+//   - [ErrConnectionRevoked] when HubSpot refuses the refresh token (invalid_grant /
+//     BAD_REFRESH_TOKEN): the app was uninstalled or disconnected. A 401 alone is not this.
+//   - *[RateLimitError] when a limit outlasts what the client waits by itself (a DAILY 429, with
+//     its reset time; a 477 migration with a long Retry-After); reschedule after RetryAfter.
+//   - *[APIError] for any other refusal, with status, category, sub-category, message,
+//     correlation id and per-field errors. errors.Is(err, [ErrNotFound]) matches a 404.
+//   - [ErrInvalidInput] (wrapped, with a message naming the problem) for input the client refuses
+//     to send.
+//
+// Short waits are handled inside: a ten-secondly 429 pauses the portal's bucket for the window,
+// 423 waits 2 s, 477 honours Retry-After, 5xx and dropped connections back off with jitter. Retries
+// are bounded ([WithRetry]) and stop when the context ends.
+//
+// # Batches
+//
+// [Client.BatchUpsertByEmail] writes up to 100 contacts per request, case-folding and
+// de-duplicating emails first; when one input is bad, HubSpot either answers 207 or fails the
+// whole batch, and the client isolates the bad input (by splitting when needed) so the rest are
+// written. [Client.CreateTimelineEvents] does the same for timeline events, and counts an
+// occurrence HubSpot already has (409) as delivered, so deterministic ids
+// ([TimelineEventID]) make retries safe.
+//
+// # Webhooks
+//
+// [ParseWebhookEvents] decodes a delivery; [VerifyRequest] (or [VerifyV3], [VerifyV1],
+// [VerifyV2]) checks its signature in constant time.
+//
+// # Testing
+//
+// Package hubspottest is a stateful fake HubSpot served over real HTTP, for tests, benchmarks and
+// demos.
+package hubspot
