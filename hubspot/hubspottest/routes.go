@@ -7,6 +7,10 @@ func (s *Server) routes() {
 		s.handle(route{pattern: "GET " + base + "/{contactId}", auth: true, h: s.handleGet})
 		s.handle(route{pattern: "POST " + base + "/batch/upsert", auth: true, h: s.handleBatchUpsert})
 		s.handle(route{pattern: "POST " + base + "/batch/read", auth: true, h: s.handleBatchRead})
+		s.handle(route{pattern: "POST " + base, auth: true, h: s.handleCreate})
+		s.handle(route{pattern: "POST " + base + "/batch/create", auth: true, h: s.handleBatchCreate})
+		s.handle(route{pattern: "POST " + base + "/batch/update", auth: true, h: s.handleBatchUpdate})
+		s.handle(route{pattern: "PATCH " + base + "/{contactId}", auth: true, h: s.handlePatch})
 		s.handle(route{pattern: "POST " + base + "/search", auth: true, search: true, h: s.handleSearch})
 	}
 	for _, base := range []string{"/crm/v3/properties", "/crm/properties/2026-03"} {

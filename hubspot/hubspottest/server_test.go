@@ -248,3 +248,55 @@ func TestInjectedFaults(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+func TestCreateAndUpdateSemantics(t *testing.T) {
+	t.Parallel()
+	s := hubspottest.NewServer()
+	t.Cleanup(s.Close)
+	tok, _ := s.MintToken()
+	const base = "/crm/objects/2026-03/contacts"
+	status, _, body := call(t, s, tok, "POST", base, map[string]any{"properties": map[string]string{"email": "c@x.com", "firstname": "C"}, "associations": []any{}})
+	if status != 201 || body["id"] == "" {
+		t.Fatalf("create: %d %v", status, body)
+	}
+	id := body["id"].(string)
+	status, _, body = call(t, s, tok, "POST", base, map[string]any{"properties": map[string]string{"email": "C@x.com"}, "associations": []any{}})
+	if status != 409 || body["category"] != "CONFLICT" || body["message"] != "Contact already exists. Existing ID: "+id {
+		t.Fatalf("create existing: %d %v", status, body)
+	}
+	// batch/create: an existing email fails the whole batch without trace ids, 207 with them.
+	batch := func(traced bool) map[string]any {
+		a := map[string]any{"properties": map[string]string{"email": "n@x.com"}, "associations": []any{}}
+		b := map[string]any{"properties": map[string]string{"email": "c@x.com"}, "associations": []any{}}
+		if traced {
+			a["objectWriteTraceId"], b["objectWriteTraceId"] = "a", "b"
+		}
+		return map[string]any{"inputs": []any{a, b}}
+	}
+	if status, _, body := call(t, s, tok, "POST", base+"/batch/create", batch(false)); status != 409 {
+		t.Fatalf("untraced batch create: %d %v", status, body)
+	}
+	status, _, body = call(t, s, tok, "POST", base+"/batch/create", batch(true))
+	if status != 207 || len(body["results"].([]any)) != 1 || body["numErrors"].(float64) != 1 {
+		t.Fatalf("traced batch create: %d %v", status, body)
+	}
+	// batch/update by email is refused; by id it works; unknown ids come back in a 207.
+	upd := map[string]any{"inputs": []any{map[string]any{"id": "c@x.com", "idProperty": "email", "properties": map[string]string{"firstname": "X"}}}}
+	if status, _, body := call(t, s, tok, "POST", base+"/batch/update", upd); status != 400 || !strings.Contains(body["message"].(string), "non-unique") {
+		t.Fatalf("update by email: %d %v", status, body)
+	}
+	upd = map[string]any{"inputs": []any{map[string]any{"id": id, "properties": map[string]string{"firstname": "X"}}, map[string]any{"id": "424242", "properties": map[string]string{}}}}
+	if status, _, body := call(t, s, tok, "POST", base+"/batch/update", upd); status != 207 || body["results"].([]any)[0].(map[string]any)["properties"].(map[string]any)["firstname"] != "X" {
+		t.Fatalf("update by id: %d %v", status, body)
+	}
+	// PATCH by email; changing the email onto another contact's conflicts.
+	if status, _, body := call(t, s, tok, "PATCH", base+"/c@x.com?idProperty=email", map[string]any{"properties": map[string]string{"lastname": "L"}}); status != 200 {
+		t.Fatalf("patch: %d %v", status, body)
+	}
+	if status, _, _ := call(t, s, tok, "PATCH", base+"/"+id, map[string]any{"properties": map[string]string{"email": "n@x.com"}}); status != 409 {
+		t.Fatalf("patch onto a taken email: %d", status)
+	}
+	if ct, _ := s.Contact(id); ct.Properties["firstname"] != "X" || ct.Properties["lastname"] != "L" {
+		t.Fatalf("contact %+v", ct.Properties)
+	}
+}
