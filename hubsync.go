@@ -1,0 +1,373 @@
+package hubsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hubsync/hubsync/clock"
+	"github.com/hubsync/hubsync/hubspot"
+)
+
+// Defaults for the Config fields left zero.
+const (
+	// WorkersDefault is how many workers Run starts.
+	WorkersDefault = 4
+	// LeaseDefault is how long a worker holds a batch of jobs before another may take them over.
+	LeaseDefault = 2 * time.Minute
+	// PollDefault is the longest an idle worker waits before looking at the queue again, when it was
+	// not woken by a new job.
+	PollDefault = time.Second
+	// SchemaTTLDefault is how long a portal's contact property schema is cached.
+	SchemaTTLDefault = 5 * time.Minute
+	// MaxBackoffDefault caps the wait between tries of a failing job.
+	MaxBackoffDefault = 10 * time.Minute
+	// StateTTLDefault is how long an authorize URL's CSRF state stays valid.
+	StateTTLDefault = 30 * time.Minute
+	// connectionRecheck is how long a worker skips a school whose connection is lost or missing
+	// before it looks again (another engine may have reconnected it).
+	connectionRecheck = time.Minute
+)
+
+// HubSpotApp is the HubSpot public app the engine connects schools through.
+type HubSpotApp struct {
+	// ClientID and ClientSecret are the app's credentials. Required. The client secret also verifies
+	// HubSpot's webhook signatures.
+	ClientID     string
+	ClientSecret string
+	// AppID is the app's id (timeline event templates and webhooks belong to it).
+	AppID int64
+	// RedirectURL is the OAuth callback HubSpot sends the school admin back to. Required to connect.
+	RedirectURL string
+	// Scopes and OptionalScopes default to what contact sync and timeline events need.
+	Scopes, OptionalScopes []string
+	// BaseURL is HubSpot's API base URL; "" means https://api.hubapi.com. Point it at a proxy, a
+	// sandbox or hubspottest.
+	BaseURL string
+	// AuthorizeURL is HubSpot's authorize page; "" means https://app.hubspot.com/oauth/authorize.
+	AuthorizeURL string
+	// Version picks the API generation ("" means the newest the hubspot package supports).
+	Version hubspot.Version
+	// Timeline picks the timeline flavour ("" means the hubspot package's default).
+	Timeline hubspot.TimelineFlavour
+	// EventTypes maps each timeline event kind to the app's event template id (legacy timeline) or
+	// event type name (app events). A kind missing here uses "hubsync_" + the kind's name.
+	EventTypes map[EventKind]string
+	// RateLimit and RateInterval override the per-portal request budget (default 110 per 10 s; the
+	// client also adapts to HubSpot's rate-limit headers).
+	RateLimit    int
+	RateInterval time.Duration
+	// HTTPClient is used for every HubSpot call; nil means a client with a 30 s timeout.
+	HTTPClient *http.Client
+}
+
+// DefaultScopes are the scopes the engine asks for when HubSpotApp.Scopes is empty.
+var DefaultScopes = []string{"oauth", "crm.objects.contacts.read", "crm.objects.contacts.write", "crm.schemas.contacts.read", "timeline"}
+
+// Notifier tells a school's people about events that need them. The engine calls it at most once
+// per lost connection.
+type Notifier interface {
+	// ConnectionLost is called when a school's HubSpot connection is lost (refresh refused,
+	// app uninstalled). to is the school's notification address (Settings.NotifyEmail, possibly
+	// empty). An error is logged and the call is not repeated.
+	ConnectionLost(ctx context.Context, school SchoolID, to string, reason string) error
+}
+
+// Config configures an Engine. Store, Queue, Learners and HubSpot's client id and secret are
+// required; everything else has a default.
+type Config struct {
+	// Store and Queue persist everything (hubsynctest for tests, store/sqlitestore embedded,
+	// store/pgstore for many instances). They are often the same value.
+	Store Store
+	Queue Queue
+	// Learners is the LMS side (the host's own backend, or learnworlds.Learners).
+	Learners Learners
+	// HubSpot is the app schools connect through.
+	HubSpot HubSpotApp
+	// Notifier emails a school when its connection is lost. nil: the loss is only logged.
+	Notifier Notifier
+	// Clock is the time source; nil means real time.
+	Clock Clock
+	// Logger receives the engine's logs; nil means slog.Default(). Emails are masked, tokens never
+	// logged.
+	Logger *slog.Logger
+	// Workers is the number of workers Run starts (WorkersDefault).
+	Workers int
+	// Lease is how long a worker holds jobs (LeaseDefault).
+	Lease time.Duration
+	// Poll is the idle wait between queue looks (PollDefault).
+	Poll time.Duration
+	// SchemaTTL is how long a portal's property schema is cached (SchemaTTLDefault).
+	SchemaTTL time.Duration
+	// MaxBackoff caps retry waits (MaxBackoffDefault).
+	MaxBackoff time.Duration
+	// StateTTL is how long an authorize URL stays usable (StateTTLDefault).
+	StateTTL time.Duration
+}
+
+// Engine syncs many schools. Create it with New; call Run to start its workers. Its methods are
+// safe for concurrent use.
+type Engine struct {
+	cfg   Config
+	clk   Clock
+	log   *slog.Logger
+	oauth *hubspot.OAuth
+
+	mu      sync.Mutex
+	clients map[SchoolID]*portal // per connected school
+	paused  map[SchoolID]time.Time
+	schemas map[SchoolID]schemaEntry
+
+	wake chan struct{}
+}
+
+// New checks cfg, applies defaults and returns an Engine. It does no I/O. The error wraps
+// ErrInvalidSettings and names the missing or bad field.
+func New(cfg Config) (*Engine, error) {
+	var errs []error
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("Config.Store is required"))
+	}
+	if cfg.Queue == nil {
+		errs = append(errs, errors.New("Config.Queue is required"))
+	}
+	if cfg.Learners == nil {
+		errs = append(errs, errors.New("Config.Learners is required"))
+	}
+	if cfg.HubSpot.ClientID == "" || cfg.HubSpot.ClientSecret == "" {
+		errs = append(errs, errors.New("Config.HubSpot.ClientID and ClientSecret are required"))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSettings, errors.Join(errs...))
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = WorkersDefault
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = LeaseDefault
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = PollDefault
+	}
+	if cfg.SchemaTTL <= 0 {
+		cfg.SchemaTTL = SchemaTTLDefault
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = MaxBackoffDefault
+	}
+	if cfg.StateTTL <= 0 {
+		cfg.StateTTL = StateTTLDefault
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HubSpot.HTTPClient == nil {
+		cfg.HubSpot.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if len(cfg.HubSpot.Scopes) == 0 {
+		cfg.HubSpot.Scopes = DefaultScopes
+	}
+	e := &Engine{
+		cfg:     cfg,
+		clk:     clock.Or(cfg.Clock),
+		log:     cfg.Logger,
+		clients: map[SchoolID]*portal{},
+		paused:  map[SchoolID]time.Time{},
+		schemas: map[SchoolID]schemaEntry{},
+		wake:    make(chan struct{}, 1),
+	}
+	app := hubspot.App{
+		ClientID:       cfg.HubSpot.ClientID,
+		ClientSecret:   cfg.HubSpot.ClientSecret,
+		RedirectURL:    cfg.HubSpot.RedirectURL,
+		Scopes:         cfg.HubSpot.Scopes,
+		OptionalScopes: cfg.HubSpot.OptionalScopes,
+	}
+	oa, err := hubspot.NewOAuth(app, e.hubspotOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: HubSpot app: %w", ErrInvalidSettings, err)
+	}
+	e.oauth = oa
+	return e, nil
+}
+
+// hubspotOptions are the client options every HubSpot client of the engine shares.
+func (e *Engine) hubspotOptions() []hubspot.Option {
+	h := e.cfg.HubSpot
+	opts := []hubspot.Option{
+		hubspot.WithHTTPClient(h.HTTPClient),
+		hubspot.WithClock(e.clk),
+		hubspot.WithLogger(e.log),
+	}
+	if h.BaseURL != "" {
+		opts = append(opts, hubspot.WithBaseURL(h.BaseURL))
+	}
+	if h.AuthorizeURL != "" {
+		opts = append(opts, hubspot.WithAuthorizeURL(h.AuthorizeURL))
+	}
+	if h.Version != "" {
+		opts = append(opts, hubspot.WithVersion(h.Version))
+	}
+	if h.Timeline != "" {
+		opts = append(opts, hubspot.WithTimelineFlavour(h.Timeline))
+	}
+	if h.RateLimit > 0 && h.RateInterval > 0 {
+		opts = append(opts, hubspot.WithRateLimit(h.RateLimit, h.RateInterval))
+	}
+	return opts
+}
+
+// notify wakes one idle worker: new work is ready.
+func (e *Engine) notify() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs the engine's workers until ctx ends, then returns ctx's error after every worker has
+// finished or released the jobs it held.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for i := range e.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.workerLoop(ctx, fmt.Sprintf("worker-%d", i))
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// RunOnce processes ready jobs until none is left (or ctx ends) and returns how many jobs it
+// handled. It is for tests, tools and hosts that schedule work themselves: it does not wait for
+// jobs scheduled in the future.
+func (e *Engine) RunOnce(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := e.step(ctx, "run-once")
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+func (e *Engine) workerLoop(ctx context.Context, name string) {
+	for ctx.Err() == nil {
+		n, err := e.step(ctx, name)
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("hubsync: worker step failed", "worker", name, "err", err)
+		}
+		if n > 0 {
+			continue
+		}
+		wait := e.cfg.Poll
+		if t, ok, err := e.cfg.Queue.NextRunAt(ctx); err == nil && ok {
+			if d := t.Sub(e.clk.Now()); d < wait {
+				wait = max(d, 0)
+			}
+		}
+		if wait <= 0 {
+			continue
+		}
+		tm := e.clk.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-e.wake:
+		case <-tm.C():
+		}
+		tm.Stop()
+	}
+}
+
+// pausedSchools lists the schools whose portal is waiting out a rate limit or whose connection is
+// lost, for DequeueOptions.Exclude.
+func (e *Engine) pausedSchools() []SchoolID {
+	now := e.clk.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []SchoolID
+	for s, until := range e.paused {
+		if until.After(now) {
+			out = append(out, s)
+		} else {
+			delete(e.paused, s)
+		}
+	}
+	return out
+}
+
+func (e *Engine) pause(s SchoolID, until time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if until.After(e.paused[s]) {
+		e.paused[s] = until
+	}
+}
+
+func (e *Engine) unpause(s SchoolID) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.paused, s)
+}
+
+// step leases one batch of one school's jobs and handles it.
+func (e *Engine) step(ctx context.Context, worker string) (int, error) {
+	jobs, err := e.cfg.Queue.Dequeue(ctx, DequeueOptions{
+		Worker:  worker,
+		Max:     hubspot.BatchLimit,
+		Lease:   e.cfg.Lease,
+		Exclude: e.pausedSchools(),
+	})
+	if err != nil || len(jobs) == 0 {
+		return 0, err
+	}
+	e.handleBatch(ctx, jobs[0].School, jobs)
+	return len(jobs), nil
+}
+
+// backoff is the wait before try attempts+1 of a failing job: 1 s doubling, capped.
+func (e *Engine) backoff(attempts int) time.Duration {
+	d := time.Second
+	for i := 0; i < attempts && d < e.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, e.cfg.MaxBackoff)
+}
+
+// finish acks, retries or releases jobs after a batch, with a context that outlives a cancelled
+// run so leased work is always given back.
+func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	now := e.clk.Now()
+	var rl *hubspot.RateLimitError
+	for _, j := range jobs {
+		var ferr error
+		switch {
+		case err == nil:
+			ferr = e.cfg.Queue.Ack(fctx, j)
+		case ctx.Err() != nil:
+			ferr = e.cfg.Queue.Release(fctx, j, now)
+		case errors.As(err, &rl):
+			e.pause(j.School, now.Add(rl.RetryAfter))
+			ferr = e.cfg.Queue.Release(fctx, j, now.Add(rl.RetryAfter))
+		case errors.Is(err, ErrConnectionLost), errors.Is(err, ErrNotConnected):
+			// Kept, not dropped: the school is skipped for a while and its jobs run once it is
+			// connected again (CompleteConnect lifts the pause at once on this engine).
+			e.pause(j.School, now.Add(connectionRecheck))
+			ferr = e.cfg.Queue.Release(fctx, j, now)
+		default:
+			ferr = e.cfg.Queue.Retry(fctx, j, now.Add(e.backoff(j.Attempts)), err.Error())
+		}
+		if ferr != nil && !errors.Is(ferr, ErrLeaseLost) {
+			e.log.Error("hubsync: could not finish job", "school", j.School, "job", j.ID, "err", ferr)
+		}
+	}
+}
