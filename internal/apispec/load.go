@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -52,6 +53,7 @@ type document struct {
 	name      string // path relative to the loaded directory, slash-separated
 	version   string // the document's openapi field
 	validator validator.Validator
+	schemas   *lazyCache // the validator's compiled schemas, filled on first use
 	router    router.Router
 	mu        sync.Mutex // the validator's request path is not documented as concurrency-safe
 }
@@ -83,19 +85,38 @@ func Load(dir string) (*Specs, error) {
 		return nil, fmt.Errorf("%w in %s", ErrNoDocuments, filepath.Base(dir))
 	}
 	sort.Strings(files)
-	s := &Specs{dir: dir}
-	for _, path := range files {
+	type result struct {
+		doc   *document
+		bases []string
+		err   error
+	}
+	results := make([]result, len(files))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	for i, path := range files {
 		rel, err := filepath.Rel(dir, path)
 		if err != nil {
 			rel = filepath.Base(path)
 		}
 		rel = filepath.ToSlash(rel)
-		doc, bases, err := loadDocument(path, rel)
-		if err != nil {
-			return nil, &LoadError{Path: rel, Err: err}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			doc, bases, err := loadDocument(path, rel)
+			if err != nil {
+				err = &LoadError{Path: rel, Err: err}
+			}
+			results[i] = result{doc, bases, err}
+		})
+	}
+	wg.Wait()
+	s := &Specs{dir: dir}
+	for _, r := range results { // in file order, so the first failing document is named
+		if r.err != nil {
+			return nil, r.err
 		}
-		s.docs = append(s.docs, doc)
-		for _, b := range bases {
+		s.docs = append(s.docs, r.doc)
+		for _, b := range r.bases {
 			s.addPrefix(b)
 		}
 	}
@@ -129,13 +150,16 @@ func loadDocument(path, name string) (*document, []string, error) {
 	}
 	model := &built.Model
 	bases := stripServers(model)
+	schemas := newLazyCache()
 	v := validator.NewValidatorFromV3Model(model,
+		config.WithSchemaCache(schemas),
 		config.WithoutSecurityValidation(),
 		config.WithoutResponseStatusValidation(), // decided in check.go, per status class
 		config.WithURLEncodedBodyValidation(),    // OAuth token endpoints take form bodies
 	)
+	schemas.building.Store(false)
 	rt := router.NewRouter(model, router.WithPathOnlyMatching())
-	return &document{name: name, version: version, validator: v, router: rt}, bases, nil
+	return &document{name: name, version: version, validator: v, schemas: schemas, router: rt}, bases, nil
 }
 
 // stripServers removes every servers list from the model (document, path items, operations) and

@@ -13,7 +13,7 @@ import (
 
 // cache holds one load per directory for the life of the process, so that many tests (and many
 // packages' tests in one binary) compile the big vendor documents once.
-var cache sync.Map // cleaned absolute dir -> *cacheEntry
+var loaded sync.Map // cleaned absolute dir -> *cacheEntry
 
 type cacheEntry struct {
 	once  sync.Once
@@ -29,7 +29,7 @@ func LoadCached(dir string) (*Specs, error) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		key = abs
 	}
-	v, _ := cache.LoadOrStore(filepath.Clean(key), &cacheEntry{})
+	v, _ := loaded.LoadOrStore(filepath.Clean(key), &cacheEntry{})
 	e := v.(*cacheEntry)
 	e.once.Do(func() { e.specs, e.err = Load(dir) })
 	if e.err != nil {
