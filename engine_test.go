@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -476,4 +477,88 @@ type tWriter struct{ t *testing.T }
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+func TestOutageKeepsEveryChangeAndRetries(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.connect()
+	h.settings(hubsync.Settings{Mappings: basicMapping})
+	// HubSpot answers 503 to every contact write for a while: longer than the client's own short
+	// retries, so the jobs go back to the queue with a backoff.
+	h.hs.InjectFault(hubspottest.Fault{PathPrefix: "/crm", Status: 503, Times: 50})
+	for i := range 5 {
+		h.change(hubsync.Learner{Email: "o" + itoa(i) + "@school.example", Values: map[string]any{"country": "GR"}})
+	}
+	h.run()
+	if n := len(h.hs.Contacts()); n != 0 {
+		t.Fatalf("%d contacts written during the outage", n)
+	}
+	stats, _ := h.store.Stats(h.ctx, school)
+	if stats.Scheduled+stats.Ready != 5 {
+		t.Fatalf("queue after the outage's first blow: %+v", stats)
+	}
+	// Time passes (hours of it), the outage ends, the retries go through.
+	for range 100 {
+		h.clk.Advance(5 * time.Minute)
+		h.run()
+		if len(h.hs.Contacts()) == 5 {
+			break
+		}
+	}
+	if n := len(h.hs.Contacts()); n != 5 {
+		t.Fatalf("%d contacts after the outage, want 5", n)
+	}
+	if dead, _ := h.store.DeadLetters(h.ctx, school); len(dead) != 0 {
+		t.Errorf("%d jobs dead-lettered", len(dead))
+	}
+}
+
+func TestRunDeliversLiveChangesWithoutPolling(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.connect()
+	h.settings(hubsync.Settings{Mappings: basicMapping})
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.eng.Run(ctx) }()
+	h.change(hubsync.Learner{Email: "live@school.example", Values: map[string]any{"country": "NL"}})
+	for h.contact("live@school.example")["country"] != "NL" {
+		// Workers are woken by the change; the harness's clock moves only when all wait.
+		select {
+		case err := <-done:
+			t.Fatalf("Run returned early: %v", err)
+		default:
+		}
+		runtime.Gosched()
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+func TestDailyLimitReschedulesUntilTheReset(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.connect()
+	h.settings(hubsync.Settings{Mappings: basicMapping})
+	h.hs.InjectFault(hubspottest.Fault{PathPrefix: "/crm/objects", Status: 429, Policy: "DAILY"})
+	h.change(hubsync.Learner{Email: "d@school.example", Values: map[string]any{"country": "GR"}})
+	h.run()
+	if h.contact("d@school.example") != nil {
+		t.Fatal("written despite the daily limit")
+	}
+	if n := h.run(); n != 0 {
+		t.Fatalf("the portal was not paused: %d jobs ran again at once", n)
+	}
+	stats, _ := h.store.Stats(h.ctx, school)
+	if stats.Scheduled+stats.Ready != 1 || stats.Dead != 0 {
+		t.Fatalf("queue = %+v", stats)
+	}
+	h.clk.Advance(25 * time.Hour)
+	h.run()
+	if h.contact("d@school.example") == nil {
+		t.Fatal("not written after the daily reset")
+	}
 }

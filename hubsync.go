@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -121,6 +123,7 @@ type Engine struct {
 	clients map[SchoolID]*portal // per connected school
 	paused  map[SchoolID]time.Time
 	schemas map[SchoolID]schemaEntry
+	outages map[SchoolID]int // consecutive batches failed by an unavailable HubSpot
 
 	wake chan struct{}
 }
@@ -178,6 +181,7 @@ func New(cfg Config) (*Engine, error) {
 		clients: map[SchoolID]*portal{},
 		paused:  map[SchoolID]time.Time{},
 		schemas: map[SchoolID]schemaEntry{},
+		outages: map[SchoolID]int{},
 		wake:    make(chan struct{}, 1),
 	}
 	app := hubspot.App{
@@ -348,6 +352,22 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 	defer cancel()
 	now := e.clk.Now()
 	var rl *hubspot.RateLimitError
+	var outageUntil time.Time
+	if len(jobs) > 0 {
+		school := jobs[0].School
+		e.mu.Lock()
+		if err != nil && ctx.Err() == nil && transient(err) {
+			e.outages[school]++
+			outageUntil = now.Add(e.backoff(e.outages[school] - 1))
+		} else if err == nil {
+			delete(e.outages, school)
+		}
+		e.mu.Unlock()
+		if !outageUntil.IsZero() {
+			e.pause(school, outageUntil)
+			e.log.Warn("hubsync: HubSpot unavailable; pausing the portal", "school", school, "until", outageUntil, "err", err)
+		}
+	}
 	for _, j := range jobs {
 		var ferr error
 		switch {
@@ -358,6 +378,11 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 		case errors.As(err, &rl):
 			e.pause(j.School, now.Add(rl.RetryAfter))
 			ferr = e.cfg.Queue.Release(fctx, j, now.Add(rl.RetryAfter))
+		case transient(err):
+			// HubSpot (or the network) is down: the whole portal waits, with a growing pause,
+			// and the jobs go back without counting an attempt, so an outage of any length loses
+			// nothing and dead-letters nothing.
+			ferr = e.cfg.Queue.Release(fctx, j, outageUntil)
 		case errors.Is(err, ErrConnectionLost), errors.Is(err, ErrNotConnected):
 			// Kept, not dropped: the school is skipped for a while and its jobs run once it is
 			// connected again (CompleteConnect lifts the pause at once on this engine).
@@ -370,4 +395,18 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 			e.log.Error("hubsync: could not finish job", "school", j.School, "job", j.ID, "err", ferr)
 		}
 	}
+}
+
+// transient reports whether err means HubSpot or the network is unavailable (5xx after the
+// client's own retries, a dropped connection, a timeout), as opposed to a problem with the work.
+func transient(err error) bool {
+	var ae *hubspot.APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode >= 500 || ae.StatusCode == 0
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, context.DeadlineExceeded)
 }
