@@ -562,3 +562,34 @@ func TestDailyLimitReschedulesUntilTheReset(t *testing.T) {
 		t.Fatal("not written after the daily reset")
 	}
 }
+
+func TestDeletedPropertyIsNoticedAndItsRowSkipped(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if err := h.hs.AddProperty(hubspottest.Property{Name: "lw_school_country", Label: "Country (school)", Type: "string", FieldType: "text"}); err != nil {
+		t.Fatal(err)
+	}
+	h.connect()
+	rows := append(append([]hubsync.Mapping(nil), basicMapping[:2]...), hubsync.Mapping{LMSField: "country", HubSpotProperty: "lw_school_country"})
+	if rep := h.settings(hubsync.Settings{Mappings: rows}); rep.Warning != "" {
+		t.Fatalf("report = %+v", rep)
+	}
+	// Deleted in HubSpot while the engine's schema cache still lists it.
+	if err := h.hs.DeleteProperty("lw_school_country"); err != nil {
+		t.Fatal(err)
+	}
+	h.change(hubsync.Learner{Email: "p@school.example", Values: map[string]any{"first_name": "Pat", "country": "GR"}})
+	h.run() // refused: the property is gone; the engine looks at the schema again
+	rep, err := h.eng.MappingReport(h.ctx, school)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv := rep.Invalid(); len(inv) != 1 || inv[0].Problems[0].Code != hubsync.ProblemPropertyMissing {
+		t.Fatalf("report after the deletion = %+v", rep)
+	}
+	h.change(hubsync.Learner{Email: "p@school.example", Values: map[string]any{"first_name": "Pat", "country": "FR"}})
+	h.run()
+	if c := h.contact("p@school.example"); c["firstname"] != "Pat" {
+		t.Fatalf("valid rows did not sync after the deletion: %v", c)
+	}
+}

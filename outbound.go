@@ -280,6 +280,7 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 		sent = append(sent, x)
 	}
 
+	var requeue []*pending
 	if len(inputs) > 0 {
 		results, err := p.client.BatchUpsertByEmail(ctx, inputs)
 		if err != nil {
@@ -291,14 +292,14 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 			}
 			x := sent[i]
 			if res.Err != nil {
-				reason := res.Err.Error()
-				var ae *hubspot.APIError
-				if errors.As(res.Err, &ae) && (strings.Contains(ae.SubCategory+ae.Message, "PROPERTY_DOESNT_EXIST") || strings.Contains(strings.ToLower(ae.Message), "read-only") || strings.Contains(strings.ToLower(ae.Message), "read only")) {
-					// The schema changed under us: look again before the next batch, so the
-					// row is reported invalid and skipped.
+				if schemaError(res.Err) {
+					// The property schema changed under us (a mapped property deleted, archived or
+					// made read-only): look at it again and requeue the learner, so the row is
+					// reported invalid and skipped while the rest of the record still syncs.
 					e.invalidateSchema(school)
+					requeue = append(requeue, x)
 				}
-				logf(x.email, OutcomeFailed, reason)
+				logf(x.email, OutcomeFailed, res.Err.Error())
 				continue
 			}
 			if x.state.SentToHubSpot == nil {
@@ -331,7 +332,61 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 		}
 	}
 	e.writeLog(ctx, logs)
+	if len(requeue) > 0 {
+		// Requeue only when the fresh schema really makes a row invalid, so a record refused for
+		// its own sake can never loop.
+		fresh, err := e.report(ctx, school, settings)
+		if err != nil {
+			return e.hubspotErr(ctx, school, err)
+		}
+		if len(fresh.Active()) < len(rep.Active()) {
+			return e.requeue(ctx, school, requeue)
+		}
+	}
 	return nil
+}
+
+// requeue puts learners back in the queue with the state this batch had for them.
+func (e *Engine) requeue(ctx context.Context, school SchoolID, xs []*pending) error {
+	var specs []JobSpec
+	for _, x := range xs {
+		if x.learner != nil {
+			b, err := json.Marshal(contactPayload{Learner: *x.learner})
+			if err != nil {
+				return err
+			}
+			specs = append(specs, JobSpec{School: school, Kind: JobContact, Key: "contact|" + x.email, Payload: b, Priority: PriorityLive})
+		}
+		for tr := range x.triggers {
+			b, _ := json.Marshal(stagePayload{Email: x.email, Trigger: tr})
+			specs = append(specs, JobSpec{School: school, Kind: JobStage, Key: "stage|" + x.email + "|" + string(tr), Payload: b, Priority: PriorityLive})
+		}
+	}
+	if len(specs) == 0 {
+		return nil
+	}
+	return e.cfg.Queue.Enqueue(ctx, specs...)
+}
+
+// schemaError reports whether HubSpot refused a record because of the property schema (a property
+// that does not exist, or is read-only) rather than because of the record's values.
+func schemaError(err error) bool {
+	var ae *hubspot.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	codes := []string{ae.SubCategory}
+	for _, d := range ae.Errors {
+		codes = append(codes, d.Code, d.SubCategory)
+	}
+	for _, c := range codes {
+		switch c {
+		case "PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE":
+			return true
+		}
+	}
+	m := strings.ToLower(ae.Message)
+	return strings.Contains(m, "does not exist") || strings.Contains(m, "read only") || strings.Contains(m, "read-only")
 }
 
 // combineTriggers folds one learner's triggers into the one the lifecycle rule decides on. A
