@@ -1,0 +1,151 @@
+package learnworlds
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hubsync/hubsync/clock"
+	"github.com/hubsync/hubsync/internal/ratelimit"
+)
+
+// Defaults of Config.
+const (
+	// DefaultRateLimit and DefaultRatePer are the documented LearnWorlds limit: 30 requests / 10 s.
+	DefaultRateLimit = 30
+	DefaultRatePer   = 10 * time.Second
+	// DefaultMaxRetries is how many times one call is repeated after a 429 or a 5xx.
+	DefaultMaxRetries = 5
+	// DefaultMaxBackoff caps the wait between two tries when the answer has no Retry-After.
+	DefaultMaxBackoff = 10 * time.Second
+	// DefaultTokenLeeway is how long before expires_in a cached token is replaced.
+	DefaultTokenLeeway = 60 * time.Second
+	// apiPath is where the API lives under a school's domain.
+	apiPath = "/admin/api"
+)
+
+// Config configures a Client for one school.
+type Config struct {
+	// BaseURL is the school's address: "https://school.learnworlds.com", a custom domain, or the API
+	// URL shown under Settings > Developers > API ("https://school.com/admin/api"). Required.
+	BaseURL string
+	// ClientID is the API client id; it is sent as the Lw-Client header on every call. Required.
+	ClientID string
+	// ClientSecret mints tokens with the client-credentials grant. Either it or AccessToken is needed.
+	ClientSecret string
+	// AccessToken, when set, is used as is and never minted (no re-mint on 401).
+	AccessToken string
+	// HTTPClient sends the requests; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// Clock drives rate limiting, backoff and token expiry; nil means real time.
+	Clock clock.Clock
+	// RateLimit requests per RatePer are the client's budget; zero means DefaultRateLimit per
+	// DefaultRatePer. The limit is per school, so share one Client per school.
+	RateLimit int
+	RatePer   time.Duration
+	// MaxRetries bounds the repeats after a 429 or 5xx; zero means DefaultMaxRetries, negative none.
+	MaxRetries int
+	// MaxBackoff caps exponential backoff; zero means DefaultMaxBackoff.
+	MaxBackoff time.Duration
+	// Logger receives retry and token messages (never a token, secret or full email); nil discards.
+	Logger *slog.Logger
+}
+
+// Client calls the LearnWorlds API v2 of one school. It is safe for concurrent use.
+type Client struct {
+	base       *url.URL // ends with /admin/api, no trailing slash
+	clientID   string
+	secret     string
+	static     string
+	hc         *http.Client
+	clk        clock.Clock
+	lim        *ratelimit.Limiter
+	maxRetries int
+	maxBackoff time.Duration
+	log        *slog.Logger
+
+	tokMu  sync.Mutex
+	tok    string
+	tokExp time.Time
+}
+
+// New checks cfg and returns a Client. It returns an error wrapping ErrConfig naming the problem
+// when BaseURL is not an absolute http(s) URL, ClientID is empty, or neither ClientSecret nor
+// AccessToken is set.
+func New(cfg Config) (*Client, error) {
+	base, err := apiBase(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(cfg.ClientID) == "" {
+		return nil, fmt.Errorf("%w: ClientID is empty (it is sent as the Lw-Client header)", ErrConfig)
+	}
+	if cfg.ClientSecret == "" && cfg.AccessToken == "" {
+		return nil, fmt.Errorf("%w: set ClientSecret (client-credentials grant) or AccessToken", ErrConfig)
+	}
+	if cfg.RateLimit < 0 || cfg.RatePer < 0 {
+		return nil, fmt.Errorf("%w: RateLimit %d per %v is negative", ErrConfig, cfg.RateLimit, cfg.RatePer)
+	}
+	n, per := cfg.RateLimit, cfg.RatePer
+	if n == 0 {
+		n = DefaultRateLimit
+	}
+	if per == 0 {
+		per = DefaultRatePer
+	}
+	c := &Client{
+		base: base, clientID: cfg.ClientID, secret: cfg.ClientSecret, static: cfg.AccessToken,
+		hc: cfg.HTTPClient, clk: clock.Or(cfg.Clock), maxRetries: cfg.MaxRetries, maxBackoff: cfg.MaxBackoff,
+		log: cfg.Logger,
+	}
+	if c.hc == nil {
+		c.hc = http.DefaultClient
+	}
+	if c.maxRetries == 0 {
+		c.maxRetries = DefaultMaxRetries
+	} else if c.maxRetries < 0 {
+		c.maxRetries = 0
+	}
+	if c.maxBackoff <= 0 {
+		c.maxBackoff = DefaultMaxBackoff
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.lim = ratelimit.New(c.clk, n, per)
+	return c, nil
+}
+
+// apiBase turns a school URL into the API base ending in /admin/api.
+func apiBase(raw string) (*url.URL, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, fmt.Errorf("%w: BaseURL is empty (want the school's address, such as https://school.learnworlds.com)", ErrConfig)
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%w: BaseURL %q: %v", ErrConfig, raw, err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%w: BaseURL %q is not an absolute http(s) URL", ErrConfig, raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%w: BaseURL %q must not have a query or fragment", ErrConfig, raw)
+	}
+	p := strings.TrimRight(u.Path, "/")
+	if !strings.HasSuffix(p, apiPath) {
+		p += apiPath
+	}
+	u.Path, u.RawPath = p, ""
+	return u, nil
+}
+
+// RateLimit returns the client's budget: at most n requests in any window of length per.
+func (c *Client) RateLimit() (n int, per time.Duration) { return c.lim.Limit() }
+
+// SetRateLimit changes the client's budget (for example for a school on a higher plan). n < 1 and
+// per <= 0 are treated as 1 request a second, never as unlimited.
+func (c *Client) SetRateLimit(n int, per time.Duration) { c.lim.SetLimit(n, per) }

@@ -1,0 +1,237 @@
+package learnworlds
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubsync/hubsync/clock"
+)
+
+// maxBody bounds how much of a response is read.
+const maxBody = 32 << 20
+
+// call is one API request.
+type call struct {
+	method string
+	// path is relative to the API base, already escaped ("/v2/users/a%40b.com").
+	path  string
+	query url.Values
+	body  any // JSON-encoded when not nil
+	// idempotent requests are repeated after a 5xx; every request is repeated after a 429, which
+	// the API answers before doing anything.
+	idempotent bool
+}
+
+// do sends cl with the rate limit, authentication, retries and error decoding, and decodes a
+// successful JSON answer into out (when not nil). Errors: *APIError for an error answer (also a 200
+// with success:false), ctx's error, or a transport/decoding error, all prefixed "learnworlds:".
+func (c *Client) do(ctx context.Context, cl call, out any) error {
+	var payload []byte
+	if cl.body != nil {
+		var err error
+		if payload, err = json.Marshal(cl.body); err != nil {
+			return fmt.Errorf("learnworlds: encode %s %s: %w", cl.method, maskEmails(cl.path), err)
+		}
+	}
+	target := c.base.String() + cl.path
+	if len(cl.query) > 0 {
+		target += "?" + cl.query.Encode()
+	}
+	reminted := false
+	for attempt := 0; ; attempt++ {
+		tok, err := c.token(ctx)
+		if err != nil {
+			return err
+		}
+		if err := c.lim.Wait(ctx); err != nil {
+			return err
+		}
+		var rd io.Reader
+		if payload != nil {
+			rd = bytes.NewReader(payload)
+		}
+		req, err := http.NewRequestWithContext(ctx, cl.method, target, rd)
+		if err != nil {
+			return fmt.Errorf("learnworlds: build %s %s: %w", cl.method, maskEmails(cl.path), err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Lw-Client", c.clientID)
+		req.Header.Set("Accept", "application/json")
+		if payload != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("learnworlds: %s %s: %w", cl.method, maskEmails(cl.path), scrubURLError(err))
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("learnworlds: read %s %s: %w", cl.method, maskEmails(cl.path), err)
+		}
+		apiErr := parseError(resp, body, cl.method, cl.path)
+		if apiErr == nil {
+			if out == nil || len(bytes.TrimSpace(body)) == 0 {
+				return nil
+			}
+			if err := json.Unmarshal(body, out); err != nil {
+				return fmt.Errorf("learnworlds: decode %s %s: %w", cl.method, maskEmails(cl.path), err)
+			}
+			return nil
+		}
+		// A refused token is minted again once: it may have been revoked or expired early.
+		if apiErr.Is(ErrUnauthorized) && !reminted && c.invalidate(tok) {
+			reminted = true
+			c.log.InfoContext(ctx, "learnworlds: token refused, minting a new one", "status", apiErr.StatusCode)
+			attempt--
+			continue
+		}
+		retry := apiErr.StatusCode == http.StatusTooManyRequests || (cl.idempotent && apiErr.StatusCode >= 500)
+		if !retry || attempt >= c.maxRetries {
+			return apiErr
+		}
+		if err := c.backoff(ctx, attempt, apiErr); err != nil {
+			return err
+		}
+	}
+}
+
+// backoff waits before try attempt+1: Retry-After when the answer had it, else exponential from one
+// second with jitter, capped at MaxBackoff. A 429 also pauses every other call of this client.
+func (c *Client) backoff(ctx context.Context, attempt int, e *APIError) error {
+	d := e.RetryAfter
+	if d <= 0 {
+		d = time.Second << min(attempt, 10)
+		d += time.Duration(rand.Int64N(int64(d)/5 + 1)) // up to 20% jitter
+		d = min(d, c.maxBackoff)
+	}
+	if e.StatusCode == http.StatusTooManyRequests {
+		c.lim.PauseUntil(c.clk.Now().Add(d))
+	}
+	c.log.InfoContext(ctx, "learnworlds: retrying", "method", e.Method, "path", e.Path, "status", e.StatusCode, "attempt", attempt+1, "wait", d)
+	return clock.Sleep(ctx, c.clk, d)
+}
+
+// parseError returns nil for a successful answer, else the *APIError it carries. It understands all
+// four documented error shapes and a 2xx whose body says "success": false.
+func parseError(resp *http.Response, body []byte, method, path string) *APIError {
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	var shape struct {
+		Success    *bool           `json:"success"`
+		Error      json.RawMessage `json:"error"`
+		Message    json.RawMessage `json:"message"`
+		StatusCode json.RawMessage `json:"statusCode"`
+		Errors     json.RawMessage `json:"errors"`
+	}
+	decoded := json.Unmarshal(body, &shape) == nil
+	if ok && (!decoded || shape.Success == nil || *shape.Success) {
+		return nil
+	}
+	e := &APIError{StatusCode: resp.StatusCode, Method: method, Path: maskEmails(path)}
+	if ra := resp.Header.Get("Retry-After"); ra != "" {
+		if s, err := strconv.ParseFloat(ra, 64); err == nil && s >= 0 {
+			e.RetryAfter = time.Duration(s * float64(time.Second))
+		} else if t, err := http.ParseTime(ra); err == nil {
+			e.RetryAfter = max(time.Until(t), 0)
+		}
+	}
+	if !decoded {
+		e.Message = http.StatusText(resp.StatusCode)
+		if s := strings.TrimSpace(string(body)); s != "" && len(s) < 200 {
+			e.Message = s
+		}
+		return e
+	}
+	var msgs []string
+	add := func(raw json.RawMessage) {
+		var s string
+		if json.Unmarshal(raw, &s) == nil && s != "" {
+			msgs = append(msgs, s)
+		}
+	}
+	add(shape.Error)
+	add(shape.Message)
+	if len(shape.Errors) > 0 {
+		var list []struct {
+			Code    json.RawMessage `json:"code"`
+			Context *string         `json:"context"`
+			Message string          `json:"message"`
+		}
+		var byField map[string]json.RawMessage
+		if json.Unmarshal(shape.Errors, &list) == nil {
+			for _, it := range list {
+				if it.Message != "" {
+					msgs = append(msgs, it.Message)
+				}
+				if it.Context != nil && e.Context == "" {
+					e.Context = *it.Context
+				}
+			}
+		} else if json.Unmarshal(shape.Errors, &byField) == nil {
+			e.Fields = make(map[string][]string, len(byField))
+			for k, v := range byField {
+				e.Fields[k] = fieldMessages(v)
+			}
+		}
+	}
+	e.Message = strings.Join(msgs, "; ")
+	if e.Message == "" {
+		e.Message = http.StatusText(resp.StatusCode)
+		if ok {
+			e.Message = "the API answered success:false"
+		}
+	}
+	return e
+}
+
+// fieldMessages flattens one field's validation messages. The documented shape is a list of objects
+// {"0": "message"}; plain strings and lists of strings are accepted too.
+func fieldMessages(raw json.RawMessage) []string {
+	var out []string
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return []string{s}
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil {
+		return []string{string(raw)}
+	}
+	for _, it := range list {
+		if json.Unmarshal(it, &s) == nil {
+			out = append(out, s)
+			continue
+		}
+		var obj map[string]string
+		if json.Unmarshal(it, &obj) == nil {
+			keys := make([]string, 0, len(obj))
+			for k := range obj {
+				keys = append(keys, k)
+			}
+			slicesSort(keys)
+			for _, k := range keys {
+				out = append(out, obj[k])
+			}
+		}
+	}
+	return out
+}
+
+// scrubURLError removes the URL (which may hold an email) from a transport error.
+func scrubURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}

@@ -1,0 +1,286 @@
+package learnworlds
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// User is a LearnWorlds user as the API (GET/list/create/update) and the v2 webhooks send it, after
+// normalisation: webhook UTM keys (fc_source) are renamed to the API's (fc_utm_source), a "utm" key
+// is read as "utms", and ISO 8601 dates (the subscriptionUpdated event) become Unix seconds.
+type User struct {
+	ID       string `json:"id"`
+	Email    string `json:"email"`
+	Username string `json:"username"`
+	// FirstName and LastName are read-only through the API (derived from the username or the other
+	// way round, depending on the school's name mode).
+	FirstName string `json:"first_name,omitempty"`
+	LastName  string `json:"last_name,omitempty"`
+
+	SubscribedForMarketingEmails *bool  `json:"subscribed_for_marketing_emails"`
+	EUCustomer                   *bool  `json:"eu_customer"`
+	IsAdmin                      bool   `json:"is_admin"`
+	IsInstructor                 bool   `json:"is_instructor"`
+	IsSuspended                  bool   `json:"is_suspended"`
+	IsReporter                   bool   `json:"is_reporter"`
+	IsAffiliate                  bool   `json:"is_affiliate"`
+	Role                         Role   `json:"role"`
+	ReferrerID                   string `json:"referrer_id,omitempty"`
+
+	// Created and LastLogin are Unix seconds (fractional); LastLogin is 0 when the user never logged in.
+	Created   float64 `json:"created"`
+	LastLogin float64 `json:"last_login,omitempty"`
+
+	SignupApprovalStatus    string `json:"signup_approval_status,omitempty"`
+	EmailVerificationStatus string `json:"email_verification_status,omitempty"`
+
+	// Fields holds the sign-up fields (bio, phone, country, birthday, ...) and custom cf_ fields.
+	// Values are string, bool, float64 or nil, as sent.
+	Fields map[string]any `json:"fields"`
+	Tags   []string       `json:"tags"`
+	// UTMs holds fc_utm_source ... lc_country; a nil value means unset.
+	UTMs map[string]*string `json:"utms"`
+	// BillingInfo holds bf_name ... bf_taxid; nil when the school has no billing details.
+	BillingInfo map[string]*string `json:"billing_info"`
+	// NPSScore is the latest NPS score (nil when none); NPSComment its comment.
+	NPSScore   *float64 `json:"nps_score"`
+	NPSComment *string  `json:"nps_comment"`
+}
+
+// Role is a user's role.
+type Role struct {
+	Level string `json:"level"`
+	Name  string `json:"name"`
+}
+
+// CreatedTime returns Created as a time.Time (zero when unknown).
+func (u User) CreatedTime() time.Time { return unixTime(u.Created) }
+
+// unixTime converts fractional Unix seconds; 0 gives the zero time.
+func unixTime(s float64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	sec := int64(s)
+	return time.Unix(sec, int64((s-float64(sec))*1e9)).UTC()
+}
+
+// webhookUTM maps the webhook spelling of UTM keys to the API's.
+var webhookUTM = map[string]string{"source": "utm_source", "medium": "utm_medium", "campaign": "utm_campaign", "term": "utm_term", "content": "utm_content"}
+
+// normalizeUTMKey turns "fc_source" into "fc_utm_source"; other keys are returned unchanged.
+func normalizeUTMKey(k string) string {
+	if len(k) > 3 && (strings.HasPrefix(k, "fc_") || strings.HasPrefix(k, "lc_")) {
+		if v, ok := webhookUTM[k[3:]]; ok {
+			return k[:3] + v
+		}
+	}
+	return k
+}
+
+// UnmarshalJSON decodes a user from the API or a webhook, normalising as described on User. It
+// rejects a body that is not a JSON object, and values of the wrong JSON type, naming the key.
+func (u *User) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return fmt.Errorf("learnworlds: user is not a JSON object: %w", err)
+	}
+	if raw == nil {
+		return fmt.Errorf("learnworlds: user is null")
+	}
+	var out User
+	str := func(key string, dst *string) error {
+		v, ok := raw[key]
+		if !ok || isNull(v) {
+			return nil
+		}
+		if err := json.Unmarshal(v, dst); err != nil {
+			return fmt.Errorf("learnworlds: user %q is not a string", key)
+		}
+		return nil
+	}
+	boolean := func(key string, dst *bool) error {
+		v, ok := raw[key]
+		if !ok || isNull(v) {
+			return nil
+		}
+		if err := json.Unmarshal(v, dst); err != nil {
+			return fmt.Errorf("learnworlds: user %q is not a boolean", key)
+		}
+		return nil
+	}
+	optBool := func(key string, dst **bool) error {
+		var b bool
+		if v, ok := raw[key]; !ok || isNull(v) {
+			return nil
+		}
+		if err := boolean(key, &b); err != nil {
+			return err
+		}
+		*dst = &b
+		return nil
+	}
+	stamp := func(key string, dst *float64) error {
+		v, ok := raw[key]
+		if !ok || isNull(v) {
+			return nil
+		}
+		f, err := parseStamp(v)
+		if err != nil {
+			return fmt.Errorf("learnworlds: user %q: %w", key, err)
+		}
+		*dst = f
+		return nil
+	}
+	errs := []error{
+		str("id", &out.ID), str("email", &out.Email), str("username", &out.Username),
+		str("first_name", &out.FirstName), str("last_name", &out.LastName),
+		optBool("subscribed_for_marketing_emails", &out.SubscribedForMarketingEmails),
+		optBool("eu_customer", &out.EUCustomer),
+		boolean("is_admin", &out.IsAdmin), boolean("is_instructor", &out.IsInstructor),
+		boolean("is_suspended", &out.IsSuspended), boolean("is_reporter", &out.IsReporter),
+		boolean("is_affiliate", &out.IsAffiliate), str("referrer_id", &out.ReferrerID),
+		stamp("created", &out.Created), stamp("last_login", &out.LastLogin),
+		str("signup_approval_status", &out.SignupApprovalStatus),
+		str("email_verification_status", &out.EmailVerificationStatus),
+	}
+	if out.Created == 0 {
+		errs = append(errs, stamp("created_at", &out.Created))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	if v, ok := raw["role"]; ok && !isNull(v) {
+		if err := json.Unmarshal(v, &out.Role); err != nil {
+			return fmt.Errorf("learnworlds: user \"role\" is not an object of strings")
+		}
+	}
+	if v, ok := raw["fields"]; ok && !isNull(v) {
+		dec := json.NewDecoder(bytes.NewReader(v))
+		dec.UseNumber()
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			return fmt.Errorf("learnworlds: user \"fields\" is not an object")
+		}
+		out.Fields = make(map[string]any, len(m))
+		for k, val := range m {
+			switch x := val.(type) {
+			case json.Number:
+				f, err := x.Float64()
+				if err != nil {
+					return fmt.Errorf("learnworlds: user field %q: %v", k, err)
+				}
+				out.Fields[k] = f
+			case nil, string, bool:
+				out.Fields[k] = x
+			default:
+				// Multi-choice custom fields could arrive as lists: kept as their JSON text.
+				j, _ := json.Marshal(x)
+				out.Fields[k] = string(j)
+			}
+		}
+	}
+	if v, ok := raw["tags"]; ok && !isNull(v) {
+		if err := json.Unmarshal(v, &out.Tags); err != nil {
+			return fmt.Errorf("learnworlds: user \"tags\" is not a list of strings")
+		}
+	}
+	utms, ok := raw["utms"]
+	if !ok || isNull(utms) {
+		utms, ok = raw["utm"]
+	}
+	if ok && !isNull(utms) {
+		m, err := stringMap(utms)
+		if err != nil {
+			return fmt.Errorf("learnworlds: user \"utms\": %w", err)
+		}
+		out.UTMs = make(map[string]*string, len(m))
+		for k, v := range m {
+			nk := normalizeUTMKey(k)
+			if _, dup := out.UTMs[nk]; dup && nk != k {
+				continue // the API spelling wins when both are present
+			}
+			out.UTMs[nk] = v
+		}
+	}
+	if v, ok := raw["billing_info"]; ok && !isNull(v) {
+		m, err := stringMap(v)
+		if err != nil {
+			return fmt.Errorf("learnworlds: user \"billing_info\": %w", err)
+		}
+		out.BillingInfo = m
+	}
+	if v, ok := raw["nps_score"]; ok && !isNull(v) {
+		var f float64
+		if err := json.Unmarshal(v, &f); err != nil {
+			return fmt.Errorf("learnworlds: user \"nps_score\" is not a number")
+		}
+		out.NPSScore = &f
+	}
+	if v, ok := raw["nps_comment"]; ok && !isNull(v) {
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("learnworlds: user \"nps_comment\" is not a string")
+		}
+		out.NPSComment = &s
+	}
+	*u = out
+	return nil
+}
+
+// stringMap decodes an object of string-or-null values; numbers and booleans are kept as their text.
+func stringMap(b []byte) (map[string]*string, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("not an object")
+	}
+	out := make(map[string]*string, len(m))
+	for k, v := range m {
+		if isNull(v) {
+			out[k] = nil
+			continue
+		}
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			s = string(bytes.TrimSpace(v))
+		}
+		out[k] = &s
+	}
+	return out, nil
+}
+
+// parseStamp reads a Unix timestamp (number, or numeric string) or an ISO 8601 date-time.
+func parseStamp(v json.RawMessage) (float64, error) {
+	var f float64
+	if json.Unmarshal(v, &f) == nil {
+		return f, nil
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return 0, fmt.Errorf("not a timestamp")
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return float64(t.UnixNano()) / 1e9, nil
+		}
+	}
+	return 0, fmt.Errorf("%q is neither Unix seconds nor an ISO 8601 date", truncate(s, 40))
+}
+
+func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
