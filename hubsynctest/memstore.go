@@ -1,0 +1,434 @@
+package hubsynctest
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hubsync/hubsync"
+	"github.com/hubsync/hubsync/clock"
+)
+
+// MemOptions configures [NewMemStore].
+type MemOptions struct {
+	// Clock is the time source; nil means real time.
+	Clock clock.Clock
+	// MaxAttempts is how many tries a job gets: the Retry that brings its attempt count to
+	// MaxAttempts dead-letters it. Zero means 10.
+	MaxAttempts int
+}
+
+// MemStore is an in-memory hubsync.Store, hubsync.Queue and hubsync.Transactor, for tests and
+// examples. It passes store/storetest.Run. All methods are safe for concurrent use; nothing
+// survives the process.
+//
+// RunInTx holds the store's lock while fn runs: fn must use the Store and Queue it is given,
+// not the MemStore itself, or it deadlocks.
+type MemStore struct {
+	mu *sync.Mutex // nil in the view RunInTx hands to fn: the lock is already held
+	d  *memData
+}
+
+var (
+	_ hubsync.Store      = (*MemStore)(nil)
+	_ hubsync.Queue      = (*MemStore)(nil)
+	_ hubsync.Transactor = (*MemStore)(nil)
+)
+
+// memData is the state behind a MemStore; every access holds MemStore.mu.
+type memData struct {
+	clk         clock.Clock
+	maxAttempts int
+
+	// undo, while a transaction runs, collects functions that restore what it changed.
+	undo *[]func()
+
+	settings    map[hubsync.SchoolID][]byte // JSON, so callers never share slices with the store
+	conns       map[hubsync.SchoolID]hubsync.Connection
+	states      map[schoolKey]hubsync.SyncState
+	once        map[schoolKey]string
+	hooks       map[schoolKey]time.Time // school holds the source
+	checkpoints map[schoolKey]hubsync.Checkpoint
+	log         []hubsync.SyncLogEntry
+	logID       int64
+
+	q memQueue
+}
+
+type schoolKey struct {
+	school hubsync.SchoolID
+	key    string
+}
+
+// NewMemStore returns an empty in-memory store and queue.
+func NewMemStore(opts MemOptions) *MemStore {
+	max := opts.MaxAttempts
+	if max <= 0 {
+		max = 10
+	}
+	d := &memData{
+		clk:         clock.Or(opts.Clock),
+		maxAttempts: max,
+		settings:    map[hubsync.SchoolID][]byte{},
+		conns:       map[hubsync.SchoolID]hubsync.Connection{},
+		states:      map[schoolKey]hubsync.SyncState{},
+		once:        map[schoolKey]string{},
+		hooks:       map[schoolKey]time.Time{},
+		checkpoints: map[schoolKey]hubsync.Checkpoint{},
+	}
+	d.q.init()
+	return &MemStore{mu: new(sync.Mutex), d: d}
+}
+
+// lock takes the store's lock (unless this is a transaction's view) and checks ctx. It returns
+// the unlock function, or ctx's error with nothing held.
+func (m *MemStore) lock(ctx context.Context) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("hubsynctest: %w", err)
+	}
+	if m.mu == nil {
+		return func() {}, nil
+	}
+	m.mu.Lock()
+	return m.mu.Unlock, nil
+}
+
+// RunInTx runs fn with a Store and Queue whose changes are undone when fn returns an error (which
+// RunInTx then returns). Other callers wait until fn returns. Inside fn, RunInTx joins the
+// running transaction.
+func (m *MemStore) RunInTx(ctx context.Context, fn func(ctx context.Context, s hubsync.Store, q hubsync.Queue) error) error {
+	if m.mu == nil {
+		return fn(ctx, m, m)
+	}
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	undo := []func(){}
+	m.d.undo = &undo
+	view := &MemStore{d: m.d}
+	err = fn(ctx, view, view)
+	m.d.undo = nil
+	if err != nil {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+		m.d.q.rebuild()
+	}
+	return err
+}
+
+// setMap sets m[k] = v, recording the old entry when a transaction runs.
+func setMap[K comparable, V any](d *memData, m map[K]V, k K, v V) {
+	if d.undo != nil {
+		old, had := m[k]
+		*d.undo = append(*d.undo, func() {
+			if had {
+				m[k] = old
+			} else {
+				delete(m, k)
+			}
+		})
+	}
+	m[k] = v
+}
+
+// deleteMap deletes m[k], recording the old entry when a transaction runs.
+func deleteMap[K comparable, V any](d *memData, m map[K]V, k K) {
+	old, had := m[k]
+	if !had {
+		return
+	}
+	if d.undo != nil {
+		*d.undo = append(*d.undo, func() { m[k] = old })
+	}
+	delete(m, k)
+}
+
+// PutSettings replaces a school's settings. It fails only when ctx has ended or s does not
+// encode as JSON.
+func (m *MemStore) PutSettings(ctx context.Context, school hubsync.SchoolID, s hubsync.Settings) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("hubsynctest: encode settings of %s: %w", school, err)
+	}
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	setMap(m.d, m.d.settings, school, b)
+	return nil
+}
+
+// GetSettings returns a school's settings; hubsync.ErrNotFound when none were saved.
+func (m *MemStore) GetSettings(ctx context.Context, school hubsync.SchoolID) (hubsync.Settings, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return hubsync.Settings{}, err
+	}
+	b, ok := m.d.settings[school]
+	unlock()
+	if !ok {
+		return hubsync.Settings{}, fmt.Errorf("hubsynctest: settings of %s: %w", school, hubsync.ErrNotFound)
+	}
+	var s hubsync.Settings
+	if err := json.Unmarshal(b, &s); err != nil {
+		return hubsync.Settings{}, fmt.Errorf("hubsynctest: decode settings of %s: %w", school, err)
+	}
+	return s, nil
+}
+
+// ListSchools returns every school with settings or a connection, sorted.
+func (m *MemStore) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	var out []hubsync.SchoolID
+	for s := range m.d.settings {
+		out = append(out, s)
+	}
+	for s := range m.d.conns {
+		if _, dup := m.d.settings[s]; !dup {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// PutConnection stores a school's connection, replacing any.
+func (m *MemStore) PutConnection(ctx context.Context, c hubsync.Connection) error {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	setMap(m.d, m.d.conns, c.School, c)
+	return nil
+}
+
+// GetConnection returns a school's connection; hubsync.ErrNotFound when there is none.
+func (m *MemStore) GetConnection(ctx context.Context, school hubsync.SchoolID) (hubsync.Connection, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return hubsync.Connection{}, err
+	}
+	defer unlock()
+	c, ok := m.d.conns[school]
+	if !ok {
+		return hubsync.Connection{}, fmt.Errorf("hubsynctest: connection of %s: %w", school, hubsync.ErrNotFound)
+	}
+	return c, nil
+}
+
+// DeleteConnection forgets a school's connection; a missing one is not an error.
+func (m *MemStore) DeleteConnection(ctx context.Context, school hubsync.SchoolID) error {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	deleteMap(m.d, m.d.conns, school)
+	return nil
+}
+
+// GetSyncState returns one learner's state (email compared case-insensitively);
+// hubsync.ErrNotFound when there is none.
+func (m *MemStore) GetSyncState(ctx context.Context, school hubsync.SchoolID, email string) (hubsync.SyncState, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return hubsync.SyncState{}, err
+	}
+	defer unlock()
+	st, ok := m.d.states[schoolKey{school, strings.ToLower(email)}]
+	if !ok {
+		return hubsync.SyncState{}, fmt.Errorf("hubsynctest: sync state of %s in %s: %w", hubsync.MaskEmail(email), school, hubsync.ErrNotFound)
+	}
+	return copyState(st), nil
+}
+
+// PutSyncState stores st under its lower-cased email, setting UpdatedAt to the clock's time.
+func (m *MemStore) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st = copyState(st)
+	st.Email = strings.ToLower(st.Email)
+	st.UpdatedAt = m.d.clk.Now()
+	setMap(m.d, m.d.states, schoolKey{st.School, st.Email}, st)
+	return nil
+}
+
+func copyState(st hubsync.SyncState) hubsync.SyncState {
+	st.SentToHubSpot = maps0(st.SentToHubSpot)
+	st.SentToLMS = maps0(st.SentToLMS)
+	return st
+}
+
+func maps0(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// ClaimOnce gives the once-event key to occurrenceID unless another occurrence holds it, and
+// returns the owner.
+func (m *MemStore) ClaimOnce(ctx context.Context, school hubsync.SchoolID, key, occurrenceID string) (string, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	k := schoolKey{school, key}
+	if owner, ok := m.d.once[k]; ok {
+		return owner, nil
+	}
+	setMap(m.d, m.d.once, k, occurrenceID)
+	return occurrenceID, nil
+}
+
+// MarkWebhookSeen records a webhook event id and reports whether it is new.
+func (m *MemStore) MarkWebhookSeen(ctx context.Context, source, eventID string, at time.Time) (bool, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	k := schoolKey{hubsync.SchoolID(source), eventID}
+	if _, ok := m.d.hooks[k]; ok {
+		return false, nil
+	}
+	setMap(m.d, m.d.hooks, k, at)
+	return true, nil
+}
+
+// ForgetWebhooksBefore deletes dedupe records seen before t and returns how many went.
+func (m *MemStore) ForgetWebhooksBefore(ctx context.Context, t time.Time) (int, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	n := 0
+	for k, at := range m.d.hooks {
+		if at.Before(t) {
+			deleteMap(m.d, m.d.hooks, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// PutCheckpoint stores c, replacing the one with the same school and name, with UpdatedAt set to
+// the clock's time.
+func (m *MemStore) PutCheckpoint(ctx context.Context, c hubsync.Checkpoint) error {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c.Data = slices.Clone(c.Data)
+	c.UpdatedAt = m.d.clk.Now()
+	setMap(m.d, m.d.checkpoints, schoolKey{c.School, c.Name}, c)
+	return nil
+}
+
+// GetCheckpoint returns one checkpoint; hubsync.ErrNotFound when there is none.
+func (m *MemStore) GetCheckpoint(ctx context.Context, school hubsync.SchoolID, name string) (hubsync.Checkpoint, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return hubsync.Checkpoint{}, err
+	}
+	defer unlock()
+	c, ok := m.d.checkpoints[schoolKey{school, name}]
+	if !ok {
+		return hubsync.Checkpoint{}, fmt.Errorf("hubsynctest: checkpoint %q of %s: %w", name, school, hubsync.ErrNotFound)
+	}
+	c.Data = slices.Clone(c.Data)
+	return c, nil
+}
+
+// DeleteCheckpoint removes a checkpoint; a missing one is not an error.
+func (m *MemStore) DeleteCheckpoint(ctx context.Context, school hubsync.SchoolID, name string) error {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	deleteMap(m.d, m.d.checkpoints, schoolKey{school, name})
+	return nil
+}
+
+// AppendSyncLog adds entries, assigning IDs and setting a zero At to the clock's time.
+func (m *MemStore) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEntry) error {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if m.d.undo != nil {
+		n := len(m.d.log)
+		*m.d.undo = append(*m.d.undo, func() { m.d.log = m.d.log[:n] })
+	}
+	now := m.d.clk.Now()
+	for _, e := range entries {
+		m.d.logID++
+		e.ID = m.d.logID
+		if e.At.IsZero() {
+			e.At = now
+		}
+		m.d.log = append(m.d.log, e)
+	}
+	return nil
+}
+
+// ListSyncLog returns a school's entries matching f, newest first (by At, then latest appended).
+// A negative f.Limit is an error.
+func (m *MemStore) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubsync.LogFilter) ([]hubsync.SyncLogEntry, error) {
+	if f.Limit < 0 {
+		return nil, fmt.Errorf("hubsynctest: log filter limit %d is negative", f.Limit)
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	var out []hubsync.SyncLogEntry
+	for _, e := range m.d.log {
+		if e.School != school || (f.Outcome != "" && e.Outcome != f.Outcome) ||
+			(f.Email != "" && !strings.EqualFold(e.Email, f.Email)) || (!f.Since.IsZero() && e.At.Before(f.Since)) {
+			continue
+		}
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b hubsync.SyncLogEntry) int {
+		if c := b.At.Compare(a.At); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}

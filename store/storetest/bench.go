@@ -1,0 +1,52 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hubsync/hubsync"
+	"github.com/hubsync/hubsync/clock"
+)
+
+// Benchmark measures a queue's enqueue+dequeue+ack throughput: b.N jobs spread over 4 schools and
+// distinct keys are enqueued in batches of 100, then one worker dequeues them in batches of
+// 10 and acks each. It reports "jobs/s" (one job = its enqueue, its dequeue and its ack). The
+// factory is the same one Run takes; the clock does not move during the run.
+func Benchmark(b *testing.B, f Factory) {
+	clk := clock.NewFake(epoch)
+	_, q := f(b, Config{Clock: clk, MaxAttempts: MaxAttemptsDefault})
+	ctx := b.Context()
+	const batch = 100
+	specs := make([]hubsync.JobSpec, 0, batch)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i += batch {
+		specs = specs[:0]
+		for k := i; k < min(i+batch, b.N); k++ {
+			specs = append(specs, hubsync.JobSpec{School: hubsync.SchoolID(fmt.Sprintf("s%d", k%4)), Kind: "push",
+				Key: fmt.Sprintf("learner-%d@example.com", k), Payload: []byte(`{"firstname":"Jane","company":"Acme"}`)})
+		}
+		if err := q.Enqueue(ctx, specs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	done := 0
+	for done < b.N {
+		jobs, err := q.Dequeue(ctx, hubsync.DequeueOptions{Worker: "bench", Max: 10, Lease: time.Minute})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(jobs) == 0 {
+			b.Fatalf("Dequeue returned nothing after %d of %d jobs", done, b.N)
+		}
+		for _, j := range jobs {
+			if err := q.Ack(ctx, j); err != nil {
+				b.Fatal(err)
+			}
+		}
+		done += len(jobs)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+}

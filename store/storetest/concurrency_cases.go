@@ -1,0 +1,258 @@
+package storetest
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hubsync/hubsync"
+)
+
+var concurrencyCases = []testCase{
+	{"ClaimOnceRace", testClaimOnceRace},
+	{"WebhookSeenRace", testWebhookRace},
+	{"DequeueRace", testDequeueRace},
+	{"WorkersExactlyOnce", testWorkers},
+}
+
+const racers = 16
+
+func testClaimOnceRace(t *testing.T, x fixture) {
+	for round := range 5 {
+		key := fmt.Sprintf("signed_up:l%d@example.com", round)
+		owners := make([]string, racers)
+		errs := make([]error, racers)
+		raceN(racers, func(i int) {
+			owners[i], errs[i] = x.s.ClaimOnce(x.ctx, "a", key, fmt.Sprintf("occ-%d", i))
+		})
+		for i := range racers {
+			must(t, "ClaimOnce", errs[i])
+			if owners[i] != owners[0] {
+				t.Fatalf("racing ClaimOnce callers saw owners %q and %q; want one winner", owners[0], owners[i])
+			}
+		}
+		if !strings.HasPrefix(owners[0], "occ-") {
+			t.Fatalf("owner %q is none of the racing occurrences", owners[0])
+		}
+	}
+}
+
+func testWebhookRace(t *testing.T, x fixture) {
+	for round := range 5 {
+		var firsts atomic.Int32
+		errs := make([]error, racers)
+		raceN(racers, func(i int) {
+			first, err := x.s.MarkWebhookSeen(x.ctx, "hubspot", fmt.Sprintf("evt-%d", round), epoch)
+			errs[i] = err
+			if first {
+				firsts.Add(1)
+			}
+		})
+		for _, err := range errs {
+			must(t, "MarkWebhookSeen", err)
+		}
+		if n := firsts.Load(); n != 1 {
+			t.Fatalf("%d racing MarkWebhookSeen callers got first=true, want exactly 1", n)
+		}
+	}
+}
+
+func testDequeueRace(t *testing.T, x fixture) {
+	const n = 60
+	var specs []hubsync.JobSpec
+	for i := range n {
+		specs = append(specs, hubsync.JobSpec{School: hubsync.SchoolID(fmt.Sprintf("s%d", i%3)), Kind: "push", Key: fmt.Sprint(i), Payload: []byte(fmt.Sprint(i))})
+	}
+	enqueue(t, x, specs...)
+	var mu sync.Mutex
+	leased := map[int64]int{}
+	errs := make([]error, racers)
+	raceN(racers, func(i int) {
+		for {
+			jobs, err := x.q.Dequeue(x.ctx, hubsync.DequeueOptions{Worker: fmt.Sprint("w", i), Max: 2, Lease: lease})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			if len(jobs) == 0 {
+				return
+			}
+			mu.Lock()
+			for _, j := range jobs {
+				leased[j.ID]++
+			}
+			mu.Unlock()
+		}
+	})
+	for _, err := range errs {
+		must(t, "racing Dequeue", err)
+	}
+	if len(leased) != n {
+		t.Fatalf("racing workers leased %d distinct jobs, want %d", len(leased), n)
+	}
+	for id, c := range leased {
+		if c != 1 {
+			t.Fatalf("job %d was leased %d times at once", id, c)
+		}
+	}
+}
+
+// testWorkers runs producers and workers at once: every change of every key is enqueued while
+// workers dequeue and ack. It checks that no job runs twice, no two jobs of one key are leased at
+// once, one key's jobs run in enqueue order, and each key's latest state is delivered.
+func testWorkers(t *testing.T, x fixture) {
+	const (
+		schools   = 3
+		keys      = 30 // per school
+		changes   = 12 // per key
+		producers = 3
+		workers   = 8
+	)
+	type keyID struct {
+		school hubsync.SchoolID
+		key    string
+	}
+	var (
+		mu        sync.Mutex
+		inFlight  = map[keyID]bool{}
+		lastSeq   = map[keyID]int{}
+		seenIDs   = map[string]bool{} // payloads
+		failures  []string
+		inWorkers atomic.Int32
+		produced  = make(chan struct{})
+		wake      = make(chan struct{}, 1)
+	)
+	fail := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(failures) < 10 {
+			failures = append(failures, fmt.Sprintf(format, args...))
+		}
+	}
+	var prodWG sync.WaitGroup
+	for p := range producers {
+		prodWG.Add(1)
+		go func() {
+			defer prodWG.Done()
+			for seq := 1; seq <= changes; seq++ {
+				for s := range schools {
+					for k := p; k < keys; k += producers { // each key has one producer: its seqs rise
+						school := hubsync.SchoolID(fmt.Sprintf("s%d", s))
+						spec := hubsync.JobSpec{School: school, Kind: "push", Key: fmt.Sprintf("k%d", k),
+							Payload: []byte(strconv.Itoa(seq)), Priority: hubsync.Priority(k % 2)}
+						if err := x.q.Enqueue(x.ctx, spec); err != nil {
+							fail("Enqueue: %v", err)
+							return
+						}
+						select {
+						case wake <- struct{}{}:
+						default:
+						}
+					}
+				}
+			}
+		}()
+	}
+	go func() { prodWG.Wait(); close(produced) }()
+
+	var (
+		workWG     sync.WaitGroup
+		runs, acks atomic.Int64
+		finished   = make(chan struct{})
+		finish     sync.Once
+	)
+	for w := range workers {
+		workWG.Add(1)
+		go func() {
+			defer workWG.Done()
+			for {
+				prodDone := false
+				select {
+				case <-produced:
+					prodDone = true
+				default:
+				}
+				a0 := acks.Load()
+				inWorkers.Add(1)
+				jobs, err := x.q.Dequeue(x.ctx, hubsync.DequeueOptions{Worker: fmt.Sprint("w", w), Max: 4, Lease: time.Hour})
+				if err != nil {
+					inWorkers.Add(-1)
+					fail("Dequeue: %v", err)
+					finish.Do(func() { close(finished) })
+					return
+				}
+				if len(jobs) == 0 {
+					// Drained when every change was enqueued before this Dequeue began, no other
+					// worker holds a job, and no Ack landed meanwhile that could unblock a key.
+					if n := inWorkers.Add(-1); prodDone && n == 0 && acks.Load() == a0 {
+						finish.Do(func() { close(finished) })
+						return
+					}
+					prodCh := produced
+					if prodDone {
+						prodCh = nil
+					}
+					select {
+					case <-wake:
+					case <-prodCh:
+					case <-finished:
+						return
+					}
+					continue
+				}
+				for _, j := range jobs {
+					id := keyID{j.School, j.Key}
+					seq, _ := strconv.Atoi(string(j.Payload))
+					mu.Lock()
+					if inFlight[id] {
+						failures = append(failures, fmt.Sprintf("two jobs of %v leased at once", id))
+					}
+					inFlight[id] = true
+					pay := fmt.Sprintf("%v/%d", id, seq)
+					if seenIDs[pay] {
+						failures = append(failures, fmt.Sprintf("%s ran twice", pay))
+					}
+					seenIDs[pay] = true
+					if seq <= lastSeq[id] {
+						failures = append(failures, fmt.Sprintf("%v ran change %d after %d", id, seq, lastSeq[id]))
+					}
+					lastSeq[id] = seq
+					mu.Unlock()
+				}
+				for _, j := range jobs {
+					mu.Lock()
+					delete(inFlight, keyID{j.School, j.Key})
+					mu.Unlock()
+					if err := x.q.Ack(x.ctx, j); err != nil {
+						fail("Ack: %v", err)
+					}
+					runs.Add(1)
+				}
+				acks.Add(1)
+				inWorkers.Add(-1)
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
+	workWG.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d problems, first: %s", len(failures), strings.Join(failures, "; "))
+	}
+	for s := range schools {
+		for k := range keys {
+			id := keyID{hubsync.SchoolID(fmt.Sprintf("s%d", s)), fmt.Sprintf("k%d", k)}
+			if lastSeq[id] != changes {
+				t.Fatalf("%v: the last change delivered was %d, want %d (the latest state)", id, lastSeq[id], changes)
+			}
+		}
+		stats(t, x, hubsync.SchoolID(fmt.Sprintf("s%d", s)), hubsync.QueueStats{})
+	}
+	t.Logf("%d enqueues ran as %d jobs", schools*keys*changes, runs.Load())
+}
