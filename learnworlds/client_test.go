@@ -340,7 +340,12 @@ func TestRateLimit429IsRetriedWithBackoff(t *testing.T) {
 	// The server allows 3 per 10 s while the client believes in 30: it must recover from 429s.
 	s := newFake(t, learnworldstest.WithClock(clk), learnworldstest.WithRateLimit(3, 10*time.Second))
 	s.Seed(5, nil)
-	c := newClient(t, s, func(c *learnworlds.Config) { c.Clock = clk; c.RateLimit = 30; c.RatePer = 10 * time.Second; c.MaxRetries = 8 })
+	c := newClient(t, s, func(c *learnworlds.Config) {
+		c.Clock = clk
+		c.RateLimit = 30
+		c.RatePer = 10 * time.Second
+		c.MaxRetries = 8
+	})
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	drive(ctx, clk)
