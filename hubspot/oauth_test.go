@@ -99,7 +99,10 @@ func TestOAuthFlowAgainstFake(t *testing.T) {
 			if err != nil || !info.Active || info.HubID != srv.PortalID() || info.HubDomain != hubspottest.DefaultHubDomain || info.ExpiresIn != 30*time.Minute {
 				t.Fatalf("Introspect = %+v, %v", info, err)
 			}
-			if info, err := o.Introspect(ctxT(t), "unknown", false); err != nil || info.Active {
+			// HubSpot answers an unknown token with 200 {"active": false} (observed), which the
+			// OpenAPI documents do not describe; this one call goes around spec validation.
+			plain, _ := hubspot.NewOAuth(app, hubspot.WithBaseURL(srv.URL), hubspot.WithVersion(v), hubspot.WithClock(clk))
+			if info, err := plain.Introspect(ctxT(t), "unknown", false); err != nil || info.Active {
 				t.Fatalf("Introspect(unknown) = %+v, %v, want inactive", info, err)
 			}
 

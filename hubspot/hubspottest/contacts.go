@@ -225,18 +225,17 @@ func (s *Server) sortedIDsLocked() []int64 {
 // defaultListProps are returned when a request names no properties.
 var defaultListProps = []string{"createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"}
 
-// wireLocked renders c with the requested properties (unknown ones are ignored; defined but empty
-// ones come back null).
+// wireLocked renders c with the requested properties. Unknown and empty ones are left out: real
+// HubSpot answers null for a defined but empty property, but the OpenAPI documents type property
+// values as strings, and the fake's answers must pass them (the client accepts null either way).
 func (s *Server) wireLocked(c *contact, props []string) map[string]any {
 	if len(props) == 0 {
 		props = defaultListProps
 	}
-	out := map[string]*string{}
+	out := map[string]string{}
 	for _, p := range props {
 		if v, ok := c.props[p]; ok {
-			out[p] = &v
-		} else if _, defined := s.props[p]; defined {
-			out[p] = nil
+			out[p] = v
 		}
 	}
 	return map[string]any{
@@ -274,13 +273,17 @@ type inputError struct {
 }
 
 func (e inputError) standard() map[string]any {
+	details := e.details
+	if details == nil {
+		details = []errorDetail{}
+	}
 	ctx := map[string][]string{"ids": {e.id}}
 	if e.trace != "" {
 		ctx["objectWriteTraceId"] = []string{e.trace}
 	}
 	return map[string]any{
 		"status": "error", "category": "VALIDATION_ERROR", "message": e.message, "context": ctx,
-		"errors": e.details, "links": map[string]string{},
+		"errors": details, "links": map[string]string{},
 	}
 }
 

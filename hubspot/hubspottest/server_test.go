@@ -12,10 +12,24 @@ import (
 
 	"github.com/hubsync/hubsync/clock"
 	"github.com/hubsync/hubsync/hubspot/hubspottest"
+	"github.com/hubsync/hubsync/internal/apispec"
 )
 
-// call sends a raw request to the fake and decodes the JSON answer.
+// call sends a raw request to the fake and decodes the JSON answer. Request and answer are
+// validated against the OpenAPI documents when HUBSYNC_HUBSPOT_SPECS names them.
 func call(t *testing.T, s *hubspottest.Server, token, method, path string, body any) (int, http.Header, map[string]any) {
+	t.Helper()
+	return send(t, apispec.FromEnv(t, "HUBSYNC_HUBSPOT_SPECS").Transport(t, nil), s, token, method, path, body)
+}
+
+// callUnchecked is call without spec validation, for requests that are off-spec on purpose (an
+// unknown route, the documented object form of search sorts that the documents type as strings).
+func callUnchecked(t *testing.T, s *hubspottest.Server, token, method, path string, body any) (int, http.Header, map[string]any) {
+	t.Helper()
+	return send(t, http.DefaultTransport, s, token, method, path, body)
+}
+
+func send(t *testing.T, rt http.RoundTripper, s *hubspottest.Server, token, method, path string, body any) (int, http.Header, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -27,7 +41,7 @@ func call(t *testing.T, s *hubspottest.Server, token, method, path string, body 
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Transport: rt}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +59,18 @@ func call(t *testing.T, s *hubspottest.Server, token, method, path string, body 
 func upsertBody(inputs ...map[string]any) map[string]any { return map[string]any{"inputs": inputs} }
 
 func in(email string, props map[string]string) map[string]any {
+	if props == nil {
+		props = map[string]string{}
+	}
 	return map[string]any{"id": email, "idProperty": "email", "properties": props}
+}
+
+// searchBody is a complete search request (the documents require every field).
+func searchBody(limit int, after string, sorts []any) map[string]any {
+	if sorts == nil {
+		sorts = []any{}
+	}
+	return map[string]any{"filterGroups": []any{}, "sorts": sorts, "properties": []string{"firstname"}, "limit": limit, "after": after}
 }
 
 func TestUpsertValidationErrors(t *testing.T) {
@@ -149,7 +174,7 @@ func TestAuthErrors(t *testing.T) {
 	if status, _, body := call(t, s, "", "GET", "/crm/v3/properties/contacts", nil); status != 401 || body["category"] != "INVALID_AUTHENTICATION" {
 		t.Fatalf("no token: %d %v", status, body)
 	}
-	if status, _, _ := call(t, s, tok, "GET", "/crm/v4/nothing", nil); status != 404 || s.Stats().Unknown != 1 {
+	if status, _, _ := callUnchecked(t, s, tok, "GET", "/crm/v4/nothing", nil); status != 404 || s.Stats().Unknown != 1 {
 		t.Fatalf("unknown route: %d, stats %+v", status, s.Stats())
 	}
 }
@@ -175,7 +200,7 @@ func TestRateLimitAnswers(t *testing.T) {
 	if status, _, _ := call(t, s, tok, "GET", "/crm/v3/properties/contacts", nil); status != 200 {
 		t.Fatalf("after the window: %d", status)
 	}
-	search := map[string]any{"filterGroups": []any{}, "limit": 1}
+	search := searchBody(1, "0", nil)
 	for range 2 {
 		if status, h, _ := call(t, s, tok, "POST", "/crm/v3/objects/contacts/search", search); status != 200 || h.Get("X-HubSpot-RateLimit-Max") != "" {
 			t.Fatalf("search: %d, rate headers %v (search answers carry none)", status, h)
@@ -195,11 +220,11 @@ func TestSearchPagingCap(t *testing.T) {
 	s := hubspottest.NewServer(hubspottest.WithSearchRateLimit(0, 0))
 	t.Cleanup(s.Close)
 	tok, _ := s.MintToken()
-	status, _, body := call(t, s, tok, "POST", "/crm/v3/objects/contacts/search", map[string]any{"after": "10000", "limit": 200})
+	status, _, body := call(t, s, tok, "POST", "/crm/v3/objects/contacts/search", searchBody(200, "10000", nil))
 	if status != 400 || !strings.Contains(body["message"].(string), "10000") {
 		t.Fatalf("paging past the cap: %d %v", status, body)
 	}
-	status, _, _ = call(t, s, tok, "POST", "/crm/v3/objects/contacts/search", map[string]any{"limit": 201})
+	status, _, _ = call(t, s, tok, "POST", "/crm/v3/objects/contacts/search", searchBody(201, "0", nil))
 	if status != 400 {
 		t.Fatalf("limit 201: %d", status)
 	}
@@ -208,7 +233,7 @@ func TestSearchPagingCap(t *testing.T) {
 		_, _ = s.SeedContact(map[string]string{"email": fmt.Sprintf("s%d@x.com", i), "firstname": fmt.Sprint("n", i)})
 	}
 	for _, sorts := range []any{[]any{map[string]string{"propertyName": "firstname", "direction": "DESCENDING"}}, []any{"-firstname"}} {
-		_, _, body := call(t, s, tok, "POST", "/crm/v3/objects/contacts/search", map[string]any{"sorts": sorts, "properties": []string{"firstname"}})
+		_, _, body := callUnchecked(t, s, tok, "POST", "/crm/v3/objects/contacts/search", searchBody(10, "0", sorts.([]any)))
 		first := body["results"].([]any)[0].(map[string]any)["properties"].(map[string]any)["firstname"]
 		if first != "n2" || body["total"].(float64) != 3 {
 			t.Fatalf("sorts %v: first %v, total %v", sorts, first, body["total"])
