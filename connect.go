@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hubsync/hubsync/hubspot"
 )
@@ -130,6 +131,7 @@ func (e *Engine) storeNewConnection(ctx context.Context, school SchoolID, tok *h
 	delete(e.clients, school)
 	delete(e.schemas, school)
 	delete(e.paused, school)
+	e.portalsAt = time.Time{}
 	e.mu.Unlock()
 	e.log.Info("hubsync: school connected", "school", school, "portal", conn.PortalID, "domain", conn.Domain)
 	e.notify()

@@ -39,7 +39,7 @@ func (n *recNotifier) count() int {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	clk   *clock.Fake
 	hs    *hubspottest.Server
@@ -54,7 +54,7 @@ const redirect = "https://lms.example/hubspot/callback"
 // newHarness wires an engine to the fake HubSpot over real HTTP, the in-memory store and LMS, all
 // on one fake clock that moves forward whenever everything waits on it (rate-limit pauses,
 // backoff), so tests never sleep.
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -465,14 +465,14 @@ func itoa(i int) string {
 	return itoa(i/10) + digits[i%10:i%10+1]
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-type tWriter struct{ t *testing.T }
+type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))

@@ -124,6 +124,10 @@ type Engine struct {
 	paused  map[SchoolID]time.Time
 	schemas map[SchoolID]schemaEntry
 	outages map[SchoolID]int // consecutive batches failed by an unavailable HubSpot
+	// portals maps a HubSpot portal id to the schools connected to it, for routing webhooks;
+	// rebuilt when older than a minute or after a connect.
+	portals   map[int64][]SchoolID
+	portalsAt time.Time
 
 	wake chan struct{}
 }

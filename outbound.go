@@ -94,9 +94,11 @@ func activityTrigger(k EventKind) (LifecycleTrigger, bool) {
 
 // handleBatch processes one school's leased jobs.
 func (e *Engine) handleBatch(ctx context.Context, school SchoolID, jobs []Job) {
-	var contacts, events, unknown []Job
+	var contacts, events, inbound, unknown []Job
 	for _, j := range jobs {
 		switch j.Kind {
+		case JobInbound:
+			inbound = append(inbound, j)
 		case JobContact, JobStage:
 			contacts = append(contacts, j)
 		case JobEvent:
@@ -113,6 +115,9 @@ func (e *Engine) handleBatch(ctx context.Context, school SchoolID, jobs []Job) {
 	}
 	if len(events) > 0 {
 		e.finish(ctx, events, e.sendEvents(ctx, school, events))
+	}
+	if len(inbound) > 0 {
+		e.finish(ctx, inbound, e.applyInbound(ctx, school, inbound))
 	}
 }
 

@@ -281,6 +281,9 @@ type Learner struct {
 	// GDPR toolkit on, a learner without it is not added to HubSpot.
 	MarketingConsent bool
 	Created          time.Time
+	// Updated is when the learner's profile last changed, when the LMS knows it. In two-way sync
+	// it settles a field changed on both sides (see inbound.go); zero means unknown.
+	Updated time.Time
 }
 
 // NewLearner is a learner to create in the LMS from a HubSpot contact.

@@ -29,6 +29,8 @@ type Learners struct {
 // twice or needlessly.
 type LearnerStats struct {
 	Gets, Lists, Updates, Creates, TagWrites int
+	// WelcomeEmails counts learners created with SendWelcomeEmail.
+	WelcomeEmails int
 }
 
 type lmsSchool struct {
@@ -235,6 +237,9 @@ func (l *Learners) Create(ctx context.Context, school hubsync.SchoolID, n hubsyn
 		if n.Username != "" && strings.EqualFold(x.Username, n.Username) {
 			return hubsync.Learner{}, fmt.Errorf("hubsynctest: username taken: %w", hubsync.ErrConflict)
 		}
+	}
+	if n.SendWelcomeEmail {
+		l.stats.WelcomeEmails++
 	}
 	l.nextID++
 	ln := &hubsync.Learner{ID: "u" + strconv.Itoa(l.nextID), Email: n.Email, Username: n.Username, Values: maps.Clone(n.Values), Tags: slices.Clone(n.Tags)}
