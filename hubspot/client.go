@@ -86,6 +86,7 @@ type config struct {
 	maxWait        time.Duration
 	timeline       TimelineFlavour
 	dailyReset     *time.Location
+	searchCap      int // results one search query can page through; tests lower it
 }
 
 // Option configures a [Client] or an [OAuth].
@@ -156,6 +157,7 @@ func newConfig(opts []Option) (config, *url.URL, error) {
 		maxRetries:     DefaultMaxRetries,
 		maxWait:        DefaultMaxWait,
 		timeline:       TimelineAppEvents,
+		searchCap:      SearchCap,
 	}
 	for _, o := range opts {
 		o(&cfg)

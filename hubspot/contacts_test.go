@@ -215,10 +215,13 @@ func TestListContactsPages(t *testing.T) {
 
 func TestSearchModifiedSinceWalksPastCap(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, hubspot.DefaultVersion, []hubspottest.Option{hubspottest.WithSearchRateLimit(0, 0)},
-		hubspot.WithSearchRateLimit(1000, time.Second))
+	// The cap is lowered from 10,000 to 1,000 on both sides to keep the test fast; the walk is
+	// the same.
+	const searchCap = 1000
+	f := newFixture(t, hubspot.DefaultVersion, []hubspottest.Option{hubspottest.WithSearchRateLimit(0, 0), hubspottest.WithSearchCap(searchCap)},
+		hubspot.WithSearchRateLimit(1000, time.Second), hubspot.WithSearchCap(searchCap))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	const n = hubspot.SearchCap + 450
+	const n = 2*searchCap + 450
 	for i := range n {
 		// Pairs of contacts share a modification time, so restarts must skip what they saw.
 		ts := base.Add(time.Duration(i/2) * time.Second).Format(time.RFC3339Nano)
@@ -241,6 +244,10 @@ func TestSearchModifiedSinceWalksPastCap(t *testing.T) {
 	}
 	if want := n - 20; len(seen) != want {
 		t.Fatalf("search returned %d distinct contacts, want %d", len(seen), want)
+	}
+	// Two restarts are needed for 2,430 results under a cap of 1,000.
+	if pages := f.srv.Stats().ByRoute["POST /crm/objects/2026-03/contacts/search"]; pages < 13 {
+		t.Fatalf("%d search requests, want at least 13 pages of 200", pages)
 	}
 	for id, k := range seen {
 		if k != 1 {

@@ -95,7 +95,7 @@ func (c *Client) SearchModifiedSince(ctx context.Context, since time.Time, prope
 					return
 				}
 				n, err := strconv.Atoi(next)
-				if err != nil || n+searchPageSize > SearchCap {
+				if err != nil || n+searchPageSize > c.cfg.searchCap {
 					// The next page would cross the cap (or the cursor is not the documented
 					// offset): start a new query from the last modification time seen.
 					restart = true
@@ -107,7 +107,7 @@ func (c *Client) SearchModifiedSince(ctx context.Context, since time.Time, prope
 				return
 			}
 			if !last.After(bound) {
-				yield(Contact{}, fmt.Errorf("hubspot: more than %d contacts modified at %s; search cannot page past them", SearchCap, bound.UTC().Format(time.RFC3339Nano)))
+				yield(Contact{}, fmt.Errorf("hubspot: more than %d contacts modified at %s; search cannot page past them", c.cfg.searchCap, bound.UTC().Format(time.RFC3339Nano)))
 				return
 			}
 			bound, skip = last, atLast

@@ -184,8 +184,8 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		after = n
 	}
-	if after >= SearchCap {
-		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("Paging beyond %d results is not supported; narrow the query", SearchCap), nil)
+	if after >= s.cfg.searchCap {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("Paging beyond %d results is not supported; narrow the query", s.cfg.searchCap), nil)
 		return
 	}
 	s.mu.Lock()

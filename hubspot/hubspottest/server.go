@@ -77,6 +77,7 @@ type options struct {
 	searchN        int
 	searchPer      time.Duration
 	partialUpserts bool
+	searchCap      int
 }
 
 // Option configures a Server.
@@ -116,6 +117,10 @@ func WithSearchRateLimit(n int, per time.Duration) Option {
 // must handle both.
 func WithPartialUpserts(on bool) Option { return func(o *options) { o.partialUpserts = on } }
 
+// WithSearchCap lowers the number of results one search query can page through (10,000, as
+// HubSpot, by default), so a test can walk past the cap with fewer contacts.
+func WithSearchCap(n int) Option { return func(o *options) { o.searchCap = n } }
+
 // Stats counts what the server saw.
 type Stats struct {
 	Requests    int            // every request, including refused ones
@@ -131,7 +136,7 @@ func NewServer(opts ...Option) *Server {
 	o := options{
 		clientID: DefaultClientID, clientSecret: DefaultClientSecret, appID: DefaultAppID,
 		portalID: DefaultPortalID, hubDomain: DefaultHubDomain, tokenTTL: DefaultTokenTTL,
-		limitN: 110, limitPer: 10 * time.Second, searchN: 5, searchPer: time.Second,
+		limitN: 110, limitPer: 10 * time.Second, searchN: 5, searchPer: time.Second, searchCap: SearchCap,
 	}
 	for _, f := range opts {
 		f(&o)
