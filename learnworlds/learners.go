@@ -1,0 +1,299 @@
+package learnworlds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hubsync/hubsync"
+)
+
+// School configures one school of the Learners adapter.
+type School struct {
+	// Client talks to the school's API. Required.
+	Client *Client
+	// Catalog declares the school's custom cf_ fields (no API lists them) and whether billing
+	// details are enabled; see hubsync.LearnWorldsCatalog.
+	Catalog hubsync.CatalogOptions
+	// LastPurchaseDate fills the "last_purchase_date" usage value from the learner's newest payment.
+	// It costs one extra API call per learner read (GetByEmail, Update, and every learner of a
+	// ListPage: a page of 200 becomes 201 calls, about 67 s of the default 30 requests / 10 s), so it
+	// is off by default; without it the value is absent from Learner.Values.
+	LastPurchaseDate bool
+}
+
+type school struct {
+	School
+	fields []hubsync.LearnerField
+	idx    hubsync.FieldIndex
+}
+
+// Learners implements hubsync.Learners over the public LearnWorlds API, for one or many schools.
+// It is safe for concurrent use.
+type Learners struct {
+	schools map[hubsync.SchoolID]school
+}
+
+var _ hubsync.Learners = (*Learners)(nil)
+
+// NewLearners returns the adapter for these schools. Errors wrap ErrConfig and name the school: a
+// nil Client, or a catalog hubsync.LearnWorldsCatalog refuses (that error is wrapped too).
+func NewLearners(schools map[hubsync.SchoolID]School) (*Learners, error) {
+	l := &Learners{schools: make(map[hubsync.SchoolID]school, len(schools))}
+	for id, s := range schools {
+		if s.Client == nil {
+			return nil, fmt.Errorf("%w: school %q has no Client", ErrConfig, id)
+		}
+		fields, err := hubsync.LearnWorldsCatalog(s.Catalog)
+		if err != nil {
+			return nil, fmt.Errorf("%w: school %q: %w", ErrConfig, id, err)
+		}
+		l.schools[id] = school{School: s, fields: fields, idx: hubsync.IndexFields(fields)}
+	}
+	return l, nil
+}
+
+func (l *Learners) school(id hubsync.SchoolID) (school, error) {
+	s, ok := l.schools[id]
+	if !ok {
+		return school{}, fmt.Errorf("learnworlds: school %q is not configured: %w (%w)", id, ErrUnknownSchool, hubsync.ErrNotFound)
+	}
+	return s, nil
+}
+
+// Catalog returns the school's LearnWorlds field catalog (hubsync.LearnWorldsCatalog with the
+// school's custom fields and billing flag). Errors: ErrUnknownSchool.
+func (l *Learners) Catalog(_ context.Context, id hubsync.SchoolID) ([]hubsync.LearnerField, error) {
+	s, err := l.school(id)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(s.fields), nil
+}
+
+// GetByEmail finds a learner by email (GET /v2/users/{email}). Errors: hubsync.ErrNotFound, an
+// error for an empty email, ErrUnknownSchool, *APIError.
+func (l *Learners) GetByEmail(ctx context.Context, id hubsync.SchoolID, email string) (hubsync.Learner, error) {
+	s, err := l.school(id)
+	if err != nil {
+		return hubsync.Learner{}, err
+	}
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return hubsync.Learner{}, fmt.Errorf("learnworlds: GetByEmail: email is empty")
+	}
+	u, err := s.Client.GetUser(ctx, email)
+	if err != nil {
+		return hubsync.Learner{}, err
+	}
+	if !strings.EqualFold(u.Email, email) {
+		return hubsync.Learner{}, fmt.Errorf("learnworlds: no learner has email %s: %w", MaskEmail(email), hubsync.ErrNotFound)
+	}
+	return s.learner(ctx, u)
+}
+
+// ListPage returns the page of learners at cursor: the page number ("" is page 1), 200 learners a
+// page, newest first; Next is "" on the last page (meta.totalPages) and Total is meta.totalItems.
+// Errors: a cursor that is not a page number (naming it), ErrUnknownSchool, *APIError.
+func (l *Learners) ListPage(ctx context.Context, id hubsync.SchoolID, cursor string) (hubsync.LearnerPage, error) {
+	s, err := l.school(id)
+	if err != nil {
+		return hubsync.LearnerPage{}, err
+	}
+	page := 1
+	if cursor != "" {
+		page, err = strconv.Atoi(cursor)
+		if err != nil || page < 1 {
+			return hubsync.LearnerPage{}, fmt.Errorf("learnworlds: cursor %q is not a page number", truncate(cursor, 40))
+		}
+	}
+	p, err := s.Client.ListUsersPage(ctx, page, ListUsersOptions{PerPage: MaxUsersPerPage})
+	if err != nil {
+		return hubsync.LearnerPage{}, err
+	}
+	out := hubsync.LearnerPage{Learners: make([]hubsync.Learner, 0, len(p.Users)), Total: p.Meta.TotalItems}
+	// meta.totalItems is documented as "total number of items in this page", which the examples
+	// contradict; it is read as the school's total, the only reading consistent with totalPages.
+	if p.Meta.TotalPages == 0 && p.Meta.TotalItems == 0 && len(p.Users) > 0 {
+		out.Total = -1
+	}
+	for _, u := range p.Users {
+		ln, err := s.learner(ctx, u)
+		if err != nil {
+			return hubsync.LearnerPage{}, err
+		}
+		out.Learners = append(out.Learners, ln)
+	}
+	if page < p.Meta.TotalPages && len(p.Users) > 0 {
+		out.Next = strconv.Itoa(page + 1)
+	}
+	return out, nil
+}
+
+// Update writes values (catalog key to value) to learner id and returns the learner as stored.
+// Only email, username, sign-up fields and custom cf_ fields can be written; any other catalog key
+// (first/last name, sign-up date, billing, UTMs, usage) fails with hubsync.ErrReadOnly naming it,
+// and a key outside the catalog or a value of the wrong type with hubsync.ErrInvalidValue, before
+// any call. Because the API does not say whether PUT merges or replaces "fields", Update reads the
+// learner first and sends its whole fields object with the changes applied: two calls (three with
+// LastPurchaseDate). Password, role and enrollments are never sent.
+func (l *Learners) Update(ctx context.Context, id hubsync.SchoolID, learnerID string, values map[string]any) (hubsync.Learner, error) {
+	s, err := l.school(id)
+	if err != nil {
+		return hubsync.Learner{}, err
+	}
+	if strings.TrimSpace(learnerID) == "" {
+		return hubsync.Learner{}, fmt.Errorf("learnworlds: Update: learner id is empty")
+	}
+	req, fields, err := s.writeRequest(values)
+	if err != nil {
+		return hubsync.Learner{}, err
+	}
+	cur, err := s.Client.GetUser(ctx, learnerID)
+	if err != nil {
+		return hubsync.Learner{}, err
+	}
+	if len(fields) == 0 && req.Email == nil && req.Username == nil {
+		return s.learner(ctx, cur)
+	}
+	if len(fields) > 0 {
+		merged := make(map[string]any, len(cur.Fields)+len(fields))
+		for k, v := range cur.Fields {
+			if v != nil {
+				merged[k] = v
+			}
+		}
+		maps.Copy(merged, fields)
+		req.Fields = merged
+	}
+	u, err := s.Client.UpdateUser(ctx, cur.ID, req)
+	if err != nil {
+		return hubsync.Learner{}, err
+	}
+	return s.learner(ctx, u)
+}
+
+// writeRequest sorts values into the update request, checking writability and types.
+func (s school) writeRequest(values map[string]any) (UpdateUserRequest, map[string]any, error) {
+	var req UpdateUserRequest
+	fields := map[string]any{}
+	keys := slices.Sorted(maps.Keys(values))
+	for _, k := range keys {
+		val := values[k]
+		f, ok := s.idx[k]
+		if !ok {
+			return req, nil, fmt.Errorf("learnworlds: field %q is not in the school's catalog (declare custom fields in School.Catalog): %w", k, hubsync.ErrInvalidValue)
+		}
+		if !f.Writable {
+			return req, nil, fmt.Errorf("learnworlds: field %q (%s) cannot be written through the LearnWorlds API: %w", k, f.Category, hubsync.ErrReadOnly)
+		}
+		switch k {
+		case "email", "username":
+			str, ok := val.(string)
+			if !ok || strings.TrimSpace(str) == "" {
+				return req, nil, fmt.Errorf("learnworlds: field %q must be a non-empty string: %w", k, hubsync.ErrInvalidValue)
+			}
+			if k == "email" {
+				if err := checkEmail(str); err != nil {
+					return req, nil, err
+				}
+				req.Email = &str
+			} else {
+				req.Username = &str
+			}
+			continue
+		}
+		w, err := writeValue(f, val)
+		if err != nil {
+			return req, nil, err
+		}
+		fields[k] = w
+	}
+	return req, fields, nil
+}
+
+func checkEmail(e string) error {
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e {
+		return fmt.Errorf("learnworlds: %s is not a valid email address: %w", MaskEmail(e), hubsync.ErrInvalidValue)
+	}
+	return nil
+}
+
+// Create makes a learner from a HubSpot contact: email (validated), username (the email's local
+// part when empty), the mapped Values (writable fields only: hubsync.ErrReadOnly otherwise), tags
+// and the registration email when SendWelcomeEmail. Errors: hubsync.ErrConflict when the email or
+// username is taken, hubsync.ErrInvalidValue, ErrValidation (with the API's per-field messages),
+// ErrUnknownSchool, *APIError.
+func (l *Learners) Create(ctx context.Context, id hubsync.SchoolID, nl hubsync.NewLearner) (hubsync.Learner, error) {
+	s, err := l.school(id)
+	if err != nil {
+		return hubsync.Learner{}, err
+	}
+	email := strings.TrimSpace(nl.Email)
+	if err := checkEmail(email); err != nil {
+		return hubsync.Learner{}, err
+	}
+	values := maps.Clone(nl.Values)
+	delete(values, "email")
+	username := strings.TrimSpace(nl.Username)
+	if v, ok := values["username"].(string); ok && username == "" {
+		username = strings.TrimSpace(v)
+	}
+	delete(values, "username")
+	if username == "" {
+		username = email[:strings.LastIndexByte(email, '@')]
+	}
+	_, fields, err := s.writeRequest(values)
+	if err != nil {
+		return hubsync.Learner{}, err
+	}
+	u, err := s.Client.CreateUser(ctx, CreateUserRequest{
+		Email: email, Username: username, SendRegistrationEmail: nl.SendWelcomeEmail, Tags: nl.Tags, Fields: fields,
+	})
+	if err != nil {
+		return hubsync.Learner{}, err
+	}
+	return s.learner(ctx, u)
+}
+
+// AddTags attaches tags to learner id (PUT /v2/users/{id}/tags, action attach). No tags is a no-op.
+// Errors: hubsync.ErrNotFound, ErrUnknownSchool, *APIError.
+func (l *Learners) AddTags(ctx context.Context, id hubsync.SchoolID, learnerID string, tags []string) error {
+	s, err := l.school(id)
+	if err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	_, err = s.Client.UpdateTags(ctx, learnerID, TagAttach, tags)
+	return err
+}
+
+// learner converts a user, adding the last purchase date when configured.
+func (s school) learner(ctx context.Context, u User) (hubsync.Learner, error) {
+	ln := hubsync.Learner{
+		ID: u.ID, Email: u.Email, Username: u.Username, Values: learnerValues(u, s.idx),
+		Tags: slices.Clone(u.Tags), Created: u.CreatedTime(),
+		// The API has no cookie-consent flag; the marketing-emails opt-in is the closest signal.
+		MarketingConsent: u.SubscribedForMarketingEmails != nil && *u.SubscribedForMarketingEmails,
+	}
+	if s.LastPurchaseDate {
+		p, err := s.Client.LatestPayment(ctx, u.ID)
+		switch {
+		case err == nil:
+			ln.Values["last_purchase_date"] = p.When()
+		case errors.Is(err, hubsync.ErrNotFound):
+			ln.Values["last_purchase_date"] = nil
+		default:
+			return hubsync.Learner{}, err
+		}
+	}
+	return ln, nil
+}
