@@ -593,3 +593,38 @@ func TestDeletedPropertyIsNoticedAndItsRowSkipped(t *testing.T) {
 		t.Fatalf("valid rows did not sync after the deletion: %v", c)
 	}
 }
+
+func TestCustomLifecycleStageIsReadFirstAndNeverOverwritten(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	// The portal has a custom stage, whose place in the order hubsync cannot know.
+	var lc hubspottest.Property
+	for _, p := range h.hs.Properties() {
+		if p.Name == hubsync.LifecycleProperty {
+			lc = p
+		}
+	}
+	lc.Options = append(lc.Options, hubspottest.PropertyOption{Label: "Partner", Value: "partner", DisplayOrder: 1})
+	if err := h.hs.DeleteProperty(hubsync.LifecycleProperty); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.hs.AddProperty(lc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.hs.SeedContact(map[string]string{"email": "p@school.example", hubsync.LifecycleProperty: "partner"}); err != nil {
+		t.Fatal(err)
+	}
+	h.connect()
+	h.settings(hubsync.Settings{Mappings: basicMapping, UpdateLifecycleStage: true})
+	h.hs.ResetStats()
+	h.record(hubsync.Activity{Kind: hubsync.EventSignedUp, Email: "p@school.example"})
+	h.record(hubsync.Activity{Kind: hubsync.EventPurchaseMade, Email: "p@school.example", SubjectID: "x"})
+	h.record(hubsync.Activity{Kind: hubsync.EventSignedUp, Email: "fresh@school.example"})
+	h.run()
+	if got := h.contact("p@school.example")[hubsync.LifecycleProperty]; got != "partner" {
+		t.Fatalf("custom stage became %q", got)
+	}
+	if got := h.contact("fresh@school.example")[hubsync.LifecycleProperty]; got != hubsync.StageLead {
+		t.Fatalf("new contact stage = %q, want lead", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hubsync/hubsync/hubspot"
 )
@@ -132,44 +133,90 @@ type pending struct {
 	stage    string
 }
 
+// outRun is one outbound batch's context: the school's portal, settings and outbound rows, and
+// the sync log entries it collects.
+type outRun struct {
+	e        *Engine
+	school   SchoolID
+	p        *portal
+	settings Settings
+	rep      MappingReport
+	rows     []RowReport // valid rows that write to HubSpot
+	// optimistic: the portal's lifecycle stages are HubSpot's defaults, whose forward-only rule
+	// HubSpot enforces itself, so a stage can be sent without reading the current one first.
+	optimistic bool
+	dir        Direction
+	now        time.Time
+	logs       []SyncLogEntry
+	counts     map[LogOutcome]int
+}
+
+func (e *Engine) newOutRun(ctx context.Context, school SchoolID) (*outRun, error) {
+	p, err := e.portalFor(ctx, school)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := e.Settings(ctx, school)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := e.report(ctx, school, settings)
+	if err != nil {
+		return nil, e.hubspotErr(ctx, school, err)
+	}
+	props, err := e.properties(ctx, school)
+	if err != nil {
+		return nil, e.hubspotErr(ctx, school, err)
+	}
+	r := &outRun{e: e, school: school, p: p, settings: settings, rep: rep, now: e.clk.Now(), dir: DirectionToHubSpot,
+		optimistic: defaultStagesOnly(props), counts: map[LogOutcome]int{}}
+	for _, row := range rep.Active() {
+		if row.Direction.ToHubSpot() {
+			r.rows = append(r.rows, row)
+		}
+	}
+	return r, nil
+}
+
+// defaultStagesOnly reports whether the portal's lifecycle stage options are all HubSpot defaults.
+func defaultStagesOnly(props []Property) bool {
+	for _, p := range props {
+		if p.Name != LifecycleProperty {
+			continue
+		}
+		for _, o := range p.Options {
+			if _, ok := stageRank[o.Value]; !ok {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func (r *outRun) logf(email string, o LogOutcome, reason string) {
+	r.counts[o]++
+	r.logs = append(r.logs, SyncLogEntry{School: r.school, At: r.now, Direction: r.dir, Email: email, Outcome: o, Reason: reason})
+}
+
 // syncContacts turns contact and stage jobs into one batch upsert. Per-record problems (a value
 // that does not convert, a record HubSpot refuses) are logged and do not fail the batch; the
 // returned error is for the batch as a whole (retried or rescheduled by finish).
 func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) error {
-	p, err := e.portalFor(ctx, school)
+	r, err := e.newOutRun(ctx, school)
 	if err != nil {
 		return err
 	}
-	settings, err := e.Settings(ctx, school)
-	if err != nil {
-		return err
-	}
-	rep, err := e.report(ctx, school, settings)
-	if err != nil {
-		return e.hubspotErr(ctx, school, err)
-	}
-	var rows []RowReport
-	for _, r := range rep.Active() {
-		if r.Direction.ToHubSpot() {
-			rows = append(rows, r)
-		}
-	}
-
 	byEmail := map[string]*pending{}
-	var order []string
+	var order []*pending
 	get := func(email string) *pending {
 		if x := byEmail[email]; x != nil {
 			return x
 		}
 		x := &pending{email: email, triggers: map[LifecycleTrigger]bool{}}
 		byEmail[email] = x
-		order = append(order, email)
+		order = append(order, x)
 		return x
-	}
-	var logs []SyncLogEntry
-	now := e.clk.Now()
-	logf := func(email string, o LogOutcome, reason string) {
-		logs = append(logs, SyncLogEntry{School: school, At: now, Direction: DirectionToHubSpot, Email: email, Outcome: o, Reason: reason})
 	}
 	// Jobs arrive in enqueue order per key; a later snapshot of a learner replaces an earlier one.
 	for _, j := range jobs {
@@ -177,7 +224,7 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 		case JobContact:
 			var cp contactPayload
 			if err := json.Unmarshal(j.Payload, &cp); err != nil {
-				logf("", OutcomeFailed, "undecodable contact job: "+err.Error())
+				r.logf("", OutcomeFailed, "undecodable contact job: "+err.Error())
 				continue
 			}
 			l := cp.Learner
@@ -185,17 +232,26 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 		case JobStage:
 			var sp stagePayload
 			if err := json.Unmarshal(j.Payload, &sp); err != nil {
-				logf("", OutcomeFailed, "undecodable stage job: "+err.Error())
+				r.logf("", OutcomeFailed, "undecodable stage job: "+err.Error())
 				continue
 			}
 			get(foldEmail(sp.Email)).triggers[sp.Trigger] = true
 		}
 	}
+	err = r.push(ctx, order)
+	e.writeLog(ctx, r.logs)
+	return err
+}
 
+// push sends the learners' changed mapped values and lifecycle stages in one batch upsert (at most
+// hubspot.BatchLimit learners) and records what was written.
+func (r *outRun) push(ctx context.Context, xs []*pending) error {
+	e, school, settings := r.e, r.school, r.settings
 	rule := LifecycleRule{UpdateStage: settings.UpdateLifecycleStage}
 	var needStage []string // emails whose current stage must be read first
-	for _, email := range order {
-		x := byEmail[email]
+	live := xs[:0:0]
+	for _, x := range xs {
+		email := x.email
 		st, err := e.cfg.Store.GetSyncState(ctx, school, email)
 		switch {
 		case err == nil:
@@ -216,39 +272,37 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 				}
 			}
 			if (x.learner != nil && !x.learner.MarketingConsent) || (x.learner == nil && !x.known) {
-				logf(email, OutcomeSkipped, "GDPR toolkit on and the learner has not accepted marketing cookies")
-				delete(byEmail, email)
+				r.logf(email, OutcomeSkipped, "GDPR toolkit on and the learner has not accepted marketing cookies")
 				continue
 			}
 		}
 		x.props = map[string]string{}
 		if x.learner != nil {
-			for _, r := range rows {
-				v := lmsValue(*x.learner, r.Mapping.LMSField)
-				s, err := ToHubSpot(r.Mapping.LMSField, r.Type, v)
+			for _, row := range r.rows {
+				v := lmsValue(*x.learner, row.Mapping.LMSField)
+				s, err := ToHubSpot(row.Mapping.LMSField, row.Type, v)
 				if err != nil {
-					logf(email, OutcomeFailed, err.Error())
+					r.logf(email, OutcomeFailed, err.Error())
 					continue
 				}
-				if old, ok := x.state.SentToHubSpot[r.Mapping.HubSpotProperty]; ok && old == s {
+				if old, ok := x.state.SentToHubSpot[row.Mapping.HubSpotProperty]; ok && old == s {
 					continue
 				}
 				if !x.known && s == "" {
 					continue // nothing to clear on a contact we never wrote
 				}
-				x.props[r.Mapping.HubSpotProperty] = s
+				x.props[row.Mapping.HubSpotProperty] = s
 			}
 		}
-		if x.triggers[TriggerRegistered] || x.triggers[TriggerEnrolled] || x.triggers[TriggerPurchased] || !x.known {
-			if x.state.LifecycleStage == "" {
-				needStage = append(needStage, email)
-			}
+		if _, ok := combineTriggers(x.triggers, !x.known); ok && x.state.LifecycleStage == "" && !r.optimistic {
+			needStage = append(needStage, email)
 		}
+		live = append(live, x)
 	}
 
 	current := map[string]string{}
 	if len(needStage) > 0 {
-		got, err := p.client.BatchReadByEmail(ctx, needStage, []string{LifecycleProperty})
+		got, err := r.p.client.BatchReadByEmail(ctx, needStage, []string{LifecycleProperty})
 		if err != nil {
 			return e.hubspotErr(ctx, school, err)
 		}
@@ -259,16 +313,11 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 
 	var inputs []hubspot.UpsertInput
 	var sent []*pending
-	for _, email := range order {
-		x := byEmail[email]
-		if x == nil {
-			continue
-		}
-		trigger, ok := combineTriggers(x.triggers, !x.known)
-		if ok {
+	for _, x := range live {
+		if trigger, ok := combineTriggers(x.triggers, !x.known); ok {
 			cur := x.state.LifecycleStage
 			if cur == "" {
-				cur = current[email]
+				cur = current[x.email]
 			}
 			if stage, write := rule.Next(trigger, cur); write {
 				x.stage = stage
@@ -278,65 +327,64 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 			}
 		}
 		if len(x.props) == 0 && x.known {
-			logf(email, OutcomeUnchanged, "")
+			r.logf(x.email, OutcomeUnchanged, "")
 			continue
 		}
-		inputs = append(inputs, hubspot.UpsertInput{Email: email, Properties: x.props})
+		inputs = append(inputs, hubspot.UpsertInput{Email: x.email, Properties: x.props})
 		sent = append(sent, x)
 	}
-
+	if len(inputs) == 0 {
+		return nil
+	}
+	results, err := r.p.client.BatchUpsertByEmail(ctx, inputs)
+	if err != nil {
+		return e.hubspotErr(ctx, school, err)
+	}
 	var requeue []*pending
-	if len(inputs) > 0 {
-		results, err := p.client.BatchUpsertByEmail(ctx, inputs)
-		if err != nil {
-			return e.hubspotErr(ctx, school, err)
+	for i, res := range results {
+		if i >= len(sent) {
+			break
 		}
-		for i, res := range results {
-			if i >= len(sent) {
-				break
+		x := sent[i]
+		if res.Err != nil {
+			if schemaError(res.Err) {
+				// The property schema changed under us (a mapped property deleted, archived or
+				// made read-only): look at it again and requeue the learner, so the row is
+				// reported invalid and skipped while the rest of the record still syncs.
+				e.invalidateSchema(school)
+				requeue = append(requeue, x)
 			}
-			x := sent[i]
-			if res.Err != nil {
-				if schemaError(res.Err) {
-					// The property schema changed under us (a mapped property deleted, archived or
-					// made read-only): look at it again and requeue the learner, so the row is
-					// reported invalid and skipped while the rest of the record still syncs.
-					e.invalidateSchema(school)
-					requeue = append(requeue, x)
-				}
-				logf(x.email, OutcomeFailed, res.Err.Error())
-				continue
+			r.logf(x.email, OutcomeFailed, res.Err.Error())
+			continue
+		}
+		if x.state.SentToHubSpot == nil {
+			x.state.SentToHubSpot = map[string]string{}
+		}
+		for k, v := range x.props {
+			if k != LifecycleProperty {
+				x.state.SentToHubSpot[k] = v
 			}
-			if x.state.SentToHubSpot == nil {
-				x.state.SentToHubSpot = map[string]string{}
-			}
-			for k, v := range x.props {
-				if k != LifecycleProperty {
-					x.state.SentToHubSpot[k] = v
-				}
-			}
-			if res.ID != "" {
-				x.state.ContactID = res.ID
-			}
-			if x.learner != nil && x.learner.ID != "" {
-				x.state.LearnerID = x.learner.ID
-			}
-			if s := res.Properties[LifecycleProperty]; s != "" {
-				x.state.LifecycleStage = s
-			} else if x.stage != "" {
-				x.state.LifecycleStage = x.stage
-			}
-			if err := e.cfg.Store.PutSyncState(ctx, x.state); err != nil {
-				return err
-			}
-			if res.Created {
-				logf(x.email, OutcomeCreated, "")
-			} else {
-				logf(x.email, OutcomeUpdated, "")
-			}
+		}
+		if res.ID != "" {
+			x.state.ContactID = res.ID
+		}
+		if x.learner != nil && x.learner.ID != "" {
+			x.state.LearnerID = x.learner.ID
+		}
+		if s := res.Properties[LifecycleProperty]; s != "" {
+			x.state.LifecycleStage = s
+		} else if x.stage != "" {
+			x.state.LifecycleStage = x.stage
+		}
+		if err := e.cfg.Store.PutSyncState(ctx, x.state); err != nil {
+			return err
+		}
+		if res.Created {
+			r.logf(x.email, OutcomeCreated, "")
+		} else {
+			r.logf(x.email, OutcomeUpdated, "")
 		}
 	}
-	e.writeLog(ctx, logs)
 	if len(requeue) > 0 {
 		// Requeue only when the fresh schema really makes a row invalid, so a record refused for
 		// its own sake can never loop.
@@ -344,7 +392,7 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 		if err != nil {
 			return e.hubspotErr(ctx, school, err)
 		}
-		if len(fresh.Active()) < len(rep.Active()) {
+		if len(fresh.Active()) < len(r.rep.Active()) {
 			return e.requeue(ctx, school, requeue)
 		}
 	}
