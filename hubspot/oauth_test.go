@@ -3,7 +3,6 @@ package hubspot_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -196,14 +195,3 @@ func TestUninstallRevokesConnection(t *testing.T) {
 type staticTokens string
 
 func (s staticTokens) Token() (*oauth2Token, error) { return newOAuth2Token(string(s)), nil }
-
-// formOf reads a form-encoded request body.
-func formOf(t *testing.T, r *http.Request) url.Values {
-	t.Helper()
-	b, _ := io.ReadAll(r.Body)
-	v, err := url.ParseQuery(string(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}

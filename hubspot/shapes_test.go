@@ -277,3 +277,45 @@ func TestTimelineRequestShapes(t *testing.T) {
 		jsonEqual(t, r.body, tt.body)
 	}
 }
+
+// TestTimelineNamedConflict covers a 409 that names the occurrence that exists: it is settled as
+// delivered and the batch is sent again without it, in one more request.
+func TestTimelineNamedConflict(t *testing.T) {
+	t.Parallel()
+	srv, got := shapeServer(t, func(r recorded) (int, string) {
+		if strings.Contains(string(r.body), `"occ-2"`) {
+			return 409, `{"status":"error","message":"An occurrence already exists","correlationId":"aeb5f871-7f07-4993-9211-075dc63e7cbf","category":"CONFLICT","context":{"ids":["occ-2"]}}`
+		}
+		return 200, `{"status":"COMPLETE","startedAt":"2026-01-01T00:00:00Z","completedAt":"2026-01-01T00:00:00Z","results":[]}`
+	})
+	c := shapeClient(t, srv.URL)
+	var evs []hubspot.TimelineEvent
+	for _, id := range []string{"occ-1", "occ-2", "occ-3"} {
+		evs = append(evs, hubspot.TimelineEvent{ID: id, Type: "T", Email: "e@x.com"})
+	}
+	res, err := c.CreateTimelineEvents(ctxT(t), evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Err != nil || res[0].AlreadyDelivered || !res[1].AlreadyDelivered || res[2].Err != nil || res[2].AlreadyDelivered {
+		t.Fatalf("results %+v", res)
+	}
+	if reqs := got(); len(reqs) != 2 || strings.Contains(string(reqs[1].body), "occ-2") {
+		t.Fatalf("%d requests; the retry must leave occ-2 out", len(reqs))
+	}
+}
+
+// TestNullPropertiesAccepted: real HubSpot answers null for a defined but empty property.
+func TestNullPropertiesAccepted(t *testing.T) {
+	t.Parallel()
+	srv, _ := shapeServer(t, func(recorded) (int, string) {
+		return 200, `{"id":"9","properties":{"email":"n@x.com","firstname":null},"createdAt":"2026-01-01T00:00:00.123Z","updatedAt":"2026-01-01T00:00:00Z","archived":false}`
+	})
+	ct, err := shapeClient(t, srv.URL).GetContact(ctxT(t), "9", []string{"email", "firstname"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := ct.Properties["firstname"]; !ok || v != "" || ct.Email() != "n@x.com" {
+		t.Fatalf("properties %+v", ct.Properties)
+	}
+}

@@ -267,7 +267,6 @@ type inputError struct {
 	index   int
 	id      string
 	trace   string
-	code    string
 	message string
 	details []errorDetail
 }
