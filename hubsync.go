@@ -109,6 +109,9 @@ type Config struct {
 	MaxBackoff time.Duration
 	// StateTTL is how long an authorize URL stays usable (StateTTLDefault).
 	StateTTL time.Duration
+	// OnProgress, when set, is called with a school's manual sync progress after every page and
+	// when the sync ends, for hosts that show a progress bar. It must not block.
+	OnProgress func(SchoolID, ManualProgress)
 }
 
 // Engine syncs many schools. Create it with New; call Run to start its workers. Its methods are

@@ -398,7 +398,13 @@ func (e *Engine) applyContact(ctx context.Context, school SchoolID, settings Set
 	if err != nil {
 		return err
 	}
+	return e.applyToLearner(ctx, school, settings, rows, fields, c, changedAt, learner, movedFrom, logf)
+}
 
+// applyToLearner writes a contact's mapped inbound values that differ to the learner it matched.
+// movedFrom is the learner's old email when it was found by one of the contact's additional emails.
+func (e *Engine) applyToLearner(ctx context.Context, school SchoolID, settings Settings, rows []RowReport, fields FieldIndex, c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, logf func(string, LogOutcome, string)) error {
+	email := foldEmail(c.Properties["email"])
 	stateKey := foldEmail(learner.Email)
 	st, err := e.cfg.Store.GetSyncState(ctx, school, stateKey)
 	if errors.Is(err, ErrNotFound) {

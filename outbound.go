@@ -95,11 +95,13 @@ func activityTrigger(k EventKind) (LifecycleTrigger, bool) {
 
 // handleBatch processes one school's leased jobs.
 func (e *Engine) handleBatch(ctx context.Context, school SchoolID, jobs []Job) {
-	var contacts, events, inbound, unknown []Job
+	var contacts, events, inbound, manual, unknown []Job
 	for _, j := range jobs {
 		switch j.Kind {
 		case JobInbound:
 			inbound = append(inbound, j)
+		case JobManual:
+			manual = append(manual, j)
 		case JobContact, JobStage:
 			contacts = append(contacts, j)
 		case JobEvent:
@@ -119,6 +121,10 @@ func (e *Engine) handleBatch(ctx context.Context, school SchoolID, jobs []Job) {
 	}
 	if len(inbound) > 0 {
 		e.finish(ctx, inbound, e.applyInbound(ctx, school, inbound))
+	}
+	// Backfill pages last: live work of the batch goes first.
+	for _, j := range manual {
+		e.finish(ctx, []Job{j}, e.handleManual(ctx, school, j))
 	}
 }
 
@@ -285,11 +291,11 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 					r.logf(email, OutcomeFailed, err.Error())
 					continue
 				}
-				if old, ok := x.state.SentToHubSpot[row.Mapping.HubSpotProperty]; ok && old == s {
+				old, wrote := x.state.SentToHubSpot[row.Mapping.HubSpotProperty]
+				if (wrote && old == s) || (!wrote && s == "") {
+					// Unchanged since the last write; or empty and never written by the engine:
+					// an empty LMS value clears only what the engine itself put there.
 					continue
-				}
-				if !x.known && s == "" {
-					continue // nothing to clear on a contact we never wrote
 				}
 				x.props[row.Mapping.HubSpotProperty] = s
 			}

@@ -1,0 +1,517 @@
+package hubsync
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hubsync/hubsync/hubspot"
+)
+
+// Manual sync.
+//
+// A manual sync walks every learner (and, for new-learner creation, every contact) following the
+// school's mode and mappings, in the background, one page at a time. Each page is a queued job
+// (PriorityBackfill, so live changes of the same school go first, within the same portal budget),
+// and after each page the position and counts are saved in a checkpoint together with the next
+// page's job, in one transaction: a crash or restart resumes at the page it stopped in, and a page
+// done twice sends nothing twice (values already written are not sent again, once-events are
+// ledgered). Memory stays flat: one page at a time, never all learners.
+//
+// Phases, by direction:
+//   - LMS -> HubSpot: pages of learners (the LMS's page size), batch-upserted 100 at a time; only
+//     values that differ from what the engine last wrote are sent, so a new mapping is backfilled
+//     and a learner change that live sync missed is recovered.
+//   - HubSpot -> LMS: pages of learners again (the LMS pages cheaply; HubSpot reads 100 contacts
+//     per call by email), writing the mapped inbound values that differ; then, when new-learner
+//     creation is on, pages of HubSpot contacts, creating a learner for each contact no learner
+//     matches.
+//   - Two-way: both, each row in its own direction, with the conflict rule of inbound.go.
+
+// ManualState is where a manual sync stands.
+type ManualState string
+
+// The states of a manual sync.
+const (
+	ManualRunning   ManualState = "in_progress"
+	ManualDone      ManualState = "done"
+	ManualFailed    ManualState = "failed"
+	ManualCancelled ManualState = "cancelled"
+)
+
+// Manual sync phases.
+const (
+	PhaseToHubSpot      = "lms_to_hubspot"
+	PhaseToLMS          = "hubspot_to_lms"
+	PhaseCreateLearners = "create_learners"
+)
+
+// JobManual carries one page of a manual sync (key: the school, so pages run one at a time).
+const JobManual JobKind = "manual"
+
+// ErrSyncRunning is returned by StartManualSync while the school's manual sync runs.
+var ErrSyncRunning = errors.New("hubsync: a manual sync is already running for this school")
+
+const (
+	manualCheckpoint   = "manual"
+	manualMaxFailures  = 20 // failure reasons kept in the progress
+	manualMaxAttempts  = 5  // tries of one page before the sync is marked failed
+	manualOutboundSize = hubspot.BatchLimit
+)
+
+// ManualProgress is a manual sync's progress, readable at any time (Engine.ManualSync) and pushed
+// to Config.OnProgress after every page.
+type ManualProgress struct {
+	Run       int         `json:"run"`
+	State     ManualState `json:"state"`
+	Direction Direction   `json:"direction"`
+	// Phase is the phase running now (see the Phase constants); Phases lists them all in order.
+	Phase      string    `json:"phase"`
+	Phases     []string  `json:"phases"`
+	StartedAt  time.Time `json:"started_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// Total is the number of records in the current phase when the source knows it, else -1;
+	// PhaseDone counts the records of the current phase done so far.
+	Total     int `json:"total"`
+	PhaseDone int `json:"phase_done"`
+	// Done counts every record handled, all phases together, and the outcome counters split it.
+	Done      int `json:"done"`
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Skipped   int `json:"skipped"`
+	Failed    int `json:"failed"`
+	// Failures holds the first failure reasons (emails masked).
+	Failures []string `json:"failures,omitempty"`
+	// Rate is records per second since the start; ETA the time left in the current phase at that
+	// rate (zero when unknown). Both are computed when the progress is read.
+	Rate  float64       `json:"rate"`
+	ETA   time.Duration `json:"eta"`
+	Error string        `json:"error,omitempty"`
+}
+
+type manualPayload struct {
+	Run    int    `json:"run"`
+	Phase  string `json:"phase"`
+	Cursor string `json:"cursor"`
+}
+
+// StartManualSync starts a manual sync of school in the background: dir "" follows the school's
+// mode (LMS -> HubSpot, HubSpot -> LMS, or both ways), or names one direction. It returns the
+// initial progress; ErrSyncRunning when one is already running; ErrNotConnected when the school
+// has no HubSpot connection.
+func (e *Engine) StartManualSync(ctx context.Context, school SchoolID, dir Direction) (ManualProgress, error) {
+	if err := dir.Validate(); err != nil {
+		return ManualProgress{}, err
+	}
+	if _, err := e.Connection(ctx, school); err != nil {
+		return ManualProgress{}, err
+	}
+	settings, err := e.Settings(ctx, school)
+	if err != nil {
+		return ManualProgress{}, err
+	}
+	if dir == "" {
+		dir = EffectiveDirection(settings.Mode, DirectionBoth)
+	}
+	prev, err := e.loadManual(ctx, school)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return ManualProgress{}, err
+	}
+	if prev.State == ManualRunning {
+		return prev, ErrSyncRunning
+	}
+	run := prev.Run + 1
+	// Two racing starts: the once-ledger lets exactly one claim this run number.
+	var nonce [12]byte
+	_, _ = rand.Read(nonce[:])
+	me := hex.EncodeToString(nonce[:])
+	owner, err := e.cfg.Store.ClaimOnce(ctx, school, "manual-run|"+strconv.Itoa(run), me)
+	if err != nil {
+		return ManualProgress{}, err
+	}
+	if owner != me {
+		return prev, ErrSyncRunning
+	}
+	var phases []string
+	if dir.ToHubSpot() {
+		phases = append(phases, PhaseToHubSpot)
+	}
+	if dir.ToLMS() {
+		phases = append(phases, PhaseToLMS)
+		if settings.Inbound.CreateLearners {
+			phases = append(phases, PhaseCreateLearners)
+		}
+	}
+	now := e.clk.Now()
+	prog := ManualProgress{Run: run, State: ManualRunning, Direction: dir, Phase: phases[0], Phases: phases,
+		StartedAt: now, UpdatedAt: now, Total: -1}
+	if err := e.saveManual(ctx, school, prog, "", &manualPayload{Run: run, Phase: phases[0]}); err != nil {
+		return ManualProgress{}, err
+	}
+	e.log.Info("hubsync: manual sync started", "school", school, "run", run, "direction", dir)
+	e.notify()
+	return prog.withRate(now), nil
+}
+
+// CancelManualSync stops the school's running manual sync after the page in flight. Cancelling
+// when none runs does nothing.
+func (e *Engine) CancelManualSync(ctx context.Context, school SchoolID) error {
+	prog, cursor, err := e.loadManualCursor(ctx, school)
+	if errors.Is(err, ErrNotFound) || (err == nil && prog.State != ManualRunning) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	prog.State, prog.FinishedAt, prog.UpdatedAt = ManualCancelled, e.clk.Now(), e.clk.Now()
+	if err := e.saveManual(ctx, school, prog, cursor, nil); err != nil {
+		return err
+	}
+	e.log.Info("hubsync: manual sync cancelled", "school", school, "run", prog.Run)
+	e.progress(school, prog)
+	return nil
+}
+
+// ManualSync returns the school's latest manual sync progress (running or finished). ErrNotFound
+// when the school never ran one.
+func (e *Engine) ManualSync(ctx context.Context, school SchoolID) (ManualProgress, error) {
+	p, err := e.loadManual(ctx, school)
+	if err != nil {
+		return ManualProgress{}, err
+	}
+	return p.withRate(e.clk.Now()), nil
+}
+
+func (p ManualProgress) withRate(now time.Time) ManualProgress {
+	end := now
+	if !p.FinishedAt.IsZero() {
+		end = p.FinishedAt
+	}
+	if secs := end.Sub(p.StartedAt).Seconds(); secs > 0 && p.Done > 0 {
+		p.Rate = float64(p.Done) / secs
+		if p.State == ManualRunning && p.Total > p.PhaseDone {
+			p.ETA = time.Duration(float64(p.Total-p.PhaseDone) / p.Rate * float64(time.Second))
+		}
+	}
+	return p
+}
+
+func (e *Engine) loadManual(ctx context.Context, school SchoolID) (ManualProgress, error) {
+	p, _, err := e.loadManualCursor(ctx, school)
+	return p, err
+}
+
+func (e *Engine) loadManualCursor(ctx context.Context, school SchoolID) (ManualProgress, string, error) {
+	cp, err := e.cfg.Store.GetCheckpoint(ctx, school, manualCheckpoint)
+	if err != nil {
+		return ManualProgress{}, "", err
+	}
+	var p ManualProgress
+	if err := json.Unmarshal(cp.Data, &p); err != nil {
+		return ManualProgress{}, "", fmt.Errorf("hubsync: manual sync checkpoint of %s is unreadable: %w", school, err)
+	}
+	return p, cp.Cursor, nil
+}
+
+// saveManual stores the progress and cursor and, when next is set, queues the next page, in one
+// transaction when the store offers one.
+func (e *Engine) saveManual(ctx context.Context, school SchoolID, p ManualProgress, cursor string, next *manualPayload) error {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	cp := Checkpoint{School: school, Name: manualCheckpoint, Cursor: cursor, Data: data}
+	var job []JobSpec
+	if next != nil {
+		cp.Cursor = next.Cursor
+		b, _ := json.Marshal(next)
+		job = append(job, JobSpec{School: school, Kind: JobManual, Key: "manual", Payload: b, Priority: PriorityBackfill})
+	}
+	if tx, ok := e.cfg.Store.(Transactor); ok {
+		return tx.RunInTx(ctx, func(ctx context.Context, s Store, q Queue) error {
+			if err := s.PutCheckpoint(ctx, cp); err != nil {
+				return err
+			}
+			if len(job) == 0 {
+				return nil
+			}
+			return q.Enqueue(ctx, job...)
+		})
+	}
+	// Without a transaction: queue, then checkpoint. A crash in between leaves a job whose cursor
+	// is ahead of the checkpoint; handleManual accepts it (see there), so the sync never stalls.
+	if len(job) > 0 {
+		if err := e.cfg.Queue.Enqueue(ctx, job...); err != nil {
+			return err
+		}
+	}
+	return e.cfg.Store.PutCheckpoint(ctx, cp)
+}
+
+func (e *Engine) progress(school SchoolID, p ManualProgress) {
+	if e.cfg.OnProgress != nil {
+		e.cfg.OnProgress(school, p.withRate(e.clk.Now()))
+	}
+}
+
+// handleManual runs one page of a manual sync.
+func (e *Engine) handleManual(ctx context.Context, school SchoolID, j Job) error {
+	var pl manualPayload
+	if err := json.Unmarshal(j.Payload, &pl); err != nil {
+		e.log.Error("hubsync: undecodable manual sync job dropped", "school", school, "err", err)
+		return nil
+	}
+	prog, cursor, err := e.loadManualCursor(ctx, school)
+	if err != nil {
+		return err
+	}
+	if prog.Run != pl.Run || prog.State != ManualRunning || prog.Phase != pl.Phase {
+		return nil // cancelled, superseded, or a page of a phase already finished
+	}
+	if pl.Cursor != cursor {
+		// A page already done (its job ran again after the checkpoint moved on), unless the
+		// store has no transactions and the checkpoint lags the job: then the job is right.
+		if _, tx := e.cfg.Store.(Transactor); tx {
+			return nil
+		}
+	}
+	counts, n, next, total, err := e.manualPage(ctx, school, pl.Phase, pl.Cursor)
+	if err != nil {
+		if j.Attempts+1 >= manualMaxAttempts && !transient(err) && !errors.Is(err, ErrConnectionLost) && !errors.Is(err, ErrNotConnected) {
+			prog.State, prog.Error, prog.FinishedAt, prog.UpdatedAt = ManualFailed, err.Error(), e.clk.Now(), e.clk.Now()
+			e.log.Error("hubsync: manual sync failed", "school", school, "run", prog.Run, "err", err)
+			if serr := e.saveManual(ctx, school, prog, cursor, nil); serr != nil {
+				return serr
+			}
+			e.progress(school, prog)
+			return nil
+		}
+		return err
+	}
+	// The sync may have been cancelled while this page ran: keep the cancellation.
+	if latest, _, lerr := e.loadManualCursor(ctx, school); lerr == nil && (latest.Run != prog.Run || latest.State != ManualRunning) {
+		return nil
+	}
+	prog.Done += n
+	prog.PhaseDone += n
+	prog.Created += counts.byOutcome[OutcomeCreated]
+	prog.Updated += counts.byOutcome[OutcomeUpdated]
+	prog.Unchanged += counts.byOutcome[OutcomeUnchanged]
+	prog.Skipped += counts.byOutcome[OutcomeSkipped]
+	prog.Failed += counts.byOutcome[OutcomeFailed]
+	for _, r := range counts.reasons {
+		if len(prog.Failures) < manualMaxFailures {
+			prog.Failures = append(prog.Failures, r)
+		}
+	}
+	if total >= 0 {
+		prog.Total = total
+	}
+	prog.UpdatedAt = e.clk.Now()
+	var nextJob *manualPayload
+	switch {
+	case next != "":
+		nextJob = &manualPayload{Run: prog.Run, Phase: pl.Phase, Cursor: next}
+	default:
+		i := 0
+		for i < len(prog.Phases) && prog.Phases[i] != pl.Phase {
+			i++
+		}
+		if i+1 < len(prog.Phases) {
+			prog.Phase, prog.PhaseDone, prog.Total = prog.Phases[i+1], 0, -1
+			nextJob = &manualPayload{Run: prog.Run, Phase: prog.Phase}
+		} else {
+			prog.State, prog.FinishedAt = ManualDone, prog.UpdatedAt
+			e.log.Info("hubsync: manual sync done", "school", school, "run", prog.Run, "done", prog.Done, "failed", prog.Failed)
+		}
+	}
+	if err := e.saveManual(ctx, school, prog, pl.Cursor, nextJob); err != nil {
+		return err
+	}
+	e.progress(school, prog)
+	return nil
+}
+
+// manualPage runs one page of a phase and returns its outcome counts, how many records it
+// handled, the next cursor ("" when the phase is done) and the phase's total (-1 unknown).
+func (e *Engine) manualPage(ctx context.Context, school SchoolID, phase, cursor string) (outcomeCounts, int, string, int, error) {
+	switch phase {
+	case PhaseToHubSpot:
+		return e.manualToHubSpot(ctx, school, cursor)
+	case PhaseToLMS:
+		return e.manualToLMS(ctx, school, cursor)
+	case PhaseCreateLearners:
+		return e.manualCreate(ctx, school, cursor)
+	}
+	return outcomeCounts{}, 0, "", -1, fmt.Errorf("hubsync: unknown manual sync phase %q", phase)
+}
+
+// outcomeCounts is a page's tally.
+type outcomeCounts struct {
+	byOutcome map[LogOutcome]int
+	reasons   []string
+}
+
+func (c *outcomeCounts) add(logs []SyncLogEntry) {
+	if c.byOutcome == nil {
+		c.byOutcome = map[LogOutcome]int{}
+	}
+	for _, l := range logs {
+		c.byOutcome[l.Outcome]++
+		if l.Outcome == OutcomeFailed && len(c.reasons) < manualMaxFailures {
+			c.reasons = append(c.reasons, MaskEmail(l.Email)+": "+l.Reason)
+		}
+	}
+}
+
+func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor string) (outcomeCounts, int, string, int, error) {
+	var c outcomeCounts
+	page, err := e.cfg.Learners.ListPage(ctx, school, cursor)
+	if err != nil {
+		return c, 0, "", -1, fmt.Errorf("hubsync: list learners: %w", err)
+	}
+	for start := 0; start < len(page.Learners); start += manualOutboundSize {
+		end := min(start+manualOutboundSize, len(page.Learners))
+		r, err := e.newOutRun(ctx, school)
+		if err != nil {
+			return c, 0, "", -1, err
+		}
+		xs := make([]*pending, 0, end-start)
+		seen := map[string]bool{}
+		for i := start; i < end; i++ {
+			l := page.Learners[i]
+			email := foldEmail(l.Email)
+			if ValidateEmail(email) != nil || seen[email] {
+				r.logf(email, OutcomeSkipped, "learner has no valid email")
+				continue
+			}
+			seen[email] = true
+			xs = append(xs, &pending{email: email, learner: &l, triggers: map[LifecycleTrigger]bool{}})
+		}
+		err = r.push(ctx, xs)
+		e.writeLog(ctx, r.logs)
+		c.add(r.logs)
+		if err != nil {
+			return c, 0, "", -1, err
+		}
+	}
+	return c, len(page.Learners), page.Next, page.Total, nil
+}
+
+// inboundSetup returns what an HubSpot -> LMS pass needs: the settings, the valid inbound rows,
+// the LMS catalog and the school's portal.
+func (e *Engine) inboundSetup(ctx context.Context, school SchoolID) (Settings, []RowReport, FieldIndex, *portal, error) {
+	settings, err := e.Settings(ctx, school)
+	if err != nil {
+		return Settings{}, nil, nil, nil, err
+	}
+	rep, err := e.report(ctx, school, settings)
+	if err != nil {
+		return Settings{}, nil, nil, nil, e.hubspotErr(ctx, school, err)
+	}
+	var rows []RowReport
+	for _, r := range rep.Active() {
+		if r.Direction.ToLMS() {
+			rows = append(rows, r)
+		}
+	}
+	catalog, err := e.cfg.Learners.Catalog(ctx, school)
+	if err != nil {
+		return Settings{}, nil, nil, nil, err
+	}
+	p, err := e.portalFor(ctx, school)
+	if err != nil {
+		return Settings{}, nil, nil, nil, err
+	}
+	return settings, rows, IndexFields(catalog), p, nil
+}
+
+func inboundProps(rows []RowReport) []string {
+	props := []string{"email", "hs_additional_emails"}
+	for _, r := range rows {
+		props = append(props, r.Mapping.HubSpotProperty)
+	}
+	return props
+}
+
+func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string) (outcomeCounts, int, string, int, error) {
+	var c outcomeCounts
+	settings, rows, fields, p, err := e.inboundSetup(ctx, school)
+	if err != nil {
+		return c, 0, "", -1, err
+	}
+	page, err := e.cfg.Learners.ListPage(ctx, school, cursor)
+	if err != nil {
+		return c, 0, "", -1, fmt.Errorf("hubsync: list learners: %w", err)
+	}
+	var logs []SyncLogEntry
+	now := e.clk.Now()
+	logf := func(email string, o LogOutcome, reason string) {
+		logs = append(logs, SyncLogEntry{School: school, At: now, Direction: DirectionToLMS, Email: email, Outcome: o, Reason: reason})
+	}
+	props := inboundProps(rows)
+	for start := 0; start < len(page.Learners) && len(rows) > 0; start += hubspot.BatchLimit {
+		end := min(start+hubspot.BatchLimit, len(page.Learners))
+		emails := make([]string, 0, end-start)
+		for _, l := range page.Learners[start:end] {
+			emails = append(emails, foldEmail(l.Email))
+		}
+		contacts, err := p.client.BatchReadByEmail(ctx, emails, props)
+		if err != nil {
+			return c, 0, "", -1, e.hubspotErr(ctx, school, err)
+		}
+		for _, l := range page.Learners[start:end] {
+			ct, ok := contacts[foldEmail(l.Email)]
+			if !ok {
+				logf(foldEmail(l.Email), OutcomeSkipped, "no HubSpot contact with this email")
+				continue
+			}
+			if err := e.applyToLearner(ctx, school, settings, rows, fields, ct, ct.UpdatedAt, l, "", logf); err != nil {
+				e.writeLog(ctx, logs)
+				return c, 0, "", -1, err
+			}
+		}
+	}
+	e.writeLog(ctx, logs)
+	c.add(logs)
+	return c, len(page.Learners), page.Next, page.Total, nil
+}
+
+func (e *Engine) manualCreate(ctx context.Context, school SchoolID, cursor string) (outcomeCounts, int, string, int, error) {
+	var c outcomeCounts
+	settings, rows, fields, p, err := e.inboundSetup(ctx, school)
+	if err != nil {
+		return c, 0, "", -1, err
+	}
+	contacts, next, err := p.client.ListContactsPage(ctx, hubspot.ListOptions{Properties: inboundProps(rows)}, cursor)
+	if err != nil {
+		return c, 0, "", -1, e.hubspotErr(ctx, school, err)
+	}
+	var logs []SyncLogEntry
+	now := e.clk.Now()
+	logf := func(email string, o LogOutcome, reason string) {
+		logs = append(logs, SyncLogEntry{School: school, At: now, Direction: DirectionToLMS, Email: email, Outcome: o, Reason: reason})
+	}
+	for _, ct := range contacts {
+		email := foldEmail(ct.Properties["email"])
+		// A contact the learner walk already matched has sync state: nothing to create.
+		if _, err := e.cfg.Store.GetSyncState(ctx, school, email); err == nil {
+			logf(email, OutcomeUnchanged, "")
+			continue
+		}
+		if err := e.applyContact(ctx, school, settings, rows, fields, ct, ct.UpdatedAt, logf); err != nil {
+			e.writeLog(ctx, logs)
+			return c, 0, "", -1, err
+		}
+	}
+	e.writeLog(ctx, logs)
+	c.add(logs)
+	return c, len(contacts), next, -1, nil
+}
