@@ -322,12 +322,6 @@ func (e *Engine) pause(s SchoolID, until time.Time) {
 	}
 }
 
-func (e *Engine) unpause(s SchoolID) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	delete(e.paused, s)
-}
-
 // step leases one batch of one school's jobs and handles it.
 func (e *Engine) step(ctx context.Context, worker string) (int, error) {
 	jobs, err := e.cfg.Queue.Dequeue(ctx, DequeueOptions{
