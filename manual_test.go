@@ -270,3 +270,27 @@ func TestLiveChangesGoAheadOfManualSync(t *testing.T) {
 		t.Fatalf("first record synced was %s, want the live change", last.Email)
 	}
 }
+
+func TestStatusShowsConnectionQueueAndSync(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	st, err := h.eng.Status(h.ctx, school)
+	if err != nil || st.Connected || st.Mode != hubsync.ModeToHubSpot {
+		t.Fatalf("before connecting: %+v, %v", st, err)
+	}
+	h.connect()
+	h.settings(hubsync.Settings{Mappings: append(append([]hubsync.Mapping(nil), basicMapping...), hubsync.Mapping{LMSField: "country", HubSpotProperty: "gone"})})
+	seedLearners(h, 10, "GR")
+	if _, err := h.eng.StartManualSync(h.ctx, school, ""); err != nil {
+		t.Fatal(err)
+	}
+	st, err = h.eng.Status(h.ctx, school)
+	if err != nil || !st.Connected || st.PortalID != h.hs.PortalID() || !st.SyncInProgress || st.Queue.Ready != 1 || st.MappingWarning == "" {
+		t.Fatalf("during the sync: %+v, %v", st, err)
+	}
+	h.run()
+	st, _ = h.eng.Status(h.ctx, school)
+	if st.SyncInProgress || st.ManualSync == nil || st.ManualSync.State != hubsync.ManualDone {
+		t.Fatalf("after the sync: %+v", st)
+	}
+}
