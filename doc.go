@@ -6,8 +6,33 @@
 // timeline events are kept, and a manual sync backfills everything, resumable and at HubSpot's own
 // rate limit.
 //
-// This root package is the vocabulary. Its types are pure (no I/O), so mapping logic can be
-// unit-tested in isolation and a settings screen can be built on them.
+// The root package holds two things: the vocabulary (pure types, no I/O, so mapping logic can be
+// unit-tested in isolation and a settings screen built on them) and the [Engine], which runs the
+// sync for many schools through the ports below.
+//
+// # The engine
+//
+// A host creates one [Engine] with [New] and a [Config] (Store, Queue, Learners and the HubSpot
+// app; everything else defaults), runs its workers with [Engine.Run], and calls it:
+//
+//   - [Engine.AuthorizeURL] and [Engine.CompleteConnect] connect a school to its HubSpot portal
+//     (OAuth with a signed, expiring CSRF state); [Engine.Connection] shows the connected
+//     account; [Engine.Disconnect] revokes and forgets the tokens. A refresh HubSpot refuses
+//     deactivates the school, tells it once through the [Notifier], and keeps its pending work.
+//   - [Engine.SaveSettings] stores a school's [Settings] and returns the mapping report against
+//     the portal's live property schema.
+//   - [Engine.LearnerChanged] on every learner change, and [Engine.Record] for every activity:
+//     changes are queued durably, coalesced per learner, and sent as batch upserts of up to 100
+//     contacts, only the values that changed; lifecycle stages follow [LifecycleRule]; timeline
+//     events are sent once per occurrence, once-kinds once per learner.
+//   - [Engine.HubSpotWebhooks] is the http.Handler for HubSpot's signed contact webhooks
+//     (HubSpot -> LMS and two-way; see inbound.go for the echo and conflict rules).
+//   - [Engine.StartManualSync], [Engine.ManualSync] and [Engine.CancelManualSync] run the
+//     resumable backfill; [Engine.Status] gathers what a settings screen shows.
+//
+// HubSpot's limits are respected per portal: requests are paced under the portal's rate limit,
+// a 429 or an outage pauses that portal only and puts its jobs back without losing them, and live
+// work goes ahead of backfill.
 //
 // # Directions
 //
