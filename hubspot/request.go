@@ -66,7 +66,7 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 	case req.body != nil:
 		b, err := json.Marshal(req.body)
 		if err != nil {
-			return nil, fmt.Errorf("hubspot: encoding %s body: %w", req.path, err)
+			return nil, fmt.Errorf("hubspot: encoding %s body: %w", MaskEmails(req.path), err)
 		}
 		payload, contentType = b, "application/json"
 	case req.form != nil:
@@ -90,7 +90,9 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 		backoff.WithMaxElapsedTime(0),
 		backoff.WithClockProvider(d.cfg.clk),
 	)
-	log := d.cfg.logger.With(slog.String("method", req.method), slog.String("path", req.path))
+	// Paths can hold an email (GET .../contacts/{email}?idProperty=email): show them masked.
+	shown := MaskEmails(req.path)
+	log := d.cfg.logger.With(slog.String("method", req.method), slog.String("path", shown))
 	for attempt := 0; ; attempt++ {
 		if lim != nil {
 			if err := lim.Wait(ctx); err != nil {
@@ -99,7 +101,7 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 		}
 		hreq, err := http.NewRequestWithContext(ctx, req.method, u.String(), bytes.NewReader(payload))
 		if err != nil {
-			return nil, fmt.Errorf("hubspot: building %s %s: %w", req.method, req.path, err)
+			return nil, fmt.Errorf("hubspot: building %s %s: %w", req.method, shown, err)
 		}
 		if payload == nil {
 			hreq.Body = nil
@@ -122,10 +124,10 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 				return nil, ctx.Err()
 			}
 			if req.noRetry || attempt >= d.cfg.maxRetries {
-				return nil, fmt.Errorf("hubspot: %s %s: %w", req.method, req.path, stripURL(err))
+				return nil, fmt.Errorf("hubspot: %s %s: %w", req.method, shown, stripURL(err))
 			}
 			wait := bo.NextBackOff()
-			log.Debug("hubspot: transport error, retrying", slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", stripURL(err).Error()))
+			log.Debug("hubspot: transport error, retrying", slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", MaskEmails(stripURL(err).Error())))
 			if err := clock.Sleep(ctx, d.cfg.clk, wait); err != nil {
 				return nil, err
 			}
@@ -138,7 +140,7 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 				return nil, ctx.Err()
 			}
 			if req.noRetry || attempt >= d.cfg.maxRetries {
-				return nil, fmt.Errorf("hubspot: %s %s: reading response: %w", req.method, req.path, err)
+				return nil, fmt.Errorf("hubspot: %s %s: reading response: %w", req.method, shown, err)
 			}
 			if err := clock.Sleep(ctx, d.cfg.clk, bo.NextBackOff()); err != nil {
 				return nil, err
@@ -151,7 +153,7 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			if out != nil && len(bytes.TrimSpace(body)) > 0 {
 				if err := json.Unmarshal(body, out); err != nil {
-					return nil, fmt.Errorf("hubspot: decoding %s %s answer (HTTP %d): %w", req.method, req.path, resp.StatusCode, err)
+					return nil, fmt.Errorf("hubspot: decoding %s %s answer (HTTP %d): %w", req.method, shown, resp.StatusCode, err)
 				}
 			}
 			return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
