@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/hubsync/hubsync/hubspot"
@@ -124,5 +125,40 @@ func (e *Engine) hubspotErr(ctx context.Context, school SchoolID, err error) err
 		e.pause(school, e.clk.Now().Add(connectionRecheck))
 		return fmt.Errorf("%w: %w", ErrConnectionLost, err)
 	}
+	var ae *hubspot.APIError
+	if errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized {
+		return e.recheckToken(ctx, school, err)
+	}
 	return err
 }
+
+// recheckToken handles a 401: HubSpot refused an access token that had not expired by our
+// clock (revoked, or the app uninstalled). One refresh tells the two apart: refused, the
+// connection is lost (deactivate, notify once); granted, the new token is stored and the work is
+// retried at once without counting an attempt.
+func (e *Engine) recheckToken(ctx context.Context, school SchoolID, cause error) error {
+	e.mu.Lock()
+	delete(e.clients, school)
+	e.mu.Unlock()
+	conn, err := e.cfg.Store.GetConnection(ctx, school)
+	if err != nil {
+		return cause
+	}
+	tok, err := e.oauth.Refresh(ctx, conn.Token.RefreshToken)
+	if errors.Is(err, hubspot.ErrConnectionRevoked) {
+		return e.hubspotErr(ctx, school, err)
+	}
+	if err != nil {
+		return cause
+	}
+	if err := e.persistToken(ctx, school, tok); err != nil {
+		return cause
+	}
+	return &retryNow{cause: cause}
+}
+
+// retryNow asks finish to put jobs back for an immediate retry without counting an attempt.
+type retryNow struct{ cause error }
+
+func (r *retryNow) Error() string { return "hubsync: retry with a fresh token: " + r.cause.Error() }
+func (r *retryNow) Unwrap() error { return r.cause }

@@ -628,3 +628,39 @@ func TestCustomLifecycleStageIsReadFirstAndNeverOverwritten(t *testing.T) {
 		t.Fatalf("new contact stage = %q, want lead", got)
 	}
 }
+
+func TestUninstallIsNoticedAtTheFirst401(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.connect()
+	h.settings(hubsync.Settings{Mappings: basicMapping, NotifyEmail: "admin@school.example"})
+	h.hs.Uninstall() // our access token is refused long before its expiry
+	h.change(hubsync.Learner{Email: "u@school.example", Values: map[string]any{"country": "GR"}})
+	h.run()
+	conn, _ := h.store.GetConnection(h.ctx, school)
+	if conn.Active || h.note.count() != 1 {
+		t.Fatalf("after the 401: active %v, %d notifications", conn.Active, h.note.count())
+	}
+	if stats, _ := h.store.Stats(h.ctx, school); stats.Ready+stats.Scheduled != 1 || stats.Dead != 0 {
+		t.Fatalf("queue = %+v", stats)
+	}
+}
+
+func TestExpiredTokenIsRefreshedAfterA401(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.connect()
+	h.settings(hubsync.Settings{Mappings: basicMapping})
+	h.hs.ExpireAccessTokens() // HubSpot ends the token early; the refresh token is still good
+	h.change(hubsync.Learner{Email: "e@school.example", Values: map[string]any{"country": "GR"}})
+	for range 5 {
+		h.run()
+		h.clk.Advance(2 * time.Second)
+	}
+	if h.contact("e@school.example") == nil {
+		t.Fatal("not written after a refreshed token")
+	}
+	if conn, _ := h.store.GetConnection(h.ctx, school); !conn.Active {
+		t.Fatal("an expired token deactivated the school")
+	}
+}

@@ -353,6 +353,7 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 	defer cancel()
 	now := e.clk.Now()
 	var rl *hubspot.RateLimitError
+	var rn *retryNow
 	var outageUntil time.Time
 	if len(jobs) > 0 {
 		school := jobs[0].School
@@ -375,6 +376,11 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 		case err == nil:
 			ferr = e.cfg.Queue.Ack(fctx, j)
 		case ctx.Err() != nil:
+			ferr = e.cfg.Queue.Release(fctx, j, now)
+		case errors.As(err, &rn):
+			// A fresh token was just stored: try again almost at once (a short pause keeps a
+			// HubSpot that refuses every token from spinning the worker).
+			e.pause(j.School, now.Add(time.Second))
 			ferr = e.cfg.Queue.Release(fctx, j, now)
 		case errors.As(err, &rl):
 			e.pause(j.School, now.Add(rl.RetryAfter))
