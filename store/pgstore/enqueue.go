@@ -17,7 +17,7 @@ import (
 // sees it leased, so a leased job's payload is never swapped.
 const enqueueKeyedSQL = `WITH tail AS (
 	SELECT id, state FROM jobs
-	WHERE school = $1 AND key = $3 AND state <> 'dead'
+	WHERE school = $1 AND key = $3 AND key <> '' AND state <> 'dead' -- key <> '': use jobs_chain
 	ORDER BY seq DESC LIMIT 1
 	FOR UPDATE
 ), merged AS (
