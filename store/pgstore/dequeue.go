@@ -23,7 +23,7 @@ LIMIT 16`
 
 // eligibleSQL is true for a job j Dequeue may lease at time $2 with kinds $3: due and waiting, or
 // leased with the lease run out; of an allowed kind; and the head of its key's chain (no older
-// live job of the same school and key). The redundant o.key <> '' lets the planner use the
+// live job of the same school and key). The redundant test that o.key is not empty lets the planner use the
 // jobs_chain partial index, so the check is one index probe instead of a scan of the school.
 const eligibleSQL = `((j.state = 'waiting' AND j.run_at <= $2) OR (j.state = 'leased' AND j.lease_until <= $2))
 	AND (cardinality($3::text[]) = 0 OR j.kind = ANY($3::text[]))
