@@ -100,6 +100,7 @@ func (s *Specs) Check(req *http.Request, resp *http.Response) error {
 		}
 		for i := range problems {
 			problems[i] = scrub(problems[i], m.route.Path, req.URL.EscapedPath(), req.URL.Path, m.path)
+			problems[i] = maskSecrets(problems[i], secretValues(req, reqBody))
 		}
 		mismatch.Documents = append(mismatch.Documents, DocumentResult{
 			Document: m.doc.name, Version: m.doc.version, Template: m.route.Path, Problems: problems,

@@ -98,6 +98,8 @@ func TestCheck(t *testing.T) {
 			status: 503, respBody: `<html>down</html>`},
 		{name: "form body good", method: "POST", target: "/token", ctype: form, reqBody: "grant_type=authorization_code&client_id=c",
 			status: 200, respBody: `{"access_token":"t","expires_in":1800}`},
+		{name: "secrets quoted by a message are masked", method: "GET", target: "/things/12?limit=Zm9vYmFyYmF6cXV1eA", wantErr: true,
+			contains: []string{"Zm9v***"}, notContains: []string{"Zm9vYmFyYmF6cXV1eA"}},
 		{name: "form body bad enum", method: "POST", target: "/token", ctype: form, reqBody: "grant_type=password&client_id=c",
 			wantErr: true, contains: []string{"grant_type"}},
 		{name: "unknown path", method: "GET", target: "/nothing/here", wantErr: true, undescribed: true,

@@ -1,6 +1,9 @@
 package apispec
 
 import (
+	"mime"
+	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -42,4 +45,42 @@ func scrub(msg, template string, paths ...string) string {
 		}
 	}
 	return maskEmails(msg)
+}
+
+// minSecretLen is the length from which a query or form value, or the credentials of an
+// Authorization header, is masked wherever a validation message quotes it.
+const minSecretLen = 12
+
+// secretValues returns the values of req that may be secrets: its query and form-encoded body
+// values and its Authorization credentials, when at least minSecretLen long.
+func secretValues(req *http.Request, body []byte) []string {
+	var out []string
+	add := func(vs url.Values) {
+		for _, list := range vs {
+			for _, v := range list {
+				if len(v) >= minSecretLen {
+					out = append(out, v)
+				}
+			}
+		}
+	}
+	add(req.URL.Query())
+	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+		if vs, err := url.ParseQuery(string(body)); err == nil {
+			add(vs)
+		}
+	}
+	if _, cred, ok := strings.Cut(req.Header.Get("Authorization"), " "); ok && len(cred) >= minSecretLen {
+		out = append(out, cred)
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// maskSecrets replaces every occurrence of each secret in msg with its first four bytes and "***".
+func maskSecrets(msg string, secrets []string) string {
+	for _, v := range secrets {
+		msg = strings.ReplaceAll(msg, v, v[:4]+"***")
+	}
+	return msg
 }
