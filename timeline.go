@@ -57,8 +57,8 @@ type Activity struct {
 	Kind EventKind
 	// Email identifies the learner (and the HubSpot contact the event lands on).
 	Email string
-	// LearnerID is the LMS user id, when known; it makes idempotency ids stable across email
-	// changes.
+	// LearnerID is the LMS user id, when known (informational: ids and the once-ledger use the
+	// email, the match key).
 	LearnerID string
 	// At is when it happened.
 	At time.Time
@@ -90,11 +90,10 @@ func (a Activity) Validate() error {
 	return nil
 }
 
-// learnerRef is what identifies the learner in ids: the LMS id when known, else the folded email.
+// learnerRef identifies the learner in ids: the folded email, the match key on both sides. It is
+// not the LMS id, so a host that reports an activity without the id and a webhook that carries it
+// agree on one ledger entry.
 func (a Activity) learnerRef() string {
-	if a.LearnerID != "" {
-		return "u:" + a.LearnerID
-	}
 	return "e:" + strings.ToLower(strings.TrimSpace(a.Email))
 }
 
