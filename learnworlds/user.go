@@ -82,9 +82,96 @@ func normalizeUTMKey(k string) string {
 	return k
 }
 
+// userWire is the fast decoding path of User: one pass of encoding/json. Anything it cannot take
+// (a value of an unexpected JSON type) falls back to the slow path, which either accepts a
+// documented variant or names the offending key.
+type userWire struct {
+	ID                           string             `json:"id"`
+	Email                        string             `json:"email"`
+	Username                     string             `json:"username"`
+	FirstName                    *string            `json:"first_name"`
+	LastName                     *string            `json:"last_name"`
+	SubscribedForMarketingEmails *bool              `json:"subscribed_for_marketing_emails"`
+	EUCustomer                   *bool              `json:"eu_customer"`
+	IsAdmin                      *bool              `json:"is_admin"`
+	IsInstructor                 *bool              `json:"is_instructor"`
+	IsSuspended                  *bool              `json:"is_suspended"`
+	IsReporter                   *bool              `json:"is_reporter"`
+	IsAffiliate                  *bool              `json:"is_affiliate"`
+	Role                         *Role              `json:"role"`
+	ReferrerID                   *string            `json:"referrer_id"`
+	Created                      *float64           `json:"created"`
+	LastLogin                    *float64           `json:"last_login"`
+	SignupApprovalStatus         *string            `json:"signup_approval_status"`
+	EmailVerificationStatus      *string            `json:"email_verification_status"`
+	Fields                       map[string]any     `json:"fields"`
+	Tags                         []string           `json:"tags"`
+	UTMs                         map[string]*string `json:"utms"`
+	BillingInfo                  map[string]*string `json:"billing_info"`
+	NPSScore                     *float64           `json:"nps_score"`
+	NPSComment                   *string            `json:"nps_comment"`
+	// Present only in variants the slow path handles.
+	CreatedAt json.RawMessage `json:"created_at"`
+	UTM       json.RawMessage `json:"utm"`
+}
+
+// fast decodes b in one pass; ok is false when the slow path must decide.
+func (u *User) fast(b []byte) bool {
+	var w userWire
+	if json.Unmarshal(b, &w) != nil || w.CreatedAt != nil || w.UTM != nil {
+		return false
+	}
+	for _, v := range w.Fields {
+		switch v.(type) {
+		case nil, string, bool, float64:
+		default:
+			return false
+		}
+	}
+	deref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	flag := func(p *bool) bool { return p != nil && *p }
+	out := User{ID: w.ID, Email: w.Email, Username: w.Username, FirstName: deref(w.FirstName), LastName: deref(w.LastName),
+		SubscribedForMarketingEmails: w.SubscribedForMarketingEmails, EUCustomer: w.EUCustomer,
+		IsAdmin: flag(w.IsAdmin), IsInstructor: flag(w.IsInstructor), IsSuspended: flag(w.IsSuspended),
+		IsReporter: flag(w.IsReporter), IsAffiliate: flag(w.IsAffiliate), ReferrerID: deref(w.ReferrerID),
+		SignupApprovalStatus: deref(w.SignupApprovalStatus), EmailVerificationStatus: deref(w.EmailVerificationStatus),
+		Fields: w.Fields, Tags: w.Tags, BillingInfo: w.BillingInfo, NPSScore: w.NPSScore, NPSComment: w.NPSComment}
+	if w.Role != nil {
+		out.Role = *w.Role
+	}
+	if w.Created != nil {
+		out.Created = *w.Created
+	}
+	if w.LastLogin != nil {
+		out.LastLogin = *w.LastLogin
+	}
+	if w.UTMs != nil {
+		out.UTMs = make(map[string]*string, len(w.UTMs))
+		for k, v := range w.UTMs {
+			if nk := normalizeUTMKey(k); nk != k {
+				if _, api := w.UTMs[nk]; !api { // the API spelling wins when both are present
+					out.UTMs[nk] = v
+				}
+				continue
+			}
+			out.UTMs[k] = v
+		}
+	}
+	*u = out
+	return true
+}
+
 // UnmarshalJSON decodes a user from the API or a webhook, normalising as described on User. It
 // rejects a body that is not a JSON object, and values of the wrong JSON type, naming the key.
 func (u *User) UnmarshalJSON(b []byte) error {
+	if u.fast(b) {
+		return nil
+	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return fmt.Errorf("learnworlds: user is not a JSON object: %w", err)
@@ -202,11 +289,13 @@ func (u *User) UnmarshalJSON(b []byte) error {
 		}
 		out.UTMs = make(map[string]*string, len(m))
 		for k, v := range m {
-			nk := normalizeUTMKey(k)
-			if _, dup := out.UTMs[nk]; dup && nk != k {
-				continue // the API spelling wins when both are present
+			if nk := normalizeUTMKey(k); nk != k {
+				if _, api := m[nk]; !api { // the API spelling wins when both are present
+					out.UTMs[nk] = v
+				}
+				continue
 			}
-			out.UTMs[nk] = v
+			out.UTMs[k] = v
 		}
 	}
 	if v, ok := raw["billing_info"]; ok && !isNull(v) {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // MaxUsersPerPage is the largest users page the API serves (items_per_page).
@@ -38,6 +39,8 @@ type ListUsersOptions struct {
 	Tags []string
 	// IncludeSuspended lists suspended users too.
 	IncludeSuspended bool
+	// Prefetch is how many pages Users requests ahead; 0 means DefaultPrefetch, negative none.
+	Prefetch int
 }
 
 func (o ListUsersOptions) query(page int) (url.Values, error) {
@@ -82,25 +85,73 @@ func (c *Client) ListUsersPage(ctx context.Context, page int, opts ListUsersOpti
 	return out, err
 }
 
-// Users iterates over every user of the school, 200 a page, stopping at meta.totalPages (never on
-// an empty or repeated page). The first error ends the iteration, yielded with a zero User.
+// DefaultPrefetch is how many pages Users requests ahead of the one being consumed.
+const DefaultPrefetch = 3
+
+// Users iterates over every user of the school, 200 a page, stopping at meta.totalPages of the
+// first page (never on an empty or repeated page: the API answers a page past the end with the last
+// page again). After the first page, up to opts.Prefetch further pages are requested ahead, so that
+// response time does not eat into the rate limit; users are still yielded in page order. Users who
+// register during the listing shift later pages (the list is newest first), so a user may be
+// yielded twice, never missed. The first error ends the iteration, yielded with a zero User.
 //
 // API: GET /v2/users (operationId get-users), reference at https://www.learnworlds.dev/docs/api
 func (c *Client) Users(ctx context.Context, opts ListUsersOptions) iter.Seq2[User, error] {
 	return func(yield func(User, error) bool) {
-		for page := 1; ; page++ {
-			p, err := c.ListUsersPage(ctx, page, opts)
-			if err != nil {
-				yield(User{}, err)
+		first, err := c.ListUsersPage(ctx, 1, opts)
+		if err != nil {
+			yield(User{}, err)
+			return
+		}
+		for _, u := range first.Users {
+			if !yield(u, nil) {
 				return
 			}
-			for _, u := range p.Users {
+		}
+		total := first.Meta.TotalPages
+		if total <= 1 || len(first.Users) == 0 {
+			return
+		}
+		ahead := opts.Prefetch
+		if ahead == 0 {
+			ahead = DefaultPrefetch
+		}
+		ahead = max(ahead, 0)
+		type result struct {
+			page UsersPage
+			err  error
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer cancel()
+		// Each queued channel is one page's future; the queue's capacity bounds the pages in flight.
+		queue := make(chan chan result, ahead)
+		wg.Go(func() {
+			defer close(queue)
+			for page := 2; page <= total; page++ {
+				f := make(chan result, 1)
+				select {
+				case queue <- f:
+				case <-ctx.Done():
+					return
+				}
+				wg.Go(func() {
+					p, err := c.ListUsersPage(ctx, page, opts)
+					f <- result{p, err}
+				})
+			}
+		})
+		for f := range queue {
+			r := <-f
+			if r.err != nil {
+				yield(User{}, r.err)
+				return
+			}
+			for _, u := range r.page.Users {
 				if !yield(u, nil) {
 					return
 				}
-			}
-			if page >= p.Meta.TotalPages || len(p.Users) == 0 {
-				return
 			}
 		}
 	}

@@ -77,10 +77,42 @@ func (u *User) clone() User {
 	return c
 }
 
+// wireUser is the user object as the API and webhooks render it (a struct, so encoding is fast).
+type wireUser struct {
+	ID                           string         `json:"id"`
+	Email                        string         `json:"email"`
+	Username                     string         `json:"username"`
+	FirstName                    string         `json:"first_name"`
+	LastName                     string         `json:"last_name"`
+	SubscribedForMarketingEmails *bool          `json:"subscribed_for_marketing_emails"`
+	EUCustomer                   bool           `json:"eu_customer"`
+	IsAdmin                      bool           `json:"is_admin"`
+	IsInstructor                 bool           `json:"is_instructor"`
+	IsSuspended                  *bool          `json:"is_suspended,omitempty"`
+	IsReporter                   bool           `json:"is_reporter"`
+	IsAffiliate                  bool           `json:"is_affiliate"`
+	Role                         wireRole       `json:"role"`
+	ReferrerID                   *string        `json:"referrer_id"`
+	Created                      float64        `json:"created"`
+	LastLogin                    *float64       `json:"last_login"`
+	SignupApprovalStatus         string         `json:"signup_approval_status"`
+	Fields                       map[string]any `json:"fields"`
+	Tags                         []string       `json:"tags"`
+	UTMs                         map[string]any `json:"utms"`
+	BillingInfo                  any            `json:"billing_info"`
+	NPSScore                     *int           `json:"nps_score"`
+	NPSComment                   *string        `json:"nps_comment"`
+}
+
+type wireRole struct {
+	Level string `json:"level"`
+	Name  string `json:"name"`
+}
+
 // apiJSON renders u as the API does. Unset sign-up fields are left out rather than sent as null,
 // because the official document types them as plain strings; clients must accept both.
-func (u *User) apiJSON() map[string]any {
-	fields := map[string]any{}
+func (u *User) apiJSON() wireUser {
+	fields := make(map[string]any, len(u.Fields))
 	for k, v := range u.Fields {
 		if v != nil {
 			fields[k] = v
@@ -94,14 +126,24 @@ func (u *User) apiJSON() map[string]any {
 			utms[k] = nil
 		}
 	}
-	m := u.commonJSON()
-	m["fields"] = fields
-	m["utms"] = utms
-	return m
+	w := u.common()
+	w.Fields, w.UTMs = fields, utms
+	suspended := u.IsSuspended
+	w.IsSuspended = &suspended
+	return w
 }
 
-func (u *User) commonJSON() map[string]any {
-	var billing any
+func (u *User) common() wireUser {
+	w := wireUser{ID: u.ID, Email: u.Email, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName,
+		SubscribedForMarketingEmails: u.SubscribedForMarketingEmails, Role: wireRole{"user", "User"},
+		Created: u.Created, SignupApprovalStatus: "passed", Tags: u.Tags, NPSScore: u.NPSScore}
+	if w.Tags == nil {
+		w.Tags = []string{}
+	}
+	if u.LastLogin != 0 {
+		ll := u.LastLogin
+		w.LastLogin = &ll
+	}
 	if len(u.BillingInfo) > 0 {
 		b := make(map[string]any, len(billingKeys))
 		for _, k := range billingKeys {
@@ -111,28 +153,9 @@ func (u *User) commonJSON() map[string]any {
 				b[k] = nil
 			}
 		}
-		billing = b
+		w.BillingInfo = b
 	}
-	var lastLogin, nps any
-	if u.LastLogin != 0 {
-		lastLogin = u.LastLogin
-	}
-	if u.NPSScore != nil {
-		nps = *u.NPSScore
-	}
-	tags := u.Tags
-	if tags == nil {
-		tags = []string{}
-	}
-	return map[string]any{
-		"id": u.ID, "email": u.Email, "username": u.Username,
-		"first_name": u.FirstName, "last_name": u.LastName,
-		"subscribed_for_marketing_emails": u.SubscribedForMarketingEmails, "eu_customer": false,
-		"is_admin": false, "is_instructor": false, "is_suspended": u.IsSuspended, "is_reporter": false,
-		"is_affiliate": false, "role": map[string]any{"level": "user", "name": "User"}, "referrer_id": nil,
-		"created": u.Created, "last_login": lastLogin, "signup_approval_status": "passed",
-		"tags": tags, "billing_info": billing, "nps_score": nps, "nps_comment": nil,
-	}
+	return w
 }
 
 // FieldRule declares a custom field and its validation rules, as a school admin would.
@@ -327,7 +350,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	page = min(page, pages)
 	lo := min((page-1)*per, len(match))
 	hi := min(lo+per, len(match))
-	data := make([]any, 0, hi-lo)
+	data := make([]wireUser, 0, hi-lo)
 	for _, u := range match[lo:hi] {
 		data = append(data, u.apiJSON())
 	}
@@ -341,7 +364,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, id string) {
 	s.mu.Lock()
 	u := s.lookupLocked(id)
-	var body map[string]any
+	var body wireUser
 	if u != nil {
 		body = u.apiJSON()
 	}

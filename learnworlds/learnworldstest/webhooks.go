@@ -63,7 +63,7 @@ func (s *Server) signLocked(body []byte) string {
 
 // webhookUser renders u as v2 webhooks do: every sign-up field (null when unset), first and last
 // name, and UTM keys without "utm_" (fc_source, not fc_utm_source).
-func (u *User) webhookJSON() map[string]any {
+func (u *User) webhookJSON() wireUser {
 	fields := map[string]any{}
 	for _, k := range BuiltinFields {
 		fields[k] = nil
@@ -80,14 +80,12 @@ func (u *User) webhookJSON() map[string]any {
 			utms[wk] = nil
 		}
 	}
-	m := u.commonJSON()
-	m["fields"] = fields
-	m["utms"] = utms
-	if m["billing_info"] == nil {
-		m["billing_info"] = map[string]any{}
+	w := u.common()
+	w.Fields, w.UTMs = fields, utms
+	if w.BillingInfo == nil {
+		w.BillingInfo = map[string]any{}
 	}
-	delete(m, "is_suspended")
-	return m
+	return w
 }
 
 // emit POSTs a signed v2 envelope to the target, when one is set. It returns an error when the
@@ -131,12 +129,12 @@ func (s *Server) emit(ctx context.Context, typ, trigger string, data any) error 
 }
 
 // withUser runs fn on the learner under the lock and returns its webhook rendering.
-func (s *Server) withUser(idOrEmail string, fn func(u *User)) (map[string]any, *User, error) {
+func (s *Server) withUser(idOrEmail string, fn func(u *User)) (wireUser, *User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.lookupLocked(idOrEmail)
 	if u == nil {
-		return nil, nil, fmt.Errorf("learnworldstest: no learner %q", idOrEmail)
+		return wireUser{}, nil, fmt.Errorf("learnworldstest: no learner %q", idOrEmail)
 	}
 	if fn != nil {
 		fn(u)

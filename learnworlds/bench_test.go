@@ -1,0 +1,73 @@
+package learnworlds_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hubsync/hubsync/learnworlds"
+	"github.com/hubsync/hubsync/learnworlds/learnworldstest"
+)
+
+// BenchmarkUsersListingRate lists every user of a fake school with the real limit (30 requests per
+// 10 s) and with it scaled three times faster, and reports the share of the limit the listing holds
+// (%limit, want >= 95) and the 429s it provoked (want 0). Both are checked.
+//
+//	go test -run '^$' -bench UsersListingRate ./learnworlds/
+func BenchmarkUsersListingRate(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		limit int
+		per   time.Duration
+		pages int
+	}{
+		{"real_30_per_10s", 30, 10 * time.Second, 20},
+		{"scaled_30_per_3s", 30, 3 * time.Second, 30},
+	} {
+		b.Run(bc.name, func(b *testing.B) { benchListing(b, bc.limit, bc.per, bc.pages) })
+	}
+}
+
+func benchListing(b *testing.B, limit int, per time.Duration, pages int) {
+	s := learnworldstest.NewServer(learnworldstest.WithRateLimit(limit, per))
+	defer s.Close()
+	if err := s.Seed(pages*learnworlds.MaxUsersPerPage, nil); err != nil {
+		b.Fatal(err)
+	}
+	c, err := learnworlds.New(learnworlds.Config{BaseURL: s.URL, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
+		HTTPClient: &http.Client{}, RateLimit: limit, RatePer: per, MaxRetries: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var elapsed time.Duration
+	var requests int
+	for b.Loop() {
+		before := s.Stats().Requests
+		start := time.Now()
+		n := 0
+		for _, err := range c.Users(b.Context(), learnworlds.ListUsersOptions{}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		elapsed += time.Since(start)
+		// The first request of a listing goes at once; the pace is set by the gaps that follow it.
+		requests += s.Stats().Requests - before - 1
+		if n != pages*learnworlds.MaxUsersPerPage {
+			b.Fatalf("listed %d users", n)
+		}
+	}
+	st := s.Stats()
+	rate := float64(requests) / elapsed.Seconds()
+	share := 100 * rate / (float64(limit) / per.Seconds())
+	b.ReportMetric(rate, "req/s")
+	b.ReportMetric(share, "%limit")
+	b.ReportMetric(float64(st.RateLimited), "429s")
+	if st.RateLimited > 0 {
+		b.Errorf("the listing provoked %d 429s", st.RateLimited)
+	}
+	if share < 95 {
+		b.Errorf("the listing held %.1f%% of the limit, want >= 95%%", share)
+	}
+}
