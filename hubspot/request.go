@@ -174,11 +174,10 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 			return nil, apiErr
 		}
 		log.Debug("hubspot: retryable answer", slog.Int("status", resp.StatusCode), slog.Int("attempt", attempt), slog.Duration("wait", wait))
-		if resp.StatusCode == http.StatusTooManyRequests {
-			// Everybody on this lane waits out the window, not just this call.
-			if lim != nil {
-				lim.PauseUntil(d.cfg.clk.Now().Add(wait))
-			}
+		if resp.StatusCode == http.StatusTooManyRequests && lim != nil {
+			// Everybody on this lane waits out the window, not just this call: the limiter's
+			// Wait at the top of the loop holds this call too.
+			lim.PauseUntil(d.cfg.clk.Now().Add(wait))
 			continue
 		}
 		if err := clock.Sleep(ctx, d.cfg.clk, wait); err != nil {

@@ -7,11 +7,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hubsync/hubsync/clock"
 	"github.com/hubsync/hubsync/hubspot"
 )
 
@@ -317,5 +319,28 @@ func TestNullPropertiesAccepted(t *testing.T) {
 	}
 	if v, ok := ct.Properties["firstname"]; !ok || v != "" || ct.Email() != "n@x.com" {
 		t.Fatalf("properties %+v", ct.Properties)
+	}
+}
+
+// TestOAuth429Waits: token calls have no rate limiter of their own, yet a 429 still makes them
+// wait out the window before the retry.
+func TestOAuth429Waits(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv, _ := shapeServer(t, func(recorded) (int, string) {
+		if n.Add(1) == 1 {
+			return 429, `{"status":"error","message":"You have reached your secondly limit.","errorType":"RATE_LIMIT","policyName":"SECONDLY"}`
+		}
+		return 200, `{"access_token":"a","refresh_token":"r","expires_in":1800,"token_type":"bearer","token_use":"access_token"}`
+	})
+	clk := clock.NewFake(time.Time{})
+	autoAdvance(t, clk)
+	o, _ := hubspot.NewOAuth(hubspot.App{ClientID: "c", ClientSecret: "s", RedirectURL: "r"}, hubspot.WithBaseURL(srv.URL), hubspot.WithClock(clk))
+	start := clk.Now()
+	if _, err := o.Refresh(ctxT(t), "r"); err != nil {
+		t.Fatal(err)
+	}
+	if waited := clk.Now().Sub(start); waited < time.Second {
+		t.Fatalf("retried after %v, want a 1 s wait", waited)
 	}
 }
