@@ -347,6 +347,7 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 		return e.hubspotErr(ctx, school, err)
 	}
 	var requeue []*pending
+	var states []SyncState
 	for i, res := range results {
 		if i >= len(sent) {
 			break
@@ -382,14 +383,15 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 		} else if x.stage != "" {
 			x.state.LifecycleStage = x.stage
 		}
-		if err := e.cfg.Store.PutSyncState(ctx, x.state); err != nil {
-			return err
-		}
+		states = append(states, x.state)
 		if res.Created {
 			r.logf(x.email, OutcomeCreated, "")
 		} else {
 			r.logf(x.email, OutcomeUpdated, "")
 		}
+	}
+	if err := e.putStates(ctx, states); err != nil {
+		return err
 	}
 	if len(requeue) > 0 {
 		// Requeue only when the fresh schema really makes a row invalid, so a record refused for
@@ -492,4 +494,24 @@ func (e *Engine) writeLog(ctx context.Context, logs []SyncLogEntry) {
 	if err := e.cfg.Store.AppendSyncLog(context.WithoutCancel(ctx), logs...); err != nil {
 		e.log.Error("hubsync: could not write the sync log", "err", err, "entries", len(logs))
 	}
+}
+
+// putStates stores sync states, in one transaction when the store offers one (a batch of 100 is
+// then one write instead of a hundred).
+func (e *Engine) putStates(ctx context.Context, states []SyncState) error {
+	if len(states) == 0 {
+		return nil
+	}
+	put := func(ctx context.Context, s Store) error {
+		for _, st := range states {
+			if err := s.PutSyncState(ctx, st); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if tx, ok := e.cfg.Store.(Transactor); ok {
+		return tx.RunInTx(ctx, func(ctx context.Context, s Store, _ Queue) error { return put(ctx, s) })
+	}
+	return put(ctx, e.cfg.Store)
 }
