@@ -241,3 +241,22 @@ func TestNextRunAtIgnoresLeasedAndDead(t *testing.T) {
 		t.Fatalf("NextRunAt = %v, %v, %v; want the scheduled job's time", next, ok, err)
 	}
 }
+
+// TestEnqueueBatchIsAtomic: when the database refuses one job of a batch (PostgreSQL text cannot
+// hold a NUL byte), the jobs before it in the batch are not enqueued either.
+func TestEnqueueBatchIsAtomic(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	ctx := t.Context()
+	err := s.Enqueue(ctx,
+		hubsync.JobSpec{School: "a", Kind: "push", Key: "fine", Payload: []byte("1")},
+		hubsync.JobSpec{School: "a", Kind: "push", Payload: []byte("2")},
+		hubsync.JobSpec{School: "a", Kind: "push", Key: "bad\x00key", Payload: []byte("3")},
+	)
+	if err == nil || !strings.HasPrefix(err.Error(), "pgstore: enqueueing 3 jobs") {
+		t.Fatalf("Enqueue with a NUL byte in a key: err = %v, want a pgstore error", err)
+	}
+	if st, err := s.Stats(ctx, "a"); err != nil || st != (hubsync.QueueStats{}) {
+		t.Fatalf("Stats after the refused batch = %+v, %v; want nothing enqueued", st, err)
+	}
+}
