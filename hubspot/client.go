@@ -68,6 +68,7 @@ type Client struct {
 	base   *url.URL
 	limit  *ratelimit.Limiter
 	search *ratelimit.Limiter
+	status *statusBox
 }
 
 type config struct {
@@ -204,6 +205,7 @@ func New(opts ...Option) (*Client, error) {
 		base:   base,
 		limit:  ratelimit.New(cfg.clk, cfg.requests, cfg.interval),
 		search: ratelimit.New(cfg.clk, cfg.searchRequests, cfg.searchInterval),
+		status: &statusBox{},
 	}, nil
 }
 

@@ -49,10 +49,11 @@ type doer struct {
 	limit  *ratelimit.Limiter
 	search *ratelimit.Limiter
 	token  func(ctx context.Context) (string, error)
+	status *statusBox // nil for OAuth
 }
 
 func (c *Client) doer() *doer {
-	return &doer{cfg: &c.cfg, base: c.base, limit: c.limit, search: c.search, token: c.accessToken}
+	return &doer{cfg: &c.cfg, base: c.base, limit: c.limit, search: c.search, token: c.accessToken, status: c.status}
 }
 
 // do sends req, waiting on the rate limiter before every attempt and retrying retryable answers
@@ -251,6 +252,13 @@ func (d *doer) observeLimits(h http.Header) {
 		return
 	}
 	d.limit.SetLimit(n, time.Duration(ms)*time.Millisecond)
+	if d.status != nil {
+		remaining, err := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Remaining"))
+		if err != nil {
+			remaining = -1
+		}
+		d.status.set(RateLimitStatus{Max: n, Remaining: remaining, Interval: time.Duration(ms) * time.Millisecond, At: d.cfg.clk.Now()})
+	}
 }
 
 // retryAfter reads a Retry-After header in seconds or as an HTTP date; zero when absent or bad.

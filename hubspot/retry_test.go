@@ -145,6 +145,9 @@ func TestRateLimitFromHeaders(t *testing.T) {
 	if n, per := f.client.RateLimit(); n != 50 || per != 5*time.Second {
 		t.Fatalf("limit after headers = %d/%v, want 50/5s", n, per)
 	}
+	if st := f.client.RateLimitStatus(); st.Max != 50 || st.Remaining != 49 || st.Interval != 5*time.Second || st.At.IsZero() {
+		t.Fatalf("RateLimitStatus = %+v", st)
+	}
 }
 
 // TestLimiterKeepsUnderFakeLimit pushes more requests than one window allows through a client

@@ -36,7 +36,9 @@ func (f TimelineFlavour) Validate() error {
 // TimelineEvent is one occurrence to show on a contact's timeline.
 type TimelineEvent struct {
 	// ID identifies the occurrence; sending the same ID twice never gives two timeline entries.
-	// Empty means [TimelineEventID] of the event's content.
+	// Empty means an id derived from Type, contact, Timestamp and Properties, so two events
+	// with the same content and a zero Timestamp count as one occurrence: give repeatable events
+	// an ID (see [TimelineEventID]) or a Timestamp.
 	ID string
 	// Type is the event template id (legacy v3) or the event type name (app events).
 	Type       string
