@@ -131,6 +131,8 @@ type Engine struct {
 	// rebuilt when older than a minute or after a connect.
 	portals   map[int64][]SchoolID
 	portalsAt time.Time
+	// prefetches holds each school's learner page read ahead by a manual sync.
+	prefetches map[SchoolID]*prefetch
 
 	wake chan struct{}
 }
@@ -182,14 +184,15 @@ func New(cfg Config) (*Engine, error) {
 		cfg.HubSpot.Scopes = DefaultScopes
 	}
 	e := &Engine{
-		cfg:     cfg,
-		clk:     clock.Or(cfg.Clock),
-		log:     cfg.Logger,
-		clients: map[SchoolID]*portal{},
-		paused:  map[SchoolID]time.Time{},
-		schemas: map[SchoolID]schemaEntry{},
-		outages: map[SchoolID]int{},
-		wake:    make(chan struct{}, 1),
+		cfg:        cfg,
+		clk:        clock.Or(cfg.Clock),
+		log:        cfg.Logger,
+		clients:    map[SchoolID]*portal{},
+		paused:     map[SchoolID]time.Time{},
+		schemas:    map[SchoolID]schemaEntry{},
+		outages:    map[SchoolID]int{},
+		prefetches: map[SchoolID]*prefetch{},
+		wake:       make(chan struct{}, 1),
 	}
 	app := hubspot.App{
 		ClientID:       cfg.HubSpot.ClientID,

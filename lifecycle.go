@@ -12,18 +12,21 @@ const (
 	StageOpportunity = "opportunity"
 	StageCustomer    = "customer"
 	StageEvangelist  = "evangelist"
+	// StageOther is HubSpot's catch-all default stage, last in its order: hubsync never moves a
+	// contact out of it.
+	StageOther = "other"
 )
 
 // LifecycleProperty is the HubSpot contact property holding the stage.
 const LifecycleProperty = "lifecyclestage"
 
 var stageRank = map[string]int{
-	StageSubscriber: 1, StageLead: 2, StageMQL: 3, StageSQL: 4, StageOpportunity: 5, StageCustomer: 6, StageEvangelist: 7,
+	StageSubscriber: 1, StageLead: 2, StageMQL: 3, StageSQL: 4, StageOpportunity: 5, StageCustomer: 6, StageEvangelist: 7, StageOther: 8,
 }
 
 // LifecycleStages lists the default stages in order.
 func LifecycleStages() []string {
-	return []string{StageSubscriber, StageLead, StageMQL, StageSQL, StageOpportunity, StageCustomer, StageEvangelist}
+	return []string{StageSubscriber, StageLead, StageMQL, StageSQL, StageOpportunity, StageCustomer, StageEvangelist, StageOther}
 }
 
 // LifecycleTrigger is what happened to a learner, as far as the lifecycle stage cares.
@@ -67,7 +70,8 @@ type LifecycleRule struct {
 //     moves Lead to Customer.
 //   - Case 2b, setting on: registering and purchasing at once gives Customer.
 //
-// Stages only move forward (subscriber < lead < MQL < SQL < opportunity < customer < evangelist):
+// Stages only move forward (subscriber < lead < MQL < SQL < opportunity < customer < evangelist <
+// other, HubSpot's default order):
 // a stage at or past the target is kept, and a stage that is not one of HubSpot's defaults (a
 // school's custom stage, whose place in the order hubsync cannot know) is never overwritten. An
 // unknown trigger writes nothing.

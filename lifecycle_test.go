@@ -32,6 +32,7 @@ func TestLifecycleRuleSeedCases(t *testing.T) {
 		{"customer stays customer", on, TriggerEnrolled, StageCustomer, ""},
 		{"lead re-registering writes nothing", on, TriggerRegistered, StageLead, ""},
 		{"custom stage never overwritten", on, TriggerPurchased, "1234567", ""},
+		{"other is never left", on, TriggerPurchased, StageOther, ""},
 		{"custom stage never overwritten (off)", off, TriggerRegistered, "partner", ""},
 		{"unknown trigger writes nothing", on, LifecycleTrigger("refunded"), "", ""},
 	}
