@@ -172,6 +172,11 @@ func (u *User) UnmarshalJSON(b []byte) error {
 	if u.fast(b) {
 		return nil
 	}
+	return u.slow(b)
+}
+
+// slow decodes b key by key, accepting the documented variants and naming a key of the wrong type.
+func (u *User) slow(b []byte) error {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return fmt.Errorf("learnworlds: user is not a JSON object: %w", err)
