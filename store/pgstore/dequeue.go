@@ -109,30 +109,29 @@ func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hub
 
 // lease runs leaseSQL for one school and returns the leased jobs in serving order.
 func (s *Store) lease(ctx context.Context, school string, now time.Time, kinds []string, max int, token string, until time.Time, worker string) ([]hubsync.Job, error) {
-	rows, err := s.db.Query(ctx, leaseSQL, school, now, kinds, max, token, until, worker, s.cfg.maxAttempts)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: leasing jobs of school %q: %w", school, err)
-	}
 	var jobs []hubsync.Job
-	var (
-		j                    hubsync.Job
-		sch, kind, state     string
-		prio                 int16
-		attempts             int32
-		leaseUntil, enqueued time.Time
-	)
-	_, err = pgx.ForEachRow(rows, []any{&j.ID, &sch, &kind, &j.Key, &j.Payload, &prio, &j.RunAt, &state, &attempts, &j.LastError, &leaseUntil, &enqueued}, func() error {
-		if state == "dead" {
-			s.cfg.logger.WarnContext(ctx, "pgstore: dead-lettered a job whose leases kept expiring", "school", sch, "job", j.ID, "attempts", attempts)
+	scan := func(rows pgx.Rows) error {
+		var (
+			j                    hubsync.Job
+			sch, kind, state     string
+			prio                 int16
+			attempts             int32
+			leaseUntil, enqueued time.Time
+		)
+		_, err := pgx.ForEachRow(rows, []any{&j.ID, &sch, &kind, &j.Key, &j.Payload, &prio, &j.RunAt, &state, &attempts, &j.LastError, &leaseUntil, &enqueued}, func() error {
+			if state == "dead" {
+				s.cfg.logger.WarnContext(ctx, "pgstore: dead-lettered a job whose leases kept expiring", "school", sch, "job", j.ID, "attempts", attempts)
+				return nil
+			}
+			j.School, j.Kind, j.Priority, j.Attempts = hubsync.SchoolID(sch), hubsync.JobKind(kind), hubsync.Priority(prio), int(attempts)
+			j.RunAt, j.LeaseUntil, j.EnqueuedAt, j.LeaseToken = j.RunAt.UTC(), leaseUntil.UTC(), enqueued.UTC(), token
+			jobs = append(jobs, j)
+			j = hubsync.Job{}
 			return nil
-		}
-		j.School, j.Kind, j.Priority, j.Attempts = hubsync.SchoolID(sch), hubsync.JobKind(kind), hubsync.Priority(prio), int(attempts)
-		j.RunAt, j.LeaseUntil, j.EnqueuedAt, j.LeaseToken = j.RunAt.UTC(), leaseUntil.UTC(), enqueued.UTC(), token
-		jobs = append(jobs, j)
-		j = hubsync.Job{}
-		return nil
-	})
-	if err != nil {
+		})
+		return err
+	}
+	if err := s.jobQuery(ctx, scan, leaseSQL, school, now, kinds, max, token, until, worker, s.cfg.maxAttempts); err != nil {
 		return nil, fmt.Errorf("pgstore: leasing jobs of school %q: %w", school, err)
 	}
 	slices.SortFunc(jobs, func(a, b hubsync.Job) int {

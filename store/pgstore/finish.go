@@ -12,7 +12,7 @@ import (
 // lease is no longer the job's (another worker took the job over after the lease expired, the job
 // was already acked, retried or released); an expired lease nobody took over still acks.
 func (s *Store) Ack(ctx context.Context, j hubsync.Job) error {
-	tag, err := s.db.Exec(ctx, `DELETE FROM jobs WHERE id = $1 AND state = 'leased' AND lease_token = $2`, j.ID, j.LeaseToken)
+	tag, err := s.jobExec(ctx, `DELETE FROM jobs WHERE id = $1 AND state = 'leased' AND lease_token = $2`, j.ID, j.LeaseToken)
 	if err != nil {
 		return fmt.Errorf("pgstore: acking job %d: %w", j.ID, err)
 	}
@@ -31,7 +31,7 @@ func (s *Store) Retry(ctx context.Context, j hubsync.Job, runAt time.Time, cause
 	if runAt.IsZero() {
 		runAt = now
 	}
-	tag, err := s.db.Exec(ctx, `UPDATE jobs SET
+	tag, err := s.jobExec(ctx, `UPDATE jobs SET
 			attempts    = attempts + 1,
 			last_error  = $3,
 			state       = CASE WHEN attempts + 1 >= $6 THEN 'dead' ELSE 'waiting' END,
@@ -55,7 +55,7 @@ func (s *Store) Release(ctx context.Context, j hubsync.Job, runAt time.Time) err
 	if runAt.IsZero() {
 		runAt = s.now()
 	}
-	tag, err := s.db.Exec(ctx, `UPDATE jobs SET state = 'waiting', run_at = $3, lease_token = NULL, lease_until = NULL
+	tag, err := s.jobExec(ctx, `UPDATE jobs SET state = 'waiting', run_at = $3, lease_token = NULL, lease_until = NULL
 		WHERE id = $1 AND state = 'leased' AND lease_token = $2`, j.ID, j.LeaseToken, runAt.UTC())
 	if err != nil {
 		return fmt.Errorf("pgstore: releasing job %d: %w", j.ID, err)
