@@ -3,6 +3,8 @@
 # and the Go module proxy): makes sure a PostgreSQL server runs on this machine, creates the role
 # and database store/pgstore's tests use, and exports TEST_DATABASE_URL.
 #
+# When TEST_DATABASE_URL is already set, it only checks that the database answers.
+#
 # Idempotent: a second run finds the server installed, the cluster running and the role and
 # database present, and only exports the variable again. It fails loudly (non-zero status, with the
 # server log) when PostgreSQL cannot be installed or started.
@@ -10,6 +12,16 @@
 # Settings (environment, all optional): HUBSYNC_PG_USER, HUBSYNC_PG_PASSWORD, HUBSYNC_PG_DB.
 
 hubsync_pg_main() {
+  # A database given from outside (a developer's own) is used as is, once it answers.
+  if [ -n "${TEST_DATABASE_URL:-}" ]; then
+    if psql -X -q "$TEST_DATABASE_URL" -tAc 'SELECT 1' >/dev/null; then
+      echo "postgres.sh: using the TEST_DATABASE_URL already set"
+      return 0
+    fi
+    echo "postgres.sh: TEST_DATABASE_URL is set but that database does not answer" >&2
+    return 1
+  fi
+
   local user="${HUBSYNC_PG_USER:-hubsync}"
   local password="${HUBSYNC_PG_PASSWORD:-hubsync}"
   local db="${HUBSYNC_PG_DB:-hubsync_test}"
