@@ -12,7 +12,8 @@
 //
 // # The queue
 //
-// Jobs live in one table. Dequeue leases with SELECT ... FOR UPDATE SKIP LOCKED, so concurrent
+// Jobs live in one table. Dequeue leases with SELECT ... FOR UPDATE SKIP LOCKED
+// (https://www.postgresql.org/docs/current/sql-select.html#SQL-FOR-UPDATE-SHARE), so concurrent
 // workers in any number of processes never take the same job, and a crashed worker's job becomes
 // ready again when its lease runs out. Fairness across schools is round robin: the school served
 // least recently goes first (a per-school counter in the queue_schools table). Inside a school jobs
@@ -20,7 +21,16 @@
 // (school, key) form a chain that runs strictly one at a time in enqueue order; an Enqueue with a
 // key merges into the chain's last job when that job waits (is not leased), which is how ten
 // changes of one learner become one job. Enqueues of one key are serialised with a transaction
-// advisory lock on a hash of (schema, school, key).
+// advisory lock on a hash of (schema, school, key). A job whose lease expires is taken over with
+// one more attempt counted, and dead-lettered instead when that reaches the maximum attempts (a
+// job that keeps killing its workers).
+//
+// # Durability and throughput
+//
+// Every commit waits for PostgreSQL's write-ahead log flush by default, so one worker's throughput
+// is bounded by the disk's fsync latency (each Ack is a commit). Many workers share flushes.
+// [WithAsyncAcks] lets Ack, Retry, Release and leases skip the wait, trading a re-run after a
+// database crash for several times the throughput; enqueues always wait.
 //
 // # Time
 //
