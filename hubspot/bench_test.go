@@ -21,8 +21,9 @@ import (
 //	go test -run '^$' -bench BatchUpsertRate -benchtime 400x ./hubspot/
 func BenchmarkBatchUpsertRate(b *testing.B) {
 	const (
-		limit  = 110
-		window = time.Second
+		limit   = 110
+		window  = time.Second
+		workers = 4
 	)
 	srv := hubspottest.NewServer(hubspottest.WithRateLimit(limit, window))
 	defer srv.Close()
@@ -44,7 +45,7 @@ func BenchmarkBatchUpsertRate(b *testing.B) {
 	var failed atomic.Int64
 	b.ResetTimer()
 	start := time.Now()
-	for w := range 4 {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
