@@ -106,11 +106,11 @@ func testDequeueRace(t *testing.T, x fixture) {
 // once, one key's jobs run in enqueue order, and each key's latest state is delivered.
 func testWorkers(t *testing.T, x fixture) {
 	const (
-		schools   = 3
-		keys      = 30 // per school
-		changes   = 12 // per key
-		producers = 3
-		workers   = 8
+		schools   = 2
+		keys      = 10 // per school
+		changes   = 8  // per key
+		producers = 2
+		workers   = 6
 	)
 	type keyID struct {
 		school hubsync.SchoolID

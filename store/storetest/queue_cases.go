@@ -417,7 +417,7 @@ func testFairness(t *testing.T, x fixture) {
 
 func testNoStarvation(t *testing.T, x fixture) {
 	var big []hubsync.JobSpec
-	for i := range 200 {
+	for i := range 60 {
 		big = append(big, hubsync.JobSpec{School: "big", Kind: "backfill", Key: fmt.Sprint(i), Priority: hubsync.PriorityBackfill})
 	}
 	enqueue(t, x, big...)

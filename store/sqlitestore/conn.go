@@ -1,0 +1,157 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// querier is what the store's SQL runs through: the writer connection or the read pool, both
+// with prepared statements cached by query text.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// writer is the one connection every write goes through. Holding sem is holding the
+// connection; transactions are plain BEGIN IMMEDIATE / COMMIT statements on it, so statements
+// prepared on it stay valid across transactions (parsing SQL is most of the cost otherwise).
+type writer struct {
+	db    *sql.DB
+	conn  *sql.Conn
+	sem   chan struct{}
+	stmts map[string]*sql.Stmt // guarded by sem
+}
+
+// tx runs fn inside BEGIN IMMEDIATE ... COMMIT on the writer, rolling back when fn fails.
+func (w *writer) tx(ctx context.Context, fn func() error) error {
+	select {
+	case w.sem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("sqlitestore: waiting for the writer: %w", ctx.Err())
+	}
+	defer func() { <-w.sem }()
+	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("sqlitestore: begin: %w", err)
+	}
+	if err := fn(); err != nil {
+		// A background context: the rollback must run even when ctx ended.
+		if _, rerr := w.conn.ExecContext(context.Background(), "ROLLBACK"); rerr != nil {
+			return errors.Join(err, fmt.Errorf("sqlitestore: rollback: %w", rerr))
+		}
+		return err
+	}
+	if _, err := w.conn.ExecContext(context.Background(), "COMMIT"); err != nil {
+		_, _ = w.conn.ExecContext(context.Background(), "ROLLBACK")
+		return fmt.Errorf("sqlitestore: commit: %w", err)
+	}
+	return nil
+}
+
+// stmt returns the prepared statement for query; the caller holds sem.
+func (w *writer) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := w.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[query] = st
+	return st, nil
+}
+
+func (w *writer) close() error {
+	var errs []error
+	for _, st := range w.stmts {
+		errs = append(errs, st.Close())
+	}
+	return errors.Join(append(errs, w.conn.Close(), w.db.Close())...)
+}
+
+// writerQ runs statements on the writer connection; only used while holding its sem.
+type writerQ struct{ w *writer }
+
+func (q writerQ) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := q.w.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (q writerQ) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := q.w.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (q writerQ) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := q.w.stmt(ctx, query)
+	if err != nil {
+		// QueryRowContext on the connection reports the same preparation error through Scan.
+		return q.w.conn.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// stmtCache runs statements on the read pool, prepared once per query text (database/sql
+// re-prepares them on each pooled connection as needed).
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st, nil
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.m[query] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, st := range c.m {
+		errs = append(errs, st.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (c *stmtCache) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (c *stmtCache) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (c *stmtCache) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return c.db.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}

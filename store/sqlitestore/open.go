@@ -1,0 +1,178 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/hubsync/hubsync"
+	"github.com/hubsync/hubsync/clock"
+)
+
+// Defaults for the options of [Open].
+const (
+	// MaxAttemptsDefault is how many tries a job gets when WithMaxAttempts is not given.
+	MaxAttemptsDefault = 10
+	// BusyTimeoutDefault is how long a write waits for another process's write to finish.
+	BusyTimeoutDefault = 5 * time.Second
+	// LeaseDefault is the lease Dequeue gives when DequeueOptions.Lease is zero.
+	LeaseDefault = time.Minute
+	// readersDefault is the size of the read-only connection pool.
+	readersDefault = 4
+)
+
+// Store is a SQLite-backed hubsync.Store, hubsync.Queue and hubsync.Transactor. Open one with
+// [Open]; it is safe for concurrent use. The value RunInTx hands to its fn is a Store bound to
+// that transaction.
+type Store struct {
+	w           *writer
+	r           *sql.DB
+	rstmts      *stmtCache
+	inTx        bool // true in the view RunInTx hands to fn
+	clk         clock.Clock
+	maxAttempts int
+	log         *slog.Logger
+}
+
+var (
+	_ hubsync.Store      = (*Store)(nil)
+	_ hubsync.Queue      = (*Store)(nil)
+	_ hubsync.Transactor = (*Store)(nil)
+)
+
+type config struct {
+	clk         clock.Clock
+	maxAttempts int
+	busyTimeout time.Duration
+	log         *slog.Logger
+}
+
+// Option configures [Open].
+type Option func(*config)
+
+// WithClock sets the time source (the default is real time). Run-at times, leases and the
+// stamps the store writes all come from it.
+func WithClock(c clock.Clock) Option { return func(o *config) { o.clk = c } }
+
+// WithMaxAttempts sets how many tries a job gets: the Retry that brings its attempt count to n
+// dead-letters it. The default is MaxAttemptsDefault; n must be at least 1.
+func WithMaxAttempts(n int) Option { return func(o *config) { o.maxAttempts = n } }
+
+// WithBusyTimeout sets how long a write waits for another process holding the file's write lock
+// before it fails with SQLITE_BUSY. The default is BusyTimeoutDefault.
+func WithBusyTimeout(d time.Duration) Option { return func(o *config) { o.busyTimeout = d } }
+
+// WithLogger sets the logger for migrations (the default is slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *config) { o.log = l } }
+
+// Open opens (creating if needed) the SQLite database file at path, switches it to WAL, applies
+// any migration not yet applied, and returns the store. It fails when path is empty or is not a
+// plain file name (":memory:" and "file:" URIs are refused: the store needs one shared file for
+// its writer and readers), when an option is out of range, or when the file cannot be opened or
+// migrated. Close the store when done.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	cfg := config{maxAttempts: MaxAttemptsDefault, busyTimeout: BusyTimeoutDefault}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	switch {
+	case path == "":
+		return nil, errors.New("sqlitestore: open: empty database path")
+	case path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsAny(path, "?#"):
+		return nil, fmt.Errorf("sqlitestore: open: %q is not a plain file path", path)
+	case cfg.maxAttempts < 1:
+		return nil, fmt.Errorf("sqlitestore: open: max attempts %d is less than 1", cfg.maxAttempts)
+	case cfg.busyTimeout < 0:
+		return nil, fmt.Errorf("sqlitestore: open: busy timeout %v is negative", cfg.busyTimeout)
+	}
+	if cfg.log == nil {
+		cfg.log = slog.Default()
+	}
+	common := fmt.Sprintf("%s?_busy_timeout=%d&_foreign_keys=1", path, cfg.busyTimeout.Milliseconds())
+	wdb, err := sql.Open("sqlite", common+"&_journal_mode=WAL&_synchronous=FULL")
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open: %w", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	conn, err := wdb.Conn(ctx)
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", filepath.Base(path), err)
+	}
+	w := &writer{db: wdb, conn: conn, sem: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
+	s := &Store{w: w, clk: clock.Or(cfg.clk), maxAttempts: cfg.maxAttempts, log: cfg.log}
+	if err := s.migrate(ctx); err != nil {
+		w.close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", common+"&_query_only=1")
+	if err != nil {
+		w.close()
+		return nil, fmt.Errorf("sqlitestore: open readers: %w", err)
+	}
+	r.SetMaxOpenConns(readersDefault)
+	r.SetMaxIdleConns(readersDefault)
+	s.r, s.rstmts = r, &stmtCache{db: r, m: map[string]*sql.Stmt{}}
+	return s, nil
+}
+
+// Close closes the database. Calling it on the value RunInTx hands out is an error.
+func (s *Store) Close() error {
+	if s.inTx {
+		return errors.New("sqlitestore: close called inside a transaction")
+	}
+	return errors.Join(s.rstmts.close(), s.r.Close(), s.w.close())
+}
+
+// reader returns what reads go through: the transaction inside RunInTx, else the read pool.
+func (s *Store) reader() querier {
+	if s.inTx {
+		return writerQ{s.w}
+	}
+	return s.rstmts
+}
+
+// write runs fn in one immediate transaction on the writer connection, or in RunInTx's
+// transaction when there is one.
+func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
+	if s.inTx {
+		return fn(writerQ{s.w})
+	}
+	return s.w.tx(ctx, func() error { return fn(writerQ{s.w}) })
+}
+
+// RunInTx calls fn with a Store and Queue bound to one immediate transaction: everything fn does
+// commits together when it returns nil, or is rolled back when it returns an error (which RunInTx
+// returns). Other writers of this Store wait until fn returns, so fn must not call the outer
+// Store. Inside fn, RunInTx joins the running transaction.
+func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context, st hubsync.Store, q hubsync.Queue) error) error {
+	if s.inTx {
+		return fn(ctx, s, s)
+	}
+	view := *s
+	view.inTx = true
+	return s.w.tx(ctx, func() error { return fn(ctx, &view, &view) })
+}
+
+// ns encodes a time as Unix nanoseconds, the zero time as 0.
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNS decodes what ns encoded, in UTC.
+func fromNS(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

@@ -1,0 +1,354 @@
+package sqlitestore
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hubsync/hubsync"
+)
+
+func validateSpecs(jobs []hubsync.JobSpec) error {
+	for i, s := range jobs {
+		switch {
+		case s.School == "":
+			return fmt.Errorf("sqlitestore: enqueue: job %d has no school", i)
+		case s.Kind == "":
+			return fmt.Errorf("sqlitestore: enqueue: job %d has no kind", i)
+		case s.Priority != hubsync.PriorityLive && s.Priority != hubsync.PriorityBackfill:
+			return fmt.Errorf("sqlitestore: enqueue: job %d has unknown priority %d", i, s.Priority)
+		}
+	}
+	return nil
+}
+
+// Enqueue adds jobs in one transaction, coalescing by key (see hubsync.JobSpec.Key): a job of a
+// key merges into the newest job of that key that is waiting and not leased. A job with no
+// school, no kind or an unknown priority fails the whole call and nothing is enqueued.
+func (s *Store) Enqueue(ctx context.Context, jobs ...hubsync.JobSpec) error {
+	if err := validateSpecs(jobs); err != nil {
+		return err
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	now := ns(s.clk.Now())
+	err := s.write(ctx, func(q querier) error {
+		schools := map[hubsync.SchoolID]bool{}
+		for _, j := range jobs {
+			runAt := ns(j.RunAt)
+			if j.RunAt.IsZero() {
+				runAt = now
+			}
+			if !schools[j.School] {
+				schools[j.School] = true
+				if _, err := q.ExecContext(ctx, `INSERT INTO queue_schools (school) VALUES (?) ON CONFLICT DO NOTHING`, string(j.School)); err != nil {
+					return err
+				}
+			}
+			if j.Key != "" {
+				res, err := q.ExecContext(ctx, `UPDATE jobs SET kind = ?, payload = ?, priority = MIN(priority, ?), run_at = MIN(run_at, ?)
+					WHERE id = (SELECT id FROM jobs WHERE school = ? AND key = ? AND dead_at IS NULL AND lease_token IS NULL
+						ORDER BY id DESC LIMIT 1)`,
+					string(j.Kind), j.Payload, int(j.Priority), runAt, string(j.School), j.Key)
+				if err != nil {
+					return err
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				if n == 1 {
+					continue
+				}
+			}
+			if _, err := q.ExecContext(ctx, `INSERT INTO jobs (school, kind, key, payload, priority, run_at, enqueued_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, string(j.School), string(j.Kind), j.Key, j.Payload, int(j.Priority), runAt, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: enqueue: %w", err)
+	}
+	return nil
+}
+
+// jobColumns are the columns scanJob reads, in order.
+const jobColumns = `id, school, kind, key, payload, priority, run_at, attempts, last_error, lease_token, lease_until, enqueued_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanJob(r scanner) (hubsync.Job, error) {
+	var j hubsync.Job
+	var school, kind string
+	var prio int
+	var runAt, enqueued int64
+	var token sql.NullString
+	var until sql.NullInt64
+	if err := r.Scan(&j.ID, &school, &kind, &j.Key, &j.Payload, &prio, &runAt, &j.Attempts, &j.LastError, &token, &until, &enqueued); err != nil {
+		return hubsync.Job{}, err
+	}
+	j.School, j.Kind, j.Priority = hubsync.SchoolID(school), hubsync.JobKind(kind), hubsync.Priority(prio)
+	j.RunAt, j.EnqueuedAt = fromNS(runAt), fromNS(enqueued)
+	j.LeaseToken, j.LeaseUntil = token.String, fromNS(until.Int64)
+	return j, nil
+}
+
+func newLeaseToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+// Dequeue leases up to opts.Max ready jobs of one school, in one immediate transaction: the
+// school served least recently among those with ready jobs, live jobs first, then by RunAt and
+// enqueue order. A zero opts.Lease means LeaseDefault; a negative Max or Lease is an error. A
+// job whose lease expired is taken over with its attempt count increased.
+func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hubsync.Job, error) {
+	if opts.Max < 0 || opts.Lease < 0 {
+		return nil, fmt.Errorf("sqlitestore: dequeue: negative Max (%d) or Lease (%v)", opts.Max, opts.Lease)
+	}
+	max, lease := cmp.Or(opts.Max, 1), cmp.Or(opts.Lease, LeaseDefault)
+	out := []hubsync.Job{}
+	err := s.write(ctx, func(q querier) error {
+		now := s.clk.Now()
+		schools, err := s.schoolsByTurn(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, school := range schools {
+			if slices.Contains(opts.Exclude, school) {
+				continue
+			}
+			jobs, err := s.ready(ctx, q, school, ns(now), max, opts.Kinds)
+			if err != nil {
+				return err
+			}
+			if len(jobs) == 0 {
+				continue
+			}
+			until := now.Add(lease)
+			for _, j := range jobs {
+				if j.LeaseToken != "" {
+					// Taken over from a worker whose lease ran out: that try counts.
+					j.Attempts++
+					j.LastError = "sqlitestore: lease expired at " + j.LeaseUntil.Format(time.RFC3339Nano) + " before the worker finished"
+				}
+				j.LeaseToken, j.LeaseUntil = newLeaseToken(), until
+				if _, err := q.ExecContext(ctx, `UPDATE jobs SET lease_token = ?, lease_until = ?, worker = ?, attempts = ?, last_error = ?
+					WHERE id = ?`, j.LeaseToken, ns(until), opts.Worker, j.Attempts, j.LastError, j.ID); err != nil {
+					return err
+				}
+				out = append(out, j)
+			}
+			_, err = q.ExecContext(ctx, `UPDATE queue_schools SET served = (SELECT MAX(served) FROM queue_schools) + 1 WHERE school = ?`, string(school))
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: dequeue: %w", err)
+	}
+	return out, nil
+}
+
+// schoolsByTurn lists the schools that ever had jobs, least recently served first.
+func (s *Store) schoolsByTurn(ctx context.Context, q querier) ([]hubsync.SchoolID, error) {
+	rows, err := q.QueryContext(ctx, `SELECT school FROM queue_schools ORDER BY served, school`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []hubsync.SchoolID
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, hubsync.SchoolID(id))
+	}
+	return out, rows.Err()
+}
+
+// ready returns up to max jobs of school that may be leased at now: due, not dead, not under an
+// unexpired lease, of one of kinds (when given), and first in line for their key. A job is
+// behind another of its key when that one is leased (even expired) or, for a job not itself
+// leased, was enqueued earlier.
+func (s *Store) ready(ctx context.Context, q querier, school hubsync.SchoolID, now int64, max int, kinds []hubsync.JobKind) ([]hubsync.Job, error) {
+	query := `SELECT ` + jobColumns + ` FROM jobs j
+		WHERE j.school = ? AND j.dead_at IS NULL AND j.run_at <= ? AND (j.lease_token IS NULL OR j.lease_until <= ?)`
+	args := []any{string(school), now, now}
+	if len(kinds) > 0 {
+		query += ` AND j.kind IN (?` + strings.Repeat(`, ?`, len(kinds)-1) + `)`
+		for _, k := range kinds {
+			args = append(args, string(k))
+		}
+	}
+	query += ` AND (j.key = '' OR NOT EXISTS (SELECT 1 FROM jobs o
+			WHERE o.school = j.school AND o.key = j.key AND o.key <> '' AND o.dead_at IS NULL AND o.id <> j.id
+			AND (o.lease_token IS NOT NULL OR (j.lease_token IS NULL AND o.id < j.id))))
+		ORDER BY j.priority, j.run_at, j.id LIMIT ?`
+	args = append(args, max)
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []hubsync.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// leaseLost is the error for a call whose lease on j is no longer the job's.
+func leaseLost(op string, j hubsync.Job) error {
+	return fmt.Errorf("sqlitestore: %s job %d: %w", op, j.ID, hubsync.ErrLeaseLost)
+}
+
+// execLeased runs a statement guarded by j's lease and returns ErrLeaseLost when it touched
+// nothing.
+func (s *Store) execLeased(ctx context.Context, op string, j hubsync.Job, query string, args ...any) error {
+	var n int64
+	err := s.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s job %d: %w", op, j.ID, err)
+	}
+	if n == 0 {
+		return leaseLost(op, j)
+	}
+	return nil
+}
+
+// Ack completes and deletes a leased job; hubsync.ErrLeaseLost when the lease is no longer j's.
+func (s *Store) Ack(ctx context.Context, j hubsync.Job) error {
+	return s.execLeased(ctx, "ack", j, `DELETE FROM jobs WHERE id = ? AND lease_token = ? AND dead_at IS NULL`, j.ID, j.LeaseToken)
+}
+
+// Retry gives a leased job back to run at runAt (zero: now), counting the attempt and recording
+// cause; the attempt that reaches the store's max attempts dead-letters the job instead.
+// hubsync.ErrLeaseLost when the lease is no longer j's.
+func (s *Store) Retry(ctx context.Context, j hubsync.Job, runAt time.Time, cause string) error {
+	now := s.clk.Now()
+	if runAt.IsZero() {
+		runAt = now
+	}
+	return s.execLeased(ctx, "retry", j, `UPDATE jobs SET lease_token = NULL, lease_until = NULL, worker = NULL,
+		attempts = attempts + 1, last_error = ?, run_at = ?,
+		dead_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE NULL END
+		WHERE id = ? AND lease_token = ? AND dead_at IS NULL`,
+		cause, ns(runAt), s.maxAttempts, ns(now), j.ID, j.LeaseToken)
+}
+
+// Release gives a leased job back to run at runAt (zero: now) without counting an attempt.
+// hubsync.ErrLeaseLost when the lease is no longer j's.
+func (s *Store) Release(ctx context.Context, j hubsync.Job, runAt time.Time) error {
+	if runAt.IsZero() {
+		runAt = s.clk.Now()
+	}
+	return s.execLeased(ctx, "release", j, `UPDATE jobs SET lease_token = NULL, lease_until = NULL, worker = NULL, run_at = ?
+		WHERE id = ? AND lease_token = ? AND dead_at IS NULL`, ns(runAt), j.ID, j.LeaseToken)
+}
+
+// DeadLetters lists a school's dead-lettered jobs, oldest death first.
+func (s *Store) DeadLetters(ctx context.Context, school hubsync.SchoolID) ([]hubsync.Job, error) {
+	rows, err := s.reader().QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE school = ? AND dead_at IS NOT NULL ORDER BY dead_at, id`, string(school))
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: dead letters of %s: %w", school, err)
+	}
+	defer rows.Close()
+	out := []hubsync.Job{}
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: dead letters of %s: %w", school, err)
+		}
+		out = append(out, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: dead letters of %s: %w", school, err)
+	}
+	return out, nil
+}
+
+// Replay makes dead job id ready now with its attempts reset; hubsync.ErrNotFound when no dead
+// job has that id.
+func (s *Store) Replay(ctx context.Context, id int64) error {
+	var n int64
+	err := s.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE jobs SET dead_at = NULL, attempts = 0, run_at = ? WHERE id = ? AND dead_at IS NOT NULL`,
+			ns(s.clk.Now()), id)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: replay job %d: %w", id, err)
+	}
+	if n == 0 {
+		return notFound("replay job %d: no dead job with that id", id)
+	}
+	return nil
+}
+
+// Stats counts a school's jobs by state (see store/storetest for what each count holds).
+func (s *Store) Stats(ctx context.Context, school hubsync.SchoolID) (hubsync.QueueStats, error) {
+	now := ns(s.clk.Now())
+	var st hubsync.QueueStats
+	err := s.reader().QueryRowContext(ctx, `SELECT
+			COALESCE(SUM(dead_at IS NULL AND (lease_token IS NULL AND run_at <= ?1 OR lease_token IS NOT NULL AND lease_until <= ?1)), 0),
+			COALESCE(SUM(dead_at IS NULL AND lease_token IS NULL AND run_at > ?1), 0),
+			COALESCE(SUM(dead_at IS NULL AND lease_token IS NOT NULL AND lease_until > ?1), 0),
+			COALESCE(SUM(dead_at IS NOT NULL), 0)
+		FROM jobs WHERE school = ?2`, now, string(school)).Scan(&st.Ready, &st.Scheduled, &st.Leased, &st.Dead)
+	if err != nil {
+		return hubsync.QueueStats{}, fmt.Errorf("sqlitestore: stats of %s: %w", school, err)
+	}
+	return st, nil
+}
+
+// NextRunAt returns the earliest time a waiting job (including one whose lease expired) becomes
+// due across all schools; ok is false when no job waits.
+func (s *Store) NextRunAt(ctx context.Context) (time.Time, bool, error) {
+	var waiting, expired sql.NullInt64
+	q := s.reader()
+	err := q.QueryRowContext(ctx, `SELECT MIN(run_at) FROM jobs WHERE dead_at IS NULL AND lease_token IS NULL`).Scan(&waiting)
+	if err == nil {
+		err = q.QueryRowContext(ctx, `SELECT MIN(lease_until) FROM jobs WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until <= ?`,
+			ns(s.clk.Now())).Scan(&expired)
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("sqlitestore: next run at: %w", err)
+	}
+	switch {
+	case waiting.Valid && expired.Valid:
+		return fromNS(min(waiting.Int64, expired.Int64)), true, nil
+	case waiting.Valid:
+		return fromNS(waiting.Int64), true, nil
+	case expired.Valid:
+		return fromNS(expired.Int64), true, nil
+	}
+	return time.Time{}, false, nil
+}

@@ -1,0 +1,317 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hubsync/hubsync"
+)
+
+// notFound wraps hubsync.ErrNotFound with what was missing.
+func notFound(format string, args ...any) error {
+	return fmt.Errorf("sqlitestore: %s: %w", fmt.Sprintf(format, args...), hubsync.ErrNotFound)
+}
+
+// PutSettings replaces a school's settings (stored as JSON).
+func (s *Store) PutSettings(ctx context.Context, school hubsync.SchoolID, st hubsync.Settings) error {
+	body, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: encode settings of %s: %w", school, err)
+	}
+	return s.write(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO settings (school, body) VALUES (?, ?)
+			ON CONFLICT (school) DO UPDATE SET body = excluded.body`, string(school), body)
+		if err != nil {
+			return fmt.Errorf("sqlitestore: put settings of %s: %w", school, err)
+		}
+		return nil
+	})
+}
+
+// GetSettings returns a school's settings; hubsync.ErrNotFound when none were saved.
+func (s *Store) GetSettings(ctx context.Context, school hubsync.SchoolID) (hubsync.Settings, error) {
+	var body []byte
+	err := s.reader().QueryRowContext(ctx, `SELECT body FROM settings WHERE school = ?`, string(school)).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return hubsync.Settings{}, notFound("settings of %s", school)
+	}
+	if err != nil {
+		return hubsync.Settings{}, fmt.Errorf("sqlitestore: get settings of %s: %w", school, err)
+	}
+	var st hubsync.Settings
+	if err := json.Unmarshal(body, &st); err != nil {
+		return hubsync.Settings{}, fmt.Errorf("sqlitestore: decode settings of %s: %w", school, err)
+	}
+	return st, nil
+}
+
+// ListSchools returns every school with settings or a connection, sorted.
+func (s *Store) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) {
+	rows, err := s.reader().QueryContext(ctx, `SELECT school FROM settings UNION SELECT school FROM connections ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list schools: %w", err)
+	}
+	defer rows.Close()
+	var out []hubsync.SchoolID
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlitestore: list schools: %w", err)
+		}
+		out = append(out, hubsync.SchoolID(id))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list schools: %w", err)
+	}
+	return out, nil
+}
+
+// PutConnection stores a school's connection, replacing any.
+func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
+	return s.write(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT OR REPLACE INTO connections (school, access_token, refresh_token, expiry,
+			portal_id, domain, active, deactivated_at, deactivated_reason, notified_at, connected_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			string(c.School), c.Token.AccessToken, c.Token.RefreshToken, ns(c.Token.Expiry), c.PortalID, c.Domain,
+			c.Active, ns(c.DeactivatedAt), c.DeactivatedReason, ns(c.NotifiedAt), ns(c.ConnectedAt))
+		if err != nil {
+			return fmt.Errorf("sqlitestore: put connection of %s: %w", c.School, err)
+		}
+		return nil
+	})
+}
+
+// GetConnection returns a school's connection; hubsync.ErrNotFound when there is none.
+func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hubsync.Connection, error) {
+	c := hubsync.Connection{School: school}
+	var expiry, deactivated, notified, connected int64
+	err := s.reader().QueryRowContext(ctx, `SELECT access_token, refresh_token, expiry, portal_id, domain, active,
+		deactivated_at, deactivated_reason, notified_at, connected_at FROM connections WHERE school = ?`, string(school)).
+		Scan(&c.Token.AccessToken, &c.Token.RefreshToken, &expiry, &c.PortalID, &c.Domain, &c.Active,
+			&deactivated, &c.DeactivatedReason, &notified, &connected)
+	if errors.Is(err, sql.ErrNoRows) {
+		return hubsync.Connection{}, notFound("connection of %s", school)
+	}
+	if err != nil {
+		return hubsync.Connection{}, fmt.Errorf("sqlitestore: get connection of %s: %w", school, err)
+	}
+	c.Token.Expiry, c.DeactivatedAt, c.NotifiedAt, c.ConnectedAt = fromNS(expiry), fromNS(deactivated), fromNS(notified), fromNS(connected)
+	return c, nil
+}
+
+// DeleteConnection forgets a school's connection; a missing one is not an error.
+func (s *Store) DeleteConnection(ctx context.Context, school hubsync.SchoolID) error {
+	return s.write(ctx, func(q querier) error {
+		if _, err := q.ExecContext(ctx, `DELETE FROM connections WHERE school = ?`, string(school)); err != nil {
+			return fmt.Errorf("sqlitestore: delete connection of %s: %w", school, err)
+		}
+		return nil
+	})
+}
+
+// GetSyncState returns one learner's state (email compared case-insensitively);
+// hubsync.ErrNotFound when there is none.
+func (s *Store) GetSyncState(ctx context.Context, school hubsync.SchoolID, email string) (hubsync.SyncState, error) {
+	st := hubsync.SyncState{School: school}
+	var toHS, toLMS string
+	var updated int64
+	err := s.reader().QueryRowContext(ctx, `SELECT email, learner_id, contact_id, sent_to_hubspot, sent_to_lms,
+		lifecycle_stage, updated_at FROM sync_states WHERE school = ? AND email = ?`, string(school), strings.ToLower(email)).
+		Scan(&st.Email, &st.LearnerID, &st.ContactID, &toHS, &toLMS, &st.LifecycleStage, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return hubsync.SyncState{}, notFound("sync state of %s in %s", hubsync.MaskEmail(email), school)
+	}
+	if err != nil {
+		return hubsync.SyncState{}, fmt.Errorf("sqlitestore: get sync state of %s in %s: %w", hubsync.MaskEmail(email), school, err)
+	}
+	if err := errors.Join(json.Unmarshal([]byte(toHS), &st.SentToHubSpot), json.Unmarshal([]byte(toLMS), &st.SentToLMS)); err != nil {
+		return hubsync.SyncState{}, fmt.Errorf("sqlitestore: decode sync state of %s in %s: %w", hubsync.MaskEmail(email), school, err)
+	}
+	st.UpdatedAt = fromNS(updated)
+	return st, nil
+}
+
+// PutSyncState stores st under its lower-cased email, setting UpdatedAt to the clock's time.
+func (s *Store) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
+	toHS, err1 := json.Marshal(st.SentToHubSpot)
+	toLMS, err2 := json.Marshal(st.SentToLMS)
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("sqlitestore: encode sync state: %w", err)
+	}
+	return s.write(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT OR REPLACE INTO sync_states (school, email, learner_id, contact_id,
+			sent_to_hubspot, sent_to_lms, lifecycle_stage, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			string(st.School), strings.ToLower(st.Email), st.LearnerID, st.ContactID, string(toHS), string(toLMS),
+			st.LifecycleStage, ns(s.clk.Now()))
+		if err != nil {
+			return fmt.Errorf("sqlitestore: put sync state of %s in %s: %w", hubsync.MaskEmail(st.Email), st.School, err)
+		}
+		return nil
+	})
+}
+
+// ClaimOnce gives the once-event key to occurrenceID unless another occurrence holds it, and
+// returns the owner.
+func (s *Store) ClaimOnce(ctx context.Context, school hubsync.SchoolID, key, occurrenceID string) (string, error) {
+	var owner string
+	err := s.write(ctx, func(q querier) error {
+		if _, err := q.ExecContext(ctx, `INSERT INTO once_claims (school, key, owner, claimed_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (school, key) DO NOTHING`, string(school), key, occurrenceID, ns(s.clk.Now())); err != nil {
+			return err
+		}
+		return q.QueryRowContext(ctx, `SELECT owner FROM once_claims WHERE school = ? AND key = ?`, string(school), key).Scan(&owner)
+	})
+	if err != nil {
+		return "", fmt.Errorf("sqlitestore: claim once-event key in %s: %w", school, err)
+	}
+	return owner, nil
+}
+
+// MarkWebhookSeen records a webhook event id and reports whether it is new.
+func (s *Store) MarkWebhookSeen(ctx context.Context, source, eventID string, at time.Time) (bool, error) {
+	first := false
+	err := s.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `INSERT INTO webhooks_seen (source, event_id, seen_at) VALUES (?, ?, ?)
+			ON CONFLICT (source, event_id) DO NOTHING`, source, eventID, ns(at))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		first = n == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: mark %s webhook seen: %w", source, err)
+	}
+	return first, nil
+}
+
+// ForgetWebhooksBefore deletes dedupe records seen before t and returns how many went.
+func (s *Store) ForgetWebhooksBefore(ctx context.Context, t time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM webhooks_seen WHERE seen_at < ?`, ns(t))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: forget webhooks: %w", err)
+	}
+	return int(n), nil
+}
+
+// PutCheckpoint stores c, replacing the one with the same school and name, with UpdatedAt set to
+// the clock's time.
+func (s *Store) PutCheckpoint(ctx context.Context, c hubsync.Checkpoint) error {
+	return s.write(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT OR REPLACE INTO checkpoints (school, name, cursor, data, updated_at)
+			VALUES (?, ?, ?, ?, ?)`, string(c.School), c.Name, c.Cursor, c.Data, ns(s.clk.Now()))
+		if err != nil {
+			return fmt.Errorf("sqlitestore: put checkpoint %q of %s: %w", c.Name, c.School, err)
+		}
+		return nil
+	})
+}
+
+// GetCheckpoint returns one checkpoint; hubsync.ErrNotFound when there is none.
+func (s *Store) GetCheckpoint(ctx context.Context, school hubsync.SchoolID, name string) (hubsync.Checkpoint, error) {
+	c := hubsync.Checkpoint{School: school, Name: name}
+	var updated int64
+	err := s.reader().QueryRowContext(ctx, `SELECT cursor, data, updated_at FROM checkpoints WHERE school = ? AND name = ?`,
+		string(school), name).Scan(&c.Cursor, &c.Data, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return hubsync.Checkpoint{}, notFound("checkpoint %q of %s", name, school)
+	}
+	if err != nil {
+		return hubsync.Checkpoint{}, fmt.Errorf("sqlitestore: get checkpoint %q of %s: %w", name, school, err)
+	}
+	c.UpdatedAt = fromNS(updated)
+	return c, nil
+}
+
+// DeleteCheckpoint removes a checkpoint; a missing one is not an error.
+func (s *Store) DeleteCheckpoint(ctx context.Context, school hubsync.SchoolID, name string) error {
+	return s.write(ctx, func(q querier) error {
+		if _, err := q.ExecContext(ctx, `DELETE FROM checkpoints WHERE school = ? AND name = ?`, string(school), name); err != nil {
+			return fmt.Errorf("sqlitestore: delete checkpoint %q of %s: %w", name, school, err)
+		}
+		return nil
+	})
+}
+
+// AppendSyncLog adds entries in one transaction, setting a zero At to the clock's time.
+func (s *Store) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	now := s.clk.Now()
+	return s.write(ctx, func(q querier) error {
+		for _, e := range entries {
+			if e.At.IsZero() {
+				e.At = now
+			}
+			if _, err := q.ExecContext(ctx, `INSERT INTO sync_log (school, at, direction, email, email_lc, outcome, reason)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, string(e.School), ns(e.At), string(e.Direction), e.Email,
+				strings.ToLower(e.Email), string(e.Outcome), e.Reason); err != nil {
+				return fmt.Errorf("sqlitestore: append sync log: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// ListSyncLog returns a school's entries matching f, newest first (by At, then latest appended).
+// A negative f.Limit is an error.
+func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubsync.LogFilter) ([]hubsync.SyncLogEntry, error) {
+	if f.Limit < 0 {
+		return nil, fmt.Errorf("sqlitestore: log filter limit %d is negative", f.Limit)
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	query := `SELECT id, at, direction, email, outcome, reason FROM sync_log WHERE school = ?`
+	args := []any{string(school)}
+	if f.Outcome != "" {
+		query += ` AND outcome = ?`
+		args = append(args, string(f.Outcome))
+	}
+	if f.Email != "" {
+		query += ` AND email_lc = ?`
+		args = append(args, strings.ToLower(f.Email))
+	}
+	if !f.Since.IsZero() {
+		query += ` AND at >= ?`
+		args = append(args, ns(f.Since))
+	}
+	query += ` ORDER BY at DESC, id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.reader().QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list sync log of %s: %w", school, err)
+	}
+	defer rows.Close()
+	var out []hubsync.SyncLogEntry
+	for rows.Next() {
+		e := hubsync.SyncLogEntry{School: school}
+		var at int64
+		var dir, outcome string
+		if err := rows.Scan(&e.ID, &at, &dir, &e.Email, &outcome, &e.Reason); err != nil {
+			return nil, fmt.Errorf("sqlitestore: list sync log of %s: %w", school, err)
+		}
+		e.At, e.Direction, e.Outcome = fromNS(at), hubsync.Direction(dir), hubsync.LogOutcome(outcome)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list sync log of %s: %w", school, err)
+	}
+	return out, nil
+}
