@@ -180,7 +180,7 @@ func (c *Client) upsertChunk(ctx context.Context, items []upsertItem) error {
 		wire[i] = upsertInputWire{ID: it.email, IDProperty: "email", Properties: it.props, ObjectWriteTraceID: strconv.Itoa(i)}
 	}
 	var ans batchAnswer
-	resp, err := c.doer().do(ctx, request{method: http.MethodPost, path: c.contactsPath() + "/batch/upsert", body: map[string]any{"inputs": wire}}, &ans)
+	_, err := c.doer().do(ctx, request{method: http.MethodPost, path: c.contactsPath() + "/batch/upsert", body: map[string]any{"inputs": wire}}, &ans)
 	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && inputFault(ae.StatusCode) {
@@ -217,7 +217,7 @@ func (c *Client) upsertChunk(ctx context.Context, items []upsertItem) error {
 	var unclaimed []upsertItem
 	var lastErr *APIError
 	for _, se := range ans.Errors {
-		lastErr = se.apiError(resp.status)
+		lastErr = se.apiError(http.StatusBadRequest) // a 207 entry stands for the input's own refusal
 		i := matchError(se, byEmail)
 		if i < 0 || done[i] {
 			continue
