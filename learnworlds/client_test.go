@@ -442,3 +442,44 @@ func TestLatencyFaultAndContextCancel(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+func TestUsersStopsAtTheFirstErrorMidListing(t *testing.T) {
+	t.Parallel()
+	s := newFake(t)
+	if err := s.Seed(1000, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, s, func(c *learnworlds.Config) { c.MaxRetries = -1 })
+	if _, err := c.ListUsersPage(t.Context(), 1, learnworlds.ListUsersOptions{}); err != nil { // mint
+		t.Fatal(err)
+	}
+	s.InjectFault(learnworldstest.Fault{Method: "GET", Path: "/v2/users", Status: 404, Times: -1})
+	n, errs := 0, 0
+	for _, err := range c.Users(t.Context(), learnworlds.ListUsersOptions{}) {
+		if err != nil {
+			errs++
+			continue
+		}
+		n++
+	}
+	if n != 0 || errs != 1 {
+		t.Fatalf("%d users and %d errors, want the first page's error alone", n, errs)
+	}
+	s.ClearFaults()
+	// A failure on a later page ends the listing after the pages before it, with one error.
+	n, errs = 0, 0
+	var failed bool
+	for _, err := range c.Users(t.Context(), learnworlds.ListUsersOptions{Prefetch: 2}) {
+		if err != nil {
+			errs++
+			continue
+		}
+		if n++; n == 200 && !failed {
+			failed = true
+			s.InjectFault(learnworldstest.Fault{Method: "GET", Path: "/v2/users", Status: 404, Times: -1})
+		}
+	}
+	if errs != 1 || n%200 != 0 || n >= 1000 {
+		t.Fatalf("%d users and %d errors, want whole pages then one error", n, errs)
+	}
+}

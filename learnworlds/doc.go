@@ -1,0 +1,49 @@
+// Package learnworlds is a typed client of the LearnWorlds API v2 for one school, the parser and
+// signature check of LearnWorlds v2 webhooks, and [Learners], the adapter that implements the
+// root package's hubsync.Learners port over the public API so the sync engine can run against a
+// real school.
+//
+// # Client
+//
+// [New] takes the school's address (a learnworlds.com or custom domain; "/admin/api" is added
+// when missing), the client id (sent as the Lw-Client header on every call) and either the client
+// secret, from which access tokens are minted with the client-credentials grant exactly as the API
+// wants it (a form field "data" holding the JSON credentials), or a static access token. Minted
+// tokens are cached until a minute before expires_in and minted again once when the API refuses
+// one (401, or 400 access_denied).
+//
+// Every call waits for the client's rate limiter (30 requests / 10 s by default, the documented
+// limit, which [Config] can change) on the injected clock. A 429 {"error":"Too many requests"} is
+// retried with exponential backoff, or after Retry-After when the answer has it (the API documents
+// no such header), and pauses the client's other calls; a 5xx is retried for reads and idempotent
+// writes, never for a create. Every error answer, in any of the API's four shapes or as HTTP 200
+// with success:false, becomes an [*APIError] with per-field validation messages; it matches
+// hubsync.ErrNotFound, hubsync.ErrConflict, [ErrUnauthorized], [ErrRateLimited] and
+// [ErrValidation] with errors.Is. Errors and logs never carry a token, a secret or a full email.
+//
+// Users: [Client.Users] iterates over all users 200 a page, stopping at meta.totalPages because
+// the API answers a page past the end with the last page again; [Client.GetUser] takes an id or
+// an email; [Client.CreateUser], [Client.UpdateUser] (never password, role or enrollments),
+// [Client.UpdateTags] (attach/detach) and [Client.LatestPayment].
+//
+// # Webhooks
+//
+// [ParseWebhook] reads the v2 envelope of every documented event into an [Event] whose User is
+// normalised: webhook UTM keys (fc_source) renamed to the API's (fc_utm_source), the doubly nested
+// user of subscriptionPaymentPlanBought unwrapped, tag events (whose data is the user itself, with
+// the full tag list) and leads read as users, ISO dates converted to Unix seconds. LearnWorlds
+// sends no event id, so Event.DedupeKey is the SHA-256 of the raw body. [Verifier] checks the
+// Learnworlds-Webhook-Signature header in constant time, as a static shared value by default or as
+// an HMAC-SHA256 of the body, since the documentation is ambiguous; [WebhookHandler] wraps both.
+//
+// # Learners adapter
+//
+// [NewLearners] maps school ids to clients and catalog options. Learner.Values uses the flat
+// keys of hubsync.LearnWorldsCatalog. Update refuses, with hubsync.ErrReadOnly naming the field,
+// what the API cannot write (first and last name, sign-up date, billing details, UTMs, usage
+// fields), and writes by reading the learner and sending its whole fields object with the change
+// applied, because whether PUT merges or replaces is undocumented. The last purchase date costs one
+// call per learner and is opt-in ([School].LastPurchaseDate).
+//
+// The fake school for tests is package learnworldstest.
+package learnworlds
