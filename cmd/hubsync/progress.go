@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hubsync/hubsync"
+)
+
+// barWidth is the progress bar's width in cells.
+const barWidth = 30
+
+// progressBar renders one terminal line: a bar for the current phase, counts, rate and ETA.
+func progressBar(p hubsync.ManualProgress) string {
+	var b strings.Builder
+	frac := -1.0
+	if p.Total > 0 {
+		frac = min(float64(p.PhaseDone)/float64(p.Total), 1)
+	}
+	b.WriteByte('[')
+	if frac >= 0 {
+		n := int(frac * barWidth)
+		b.WriteString(strings.Repeat("#", n) + strings.Repeat("-", barWidth-n))
+	} else {
+		b.WriteString(strings.Repeat("?", barWidth))
+	}
+	b.WriteString("] ")
+	b.WriteString(counts(p))
+	return b.String()
+}
+
+// progressLine is the plain periodic line written when stdout is not a terminal.
+func progressLine(p hubsync.ManualProgress) string {
+	return "progress: " + counts(p)
+}
+
+// counts is "phase 1200/5000 24% | created 1000 updated 200 ... | 950/s ETA 4s".
+func counts(p hubsync.ManualProgress) string {
+	var b strings.Builder
+	b.WriteString(phaseName(p.Phase))
+	if p.Total >= 0 {
+		pct := 0.0
+		if p.Total > 0 {
+			pct = 100 * float64(p.PhaseDone) / float64(p.Total)
+		}
+		fmt.Fprintf(&b, " %d/%d %3.0f%%", p.PhaseDone, p.Total, pct)
+	} else {
+		fmt.Fprintf(&b, " %d", p.PhaseDone)
+	}
+	fmt.Fprintf(&b, " | created %d, updated %d, unchanged %d, skipped %d, failed %d | %.0f/s",
+		p.Created, p.Updated, p.Unchanged, p.Skipped, p.Failed, p.Rate)
+	if p.ETA > 0 {
+		fmt.Fprintf(&b, ", ETA %v", p.ETA.Round(time.Second))
+	}
+	return b.String()
+}
+
+func phaseName(phase string) string {
+	switch phase {
+	case hubsync.PhaseToHubSpot:
+		return "LearnWorlds -> HubSpot"
+	case hubsync.PhaseToLMS:
+		return "HubSpot -> LearnWorlds"
+	case hubsync.PhaseCreateLearners:
+		return "new learners from HubSpot"
+	}
+	return phase
+}
+
+// summary is the end-of-sync report: outcome counts, duration and the first failure reasons.
+func summary(p hubsync.ManualProgress, maxReasons int) string {
+	var b strings.Builder
+	took := p.FinishedAt.Sub(p.StartedAt)
+	if p.FinishedAt.IsZero() {
+		took = p.UpdatedAt.Sub(p.StartedAt)
+	}
+	fmt.Fprintf(&b, "Manual sync run %d %s: %d records in %v (%.0f/s)\n", p.Run, p.State, p.Done, took.Round(100*time.Millisecond), p.Rate)
+	fmt.Fprintf(&b, "  created   %d\n  updated   %d\n  unchanged %d\n  skipped   %d\n  failed    %d\n",
+		p.Created, p.Updated, p.Unchanged, p.Skipped, p.Failed)
+	if len(p.Failures) > 0 {
+		fmt.Fprintf(&b, "First failures:\n")
+		for i, f := range p.Failures {
+			if i == maxReasons {
+				fmt.Fprintf(&b, "  ... and %d more (see \"hubsync status\")\n", p.Failed-maxReasons)
+				break
+			}
+			fmt.Fprintf(&b, "  - %s\n", f)
+		}
+	}
+	if p.Error != "" {
+		fmt.Fprintf(&b, "Error: %s\n", p.Error)
+	}
+	return b.String()
+}

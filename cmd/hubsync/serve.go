@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hubsync/hubsync"
+	"github.com/hubsync/hubsync/learnworlds"
+)
+
+// runServe runs the engine's workers and the HTTP endpoints until SIGINT or SIGTERM:
+//
+//	POST /hubspot/webhooks      HubSpot contact webhooks (v3 signature with the client secret)
+//	POST /learnworlds/webhooks  LearnWorlds webhooks (needs --learnworlds-webhook-secret)
+//	GET  /healthz               {"ok":true} while the store answers
+//	GET  /status                the school's status (the JSON of "hubsync status --json")
+func runServe(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("[--listen ADDR] [--public-url URL]")
+	var listen, public string
+	a.str(fs, &listen, "listen", "HUBSYNC_LISTEN", "127.0.0.1:8080", "address to serve on (\":8080\" for every interface)")
+	a.str(fs, &public, "public-url", "HUBSYNC_PUBLIC_URL", "", "the HubSpot webhook URL exactly as registered in the app, when behind a proxy or TLS terminator (its signature covers the URL)")
+	workers := fs.Int("workers", hubsync.WorkersDefault, "engine workers")
+	if err := a.parse(fs, args, slog.LevelInfo); err != nil {
+		return err
+	}
+	if *workers < 1 {
+		return &usageError{msg: "--workers must be at least 1"}
+	}
+	scheme := learnworlds.SignatureStatic
+	switch a.cfg.lwHookScheme {
+	case "static":
+	case "hmac":
+		scheme = learnworlds.SignatureHMACSHA256
+	default:
+		return &usageError{msg: fmt.Sprintf("--learnworlds-webhook-scheme %q: want static or hmac", a.cfg.lwHookScheme)}
+	}
+	e, err := a.open(ctx, engineOptions{needLW: true})
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	eng, school := e.eng, hubsync.SchoolID(a.cfg.school)
+	if _, err := eng.Connection(ctx, school); err != nil {
+		a.log.Warn("hubsync: the school has no HubSpot connection yet; run \"hubsync connect\"", "school", school, "err", err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/hubspot/webhooks", eng.HubSpotWebhooks(hubsync.WebhookOptions{PublicURL: public}))
+	if a.cfg.lwHookSecret != "" {
+		mux.Handle("/learnworlds/webhooks", e.learners.EngineWebhooks(school, learnworlds.Verifier{Secret: a.cfg.lwHookSecret, Scheme: scheme}, eng, e.store, a.log))
+	} else {
+		a.log.Warn("hubsync: --learnworlds-webhook-secret is not set; /learnworlds/webhooks is off and LearnWorlds changes reach HubSpot only through \"hubsync sync\"")
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := e.store.Stats(r.Context(), school); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ok": false, "error": "store unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		st, err := eng.Status(r.Context(), school)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": explain(err)})
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
+
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (pick another --listen address)", listen, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- srv.Serve(ln) }()
+	workCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- eng.Run(workCtx) }()
+
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(a.stdout, "Serving school %q on %s\n", school, base)
+	fmt.Fprintf(a.stdout, "  HubSpot webhooks:     %s/hubspot/webhooks\n", base)
+	if a.cfg.lwHookSecret != "" {
+		fmt.Fprintf(a.stdout, "  LearnWorlds webhooks: %s/learnworlds/webhooks\n", base)
+	}
+	fmt.Fprintf(a.stdout, "  health: %s/healthz  status: %s/status\n", base, base)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-serveDone:
+	}
+	fmt.Fprintln(a.stdout, "Shutting down: finishing requests in flight and releasing jobs ...")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	stopWorkers()
+	<-engineDone
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	fmt.Fprintln(a.stdout, "Stopped.")
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
