@@ -51,8 +51,26 @@ type config struct {
 	clk         clock.Clock
 	maxAttempts int
 	busyTimeout time.Duration
+	sync        Synchronous
 	log         *slog.Logger
 }
+
+// Synchronous is SQLite's synchronous setting for the store's file, which trades durability for
+// commit speed.
+type Synchronous string
+
+// The settings WithSynchronous accepts.
+const (
+	// SyncFull (the default) syncs the write-ahead log on every commit: a committed enqueue or
+	// ack survives a power loss.
+	SyncFull Synchronous = "FULL"
+	// SyncNormal syncs only at checkpoints: commits survive a crash of the process but the last
+	// ones may roll back on a power loss or OS crash. Commits are several times faster.
+	SyncNormal Synchronous = "NORMAL"
+)
+
+// WithSynchronous sets SQLite's synchronous mode; the default is SyncFull.
+func WithSynchronous(m Synchronous) Option { return func(o *config) { o.sync = m } }
 
 // Option configures [Open].
 type Option func(*config)
@@ -78,7 +96,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *config) { o.log = l } }
 // its writer and readers), when an option is out of range, or when the file cannot be opened or
 // migrated. Close the store when done.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	cfg := config{maxAttempts: MaxAttemptsDefault, busyTimeout: BusyTimeoutDefault}
+	cfg := config{maxAttempts: MaxAttemptsDefault, busyTimeout: BusyTimeoutDefault, sync: SyncFull}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -91,12 +109,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open: max attempts %d is less than 1", cfg.maxAttempts)
 	case cfg.busyTimeout < 0:
 		return nil, fmt.Errorf("sqlitestore: open: busy timeout %v is negative", cfg.busyTimeout)
+	case cfg.sync != SyncFull && cfg.sync != SyncNormal:
+		return nil, fmt.Errorf("sqlitestore: open: synchronous mode %q is not %q or %q", cfg.sync, SyncFull, SyncNormal)
 	}
 	if cfg.log == nil {
 		cfg.log = slog.Default()
 	}
 	common := fmt.Sprintf("%s?_busy_timeout=%d&_foreign_keys=1", path, cfg.busyTimeout.Milliseconds())
-	wdb, err := sql.Open("sqlite", common+"&_journal_mode=WAL&_synchronous=FULL")
+	wdb, err := sql.Open("sqlite", common+"&_journal_mode=WAL&_synchronous="+string(cfg.sync))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open: %w", err)
 	}

@@ -27,6 +27,7 @@ func TestOpenRejectsBadInput(t *testing.T) {
 		{"query in name", filepath.Join(dir, "x.db?_pragma=foo"), nil, "not a plain file path"},
 		{"zero attempts", filepath.Join(dir, "a.db"), []sqlitestore.Option{sqlitestore.WithMaxAttempts(0)}, "max attempts 0"},
 		{"negative busy timeout", filepath.Join(dir, "b.db"), []sqlitestore.Option{sqlitestore.WithBusyTimeout(-time.Second)}, "busy timeout"},
+		{"unknown synchronous mode", filepath.Join(dir, "d.db"), []sqlitestore.Option{sqlitestore.WithSynchronous("OFF")}, "synchronous mode"},
 		{"missing directory", filepath.Join(dir, "nope", "c.db"), nil, "sqlitestore: open"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -54,7 +54,7 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...hubsync.JobSpec) error {
 			}
 			if j.Key != "" {
 				res, err := q.ExecContext(ctx, `UPDATE jobs SET kind = ?, payload = ?, priority = MIN(priority, ?), run_at = MIN(run_at, ?)
-					WHERE id = (SELECT id FROM jobs WHERE school = ? AND key = ? AND dead_at IS NULL AND lease_token IS NULL
+					WHERE id = (SELECT id FROM jobs WHERE school = ? AND key = ? AND key <> '' AND dead_at IS NULL AND lease_token IS NULL
 						ORDER BY id DESC LIMIT 1)`,
 					string(j.Kind), j.Payload, int(j.Priority), runAt, string(j.School), j.Key)
 				if err != nil {
