@@ -83,7 +83,7 @@ func (c *Client) mintLocked(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("learnworlds: token response: %w", err)
 		}
-		apiErr := parseError(resp, body, http.MethodPost, path)
+		apiErr := parseError(resp, body, http.MethodPost, path, c.clk.Now())
 		if apiErr == nil {
 			var tr tokenResponse
 			if err := json.Unmarshal(body, &tr); err != nil {

@@ -380,6 +380,15 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	if waited := clk.Now().Sub(start); waited < 7*time.Second || waited > 8*time.Second {
 		t.Fatalf("waited %v, want the 7 s of Retry-After", waited)
 	}
+	// The HTTP-date form is measured against the injected clock.
+	start = clk.Now()
+	s.InjectFault(learnworldstest.Fault{Path: "/v2/users", Status: 429, RetryAfter: start.Add(5 * time.Second).UTC().Format(http.TimeFormat)})
+	if _, err := c.GetUser(ctx, "ann@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if waited := clk.Now().Sub(start); waited < 4*time.Second || waited > 6*time.Second {
+		t.Fatalf("waited %v, want about the 5 s of the Retry-After date", waited)
+	}
 }
 
 func TestServerErrorsRetriedForReadsNotForCreate(t *testing.T) {

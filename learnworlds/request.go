@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,7 +82,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		if err != nil {
 			return fmt.Errorf("learnworlds: read %s %s: %w", cl.method, maskEmails(cl.path), err)
 		}
-		apiErr := parseError(resp, body, cl.method, cl.path)
+		apiErr := parseError(resp, body, cl.method, cl.path, c.clk.Now())
 		if apiErr == nil {
 			if out == nil || len(bytes.TrimSpace(body)) == 0 {
 				return nil
@@ -126,7 +127,8 @@ func (c *Client) backoff(ctx context.Context, attempt int, e *APIError) error {
 
 // parseError returns nil for a successful answer, else the *APIError it carries. It understands all
 // four documented error shapes and a 2xx whose body says "success": false.
-func parseError(resp *http.Response, body []byte, method, path string) *APIError {
+// now is the client's clock, against which an HTTP-date Retry-After is measured.
+func parseError(resp *http.Response, body []byte, method, path string, now time.Time) *APIError {
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	var shape struct {
 		Success    *bool           `json:"success"`
@@ -144,7 +146,7 @@ func parseError(resp *http.Response, body []byte, method, path string) *APIError
 		if s, err := strconv.ParseFloat(ra, 64); err == nil && s >= 0 {
 			e.RetryAfter = time.Duration(s * float64(time.Second))
 		} else if t, err := http.ParseTime(ra); err == nil {
-			e.RetryAfter = max(time.Until(t), 0)
+			e.RetryAfter = max(t.Sub(now), 0)
 		}
 	}
 	if !decoded {
@@ -219,7 +221,7 @@ func fieldMessages(raw json.RawMessage) []string {
 			for k := range obj {
 				keys = append(keys, k)
 			}
-			slicesSort(keys)
+			slices.Sort(keys)
 			for _, k := range keys {
 				out = append(out, obj[k])
 			}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzUserJSON checks the two decoding paths of User agree: whatever the one-pass path accepts,
@@ -53,7 +54,7 @@ func FuzzParseError(f *testing.F) {
 			return
 		}
 		resp := &http.Response{StatusCode: status, Header: http.Header{}}
-		e := parseError(resp, []byte(body), "GET", "/v2/users/jane%40example.com")
+		e := parseError(resp, []byte(body), "GET", "/v2/users/jane%40example.com", time.Now())
 		if status >= 300 && e == nil {
 			t.Fatalf("status %d gave no error", status)
 		}

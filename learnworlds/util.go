@@ -2,11 +2,8 @@ package learnworlds
 
 import (
 	"net/url"
-	"sort"
 	"strings"
 )
-
-func slicesSort(s []string) { sort.Strings(s) }
 
 // pathEscape encodes an id or email as one path segment, "@" included ("a%40b.com"), as the API
 // documents for "User Id or email (encoded string)".

@@ -9,7 +9,6 @@ import (
 	"net/mail"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -603,14 +602,4 @@ func (s *Server) insertLocked(u *User) {
 	s.byID[u.ID] = u
 	s.byEmail[strings.ToLower(u.Email)] = u
 	s.byUsername[strings.ToLower(u.Username)] = u
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
