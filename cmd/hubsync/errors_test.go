@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hubsync/hubsync/hubspot/hubspottest"
 )
 
 // TestActionableErrors runs the command into each kind of failure a person meets and checks the
@@ -56,6 +58,15 @@ func TestActionableErrors(t *testing.T) {
 			setup: func(t *testing.T, f *fixture) { f.connect(t); f.hs.Uninstall() },
 			args:  func(*fixture) []string { return []string{"settings", "apply", "-f", "settings.json"} },
 			code:  exitFailure, want: "run \"hubsync connect\" again",
+		},
+		{
+			name: "HubSpot daily limit",
+			setup: func(t *testing.T, f *fixture) {
+				f.connect(t)
+				f.hs.InjectFault(hubspottest.Fault{PathPrefix: "/crm", Status: 429, Policy: "DAILY", Times: 100})
+			},
+			args: func(*fixture) []string { return []string{"sync"} },
+			code: exitFailure, want: "HubSpot rate limit reached (DAILY)",
 		},
 		{
 			name: "missing client id",

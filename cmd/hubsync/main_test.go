@@ -53,6 +53,8 @@ type fixture struct {
 	dir  string
 	db   string
 	rate []string // rate limit flags matching the fakes
+	// extra are more flags for every command of the fixture (such as --school).
+	extra []string
 }
 
 // newFixture starts the fakes as real loopback listeners. The rate limits are scaled down from
@@ -79,7 +81,7 @@ func (f *fixture) flags() []string {
 		"--hubspot-url", f.hs.URL, "--hubspot-authorize-url", f.hs.URL + "/oauth/authorize",
 		"--hubspot-client-id", f.hs.ClientID(), "--hubspot-client-secret", f.hs.ClientSecret(),
 		"--learnworlds-url", f.lw.URL, "--learnworlds-client-id", f.lw.ClientID, "--learnworlds-client-secret", f.lw.ClientSecret,
-	}, f.rate...)
+	}, append(f.rate, f.extra...)...)
 }
 
 // command returns the command for args (the subcommand first) with the fixture's flags put
