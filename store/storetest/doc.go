@@ -39,7 +39,8 @@
 //     The merged job takes the new Kind and Payload, the earlier RunAt, the higher priority, and keeps
 //     its Attempts.
 //   - Jobs of one key run strictly in enqueue order: the oldest live (not dead) job of a key blocks
-//     the ones behind it, even while it waits for a Retry's run-at time.
+//     the ones behind it, even while it waits for a Retry's run-at time. A leased job (even with
+//     an expired lease) goes first: a replayed dead job, though older, waits behind it.
 //   - Inside one school, Dequeue orders by priority, then RunAt, then enqueue order. Across schools it
 //     serves the school served least recently first, so N schools with ready jobs are each served
 //     once in any N consecutive single-job dequeues.

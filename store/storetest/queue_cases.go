@@ -22,6 +22,7 @@ var queueCases = []testCase{
 	{"RetryAndDeadLetter", testRetryDeadLetter},
 	{"Release", testRelease},
 	{"ReplayUnknown", testReplayUnknown},
+	{"ReplayWaitsForLeasedKey", testReplayWaits},
 	{"LiveBeforeBackfill", testPriority},
 	{"FairAcrossSchools", testFairness},
 	{"BackfillDoesNotStarveOtherSchool", testNoStarvation},
@@ -512,4 +513,35 @@ func testStatsNextRunAt(t *testing.T, x fixture) {
 	x.clk.Advance(90 * time.Minute)
 	stats(t, x, "a", hubsync.QueueStats{Ready: 1, Scheduled: 1})
 	stats(t, x, "b", hubsync.QueueStats{Ready: 1})
+}
+
+// killJob dequeues the only ready job and retries it until it is dead, returning its id.
+func killJob(t *testing.T, x fixture) int64 {
+	t.Helper()
+	var id int64
+	for range suiteMaxAttempts {
+		j := dequeueOne(t, x)
+		id = j.ID
+		must(t, "Retry", x.q.Retry(x.ctx, j, x.clk.Now(), "boom"))
+	}
+	return id
+}
+
+// testReplayWaits replays a dead job while a newer job of its key is leased: the replayed job
+// must wait, and the leased one, even after its lease expired, is not blocked by it.
+func testReplayWaits(t *testing.T, x fixture) {
+	enqueue(t, x, live("a", "k", "old"))
+	dead := killJob(t, x)
+	enqueue(t, x, live("a", "k", "new"))
+	newer := dequeueOne(t, x)
+	must(t, "Replay", x.q.Replay(x.ctx, dead))
+	dequeueNone(t, x, "the replayed job's key is leased")
+	x.clk.Advance(2 * lease)
+	taken := dequeueOne(t, x)
+	mustEqual(t, "job taken over after its lease expired", taken.ID, newer.ID)
+	dequeueNone(t, x, "the key is leased again")
+	must(t, "Ack", x.q.Ack(x.ctx, taken))
+	replayed := dequeueOne(t, x)
+	mustEqual(t, "replayed job", replayed.ID, dead)
+	mustEqual(t, "replayed payload", string(replayed.Payload), "old")
 }
