@@ -1,9 +1,14 @@
 package hubsynctest_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/hubsync/hubsync"
+	"github.com/hubsync/hubsync/clock"
 	"github.com/hubsync/hubsync/hubsynctest"
 	"github.com/hubsync/hubsync/store/storetest"
 )
@@ -21,4 +26,69 @@ func BenchmarkMemQueueThroughput(b *testing.B) {
 		m := hubsynctest.NewMemStore(hubsynctest.MemOptions{Clock: cfg.Clock, MaxAttempts: cfg.MaxAttempts})
 		return m, m
 	})
+}
+
+func TestMemStoreHonoursContext(t *testing.T) {
+	t.Parallel()
+	m := hubsynctest.NewMemStore(hubsynctest.MemOptions{})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for name, err := range map[string]error{
+		"PutSettings": m.PutSettings(ctx, "a", hubsync.Settings{}),
+		"Enqueue":     m.Enqueue(ctx, hubsync.JobSpec{School: "a", Kind: "push"}),
+		"RunInTx":     m.RunInTx(ctx, func(context.Context, hubsync.Store, hubsync.Queue) error { return nil }),
+	} {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a cancelled context: err = %v, want context.Canceled", name, err)
+		}
+	}
+	if _, err := m.Dequeue(ctx, hubsync.DequeueOptions{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Dequeue with a cancelled context: err = %v, want context.Canceled", err)
+	}
+}
+
+func TestMemStoreNestedTxJoins(t *testing.T) {
+	t.Parallel()
+	m := hubsynctest.NewMemStore(hubsynctest.MemOptions{})
+	ctx := t.Context()
+	boom := errors.New("boom")
+	err := m.RunInTx(ctx, func(ctx context.Context, s hubsync.Store, q hubsync.Queue) error {
+		if err := s.PutSettings(ctx, "a", hubsync.Settings{}); err != nil {
+			return err
+		}
+		inner := s.(hubsync.Transactor).RunInTx(ctx, func(ctx context.Context, s hubsync.Store, q hubsync.Queue) error {
+			return q.Enqueue(ctx, hubsync.JobSpec{School: "a", Kind: "push"})
+		})
+		if inner != nil {
+			return inner
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("RunInTx = %v, want boom", err)
+	}
+	if _, err := m.GetSettings(ctx, "a"); !errors.Is(err, hubsync.ErrNotFound) {
+		t.Fatalf("settings written in the rolled-back transaction: err = %v, want ErrNotFound", err)
+	}
+	if st, _ := m.Stats(ctx, "a"); st != (hubsync.QueueStats{}) {
+		t.Fatalf("Stats after rolling back a nested enqueue = %+v, want empty", st)
+	}
+}
+
+// ExampleNewMemStore shows the in-memory store as a queue on a fake clock.
+func ExampleNewMemStore() {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Time{})
+	m := hubsynctest.NewMemStore(hubsynctest.MemOptions{Clock: clk, MaxAttempts: 3})
+	for _, v := range []string{"v1", "v2", "v3"} { // three changes of one learner coalesce
+		_ = m.Enqueue(ctx, hubsync.JobSpec{School: "school-1", Kind: "push", Key: "jane@example.com", Payload: []byte(v)})
+	}
+	jobs, _ := m.Dequeue(ctx, hubsync.DequeueOptions{Worker: "w1", Max: 10, Lease: time.Minute})
+	fmt.Println(len(jobs), string(jobs[0].Payload))
+	_ = m.Ack(ctx, jobs[0])
+	st, _ := m.Stats(ctx, "school-1")
+	fmt.Printf("%+v\n", st)
+	// Output:
+	// 1 v3
+	// {Ready:0 Scheduled:0 Leased:0 Dead:0}
 }
