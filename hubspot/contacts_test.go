@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/hubsync/hubsync/clock"
 	"github.com/hubsync/hubsync/hubspot"
 	"github.com/hubsync/hubsync/hubspot/hubspottest"
 )
@@ -349,5 +351,36 @@ func TestUpsertToArchivedPropertyFails(t *testing.T) {
 	}
 	if strings.Contains(res[0].Err.Error(), "a@example.com") {
 		t.Fatalf("error text leaks a full email: %v", res[0].Err)
+	}
+}
+
+// TestConcurrentUpserts shares one client between goroutines (run it with -race).
+func TestConcurrentUpserts(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(time.Time{})
+	f := newFixture(t, hubspot.DefaultVersion, []hubspottest.Option{hubspottest.WithClock(clk)})
+	autoAdvance(t, clk)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range 3 {
+				var in []hubspot.UpsertInput
+				for k := range 20 {
+					in = append(in, hubspot.UpsertInput{Email: fmt.Sprintf("w%d-%d-%d@example.com", w, b, k)})
+				}
+				if _, err := f.client.BatchUpsertByEmail(ctxT(t), in); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(f.srv.Contacts()); n != 240 {
+		t.Fatalf("%d contacts, want 240", n)
+	}
+	if st := f.srv.Stats(); st.RateLimited != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }

@@ -344,3 +344,39 @@ func TestOAuth429Waits(t *testing.T) {
 		t.Fatalf("retried after %v, want a 1 s wait", waited)
 	}
 }
+
+// TestUpsert207UnnamedErrors: a 207 whose errors name no input is split until each error lands on
+// its input.
+func TestUpsert207UnnamedErrors(t *testing.T) {
+	t.Parallel()
+	srv, _ := shapeServer(t, func(r recorded) (int, string) {
+		var in struct {
+			Inputs []struct {
+				ID    string `json:"id"`
+				Trace string `json:"objectWriteTraceId"`
+			} `json:"inputs"`
+		}
+		_ = json.Unmarshal(r.body, &in)
+		var rs, errs []string
+		for _, x := range in.Inputs {
+			if x.ID == "bad@x.com" {
+				errs = append(errs, `{"status":"error","category":"VALIDATION_ERROR","message":"something was wrong","context":{},"errors":[],"links":{}}`)
+				continue
+			}
+			rs = append(rs, `{"id":"1","new":false,"objectWriteTraceId":"`+x.Trace+`","properties":{},"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z","archived":false}`)
+		}
+		status := 200
+		if len(errs) > 0 {
+			status = 207
+		}
+		return status, `{"status":"COMPLETE","startedAt":"2026-01-01T00:00:00Z","completedAt":"2026-01-01T00:00:00Z","results":[` + strings.Join(rs, ",") + `],"errors":[` + strings.Join(errs, ",") + `]}`
+	})
+	res, err := shapeClient(t, srv.URL).BatchUpsertByEmail(ctxT(t), []hubspot.UpsertInput{{Email: "a@x.com"}, {Email: "bad@x.com"}, {Email: "c@x.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ae *hubspot.APIError
+	if res[0].Err != nil || res[2].Err != nil || !asAPI(res[1].Err, &ae) || ae.StatusCode != 400 {
+		t.Fatalf("results %+v", res)
+	}
+}
