@@ -62,8 +62,10 @@ RETURNING j.id, j.school, j.kind, j.key, j.payload, j.priority, j.run_at, j.stat
 // recently that has a ready job goes first; inside it jobs go by priority, RunAt, enqueue order.
 // Rows other workers are leasing are skipped (FOR UPDATE SKIP LOCKED), so concurrent workers never
 // get one job twice, and only the oldest live job of a key can be leased. A job whose lease expired
-// is taken over with Attempts+1 and a LastError saying so. It returns an empty slice, not an error,
-// when nothing is ready; errors are database failures.
+// is taken over with Attempts+1 and a LastError saying so. With opts.Kinds set, a key's oldest job
+// of another kind still blocks the key's later jobs. It returns an empty slice, not an error, when
+// nothing is ready (or all that is ready is being leased by racing workers at that instant);
+// errors are database failures.
 func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hubsync.Job, error) {
 	max := opts.Max
 	if max <= 0 {
