@@ -121,6 +121,9 @@ func (a *app) exit(err error) int {
 		return exitUsage
 	case errors.Is(err, errHelp):
 		return exitOK
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(a.stderr, "hubsync: interrupted")
+		return exitInterrupted
 	}
 	fmt.Fprintln(a.stderr, "hubsync:", explain(err))
 	return exitFailure

@@ -115,14 +115,14 @@ type result struct {
 }
 
 // run runs the command to completion.
-func (f *fixture) run(t *testing.T, args ...string) result {
+func (f *fixture) run(t testing.TB, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	return runCmd(t, f.command(ctx, args...))
 }
 
-func runCmd(t *testing.T, cmd *exec.Cmd) result {
+func runCmd(t testing.TB, cmd *exec.Cmd) result {
 	t.Helper()
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -259,7 +259,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // writeFile writes a file in the fixture's directory and returns its path.
-func (f *fixture) writeFile(t *testing.T, name, content string) string {
+func (f *fixture) writeFile(t testing.TB, name, content string) string {
 	t.Helper()
 	p := filepath.Join(f.dir, name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -269,7 +269,7 @@ func (f *fixture) writeFile(t *testing.T, name, content string) string {
 }
 
 // connect imports a refresh token minted by the fake HubSpot.
-func (f *fixture) connect(t *testing.T) {
+func (f *fixture) connect(t testing.TB) {
 	t.Helper()
 	_, refresh := f.hs.MintToken()
 	r := f.run(t, "connect", "--refresh-token", refresh)

@@ -16,7 +16,7 @@ var countries = []string{"GR", "FR", "DE", "IT", "ES", "NL", "PT", "SE"}
 func learnerEmail(i int) string { return fmt.Sprintf("learner%05d@school.example", i) }
 
 // seedSchool fills the fake school with n learners, each with distinct mapped values.
-func seedSchool(t *testing.T, lw *learnworldstest.Server, n int) {
+func seedSchool(t testing.TB, lw *learnworldstest.Server, n int) {
 	t.Helper()
 	if err := lw.Seed(n, func(i int, u *learnworldstest.User) {
 		u.Email = learnerEmail(i)
