@@ -17,6 +17,18 @@
 //	defer db.Close()
 //	eng, err := hubsync.New(hubsync.Config{Store: db, Queue: db, ...})
 //
+// # Throughput
+//
+// Enqueue+dequeue+ack of one job (storetest.Benchmark: enqueues in batches of 100, dequeues in
+// batches of 10, one ack per job, one worker), on a shared 2-core virtual machine, measured with
+//
+//	go test -p 1 -run '^$' -bench QueueThroughput -benchtime 3s ./hubsynctest ./store/sqlitestore
+//
+// gave: in-memory (hubsynctest.MemStore) 41,299 jobs/s; sqlitestore with SyncFull 684 jobs/s (each
+// ack's commit waits for an fsync of about 2 ms); with SyncNormal 4,819 jobs/s. So in-memory :
+// SQLite is about 60 : 1 with the default and 8.6 : 1 with SyncNormal. The figures move by tens
+// of percent from run to run on that machine.
+//
 // The package passes store/storetest.Run; what the queue guarantees beyond the port's doc
 // comments (coalescing, per-key order, fairness, lease takeover) is listed in storetest's doc.
 package sqlitestore
