@@ -54,6 +54,8 @@ type engineOptions struct {
 	catalog    *hubsync.CatalogOptions
 	onProgress func(hubsync.SchoolID, hubsync.ManualProgress)
 	needLW     bool
+	// workers is Config.Workers (0: hubsync.WorkersDefault).
+	workers int
 }
 
 // defaultRedirectURL is the OAuth redirect URL of the default --listen address of connect.
@@ -131,6 +133,7 @@ func (a *app) open(ctx context.Context, o engineOptions) (*env, error) {
 			BaseURL: c.hsURL, AuthorizeURL: c.hsAuthURL, RateLimit: hsN, RateInterval: hsPer,
 		},
 		OnProgress: o.onProgress,
+		Workers:    o.workers,
 	})
 	if err != nil {
 		return fail(err)

@@ -40,7 +40,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	default:
 		return &usageError{msg: fmt.Sprintf("--learnworlds-webhook-scheme %q: want static or hmac", a.cfg.lwHookScheme)}
 	}
-	e, err := a.open(ctx, engineOptions{needLW: true})
+	e, err := a.open(ctx, engineOptions{needLW: true, workers: *workers})
 	if err != nil {
 		return err
 	}

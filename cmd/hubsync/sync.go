@@ -33,7 +33,7 @@ func runSync(ctx context.Context, a *app, args []string) error {
 		return &usageError{msg: "--progress-interval and --workers must be positive"}
 	}
 	updates := make(chan struct{}, 1)
-	e, err := a.open(ctx, engineOptions{needLW: true, onProgress: func(hubsync.SchoolID, hubsync.ManualProgress) {
+	e, err := a.open(ctx, engineOptions{needLW: true, workers: *workers, onProgress: func(hubsync.SchoolID, hubsync.ManualProgress) {
 		sendOnce(updates, struct{}{})
 	}})
 	if err != nil {
