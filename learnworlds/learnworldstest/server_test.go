@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/clock"
 	"github.com/hubsync/hubsync/learnworlds/learnworldstest"
 )
@@ -215,5 +216,26 @@ func TestEmitterRequiresTargetSuccess(t *testing.T) {
 	}
 	if err := s.Enroll(context.Background(), "nobody@example.com", learnworldstest.Course{ID: "c"}); err == nil {
 		t.Fatal("event for an unknown learner accepted")
+	}
+}
+
+func TestDefineCatalog(t *testing.T) {
+	t.Parallel()
+	s := learnworldstest.NewServer()
+	t.Cleanup(s.Close)
+	err := s.DefineCatalog([]hubsync.CustomField{
+		{Name: "age", Type: hubsync.TypeNumber, Validation: hubsync.FieldRules{HasMin: true, Min: 18}},
+		{Name: "cf_tier", Type: hubsync.TypeString, Validation: hubsync.FieldRules{Options: []string{"gold", "silver"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DefineCatalog([]hubsync.CustomField{{Name: "x", Type: "color"}}); err == nil {
+		t.Fatal("unknown type accepted")
+	}
+	tok := s.IssueToken()
+	st, _, body := call(t, s, "POST", "/v2/users", tok, `{"email":"a@example.com","username":"a","fields":{"cf_age":12,"cf_tier":"bronze"}}`)
+	if st != 422 || !strings.Contains(body, "at least 18") || !strings.Contains(body, "selected 'cf_tier' is invalid") {
+		t.Fatalf("create: %d %s", st, body)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hubsync/hubsync"
 )
 
 // BuiltinFields are the sign-up fields every school has, under "fields" in the user object.
@@ -167,6 +169,9 @@ type FieldRule struct {
 	Pattern string
 	// Options, when not empty, lists the only allowed values.
 	Options []string
+	// Min and Max bound a number when HasMin / HasMax.
+	Min, Max       float64
+	HasMin, HasMax bool
 }
 
 // DefineField declares a custom field (name with or without "cf_"). Once any field is declared,
@@ -196,6 +201,26 @@ func (s *Server) DefineField(name string, r FieldRule) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fields[name] = r
+	return nil
+}
+
+// DefineCatalog declares custom fields as a hubsync catalog does (hubsync.CatalogOptions.Custom),
+// so a test's fake school and its Learners adapter agree: string, number and date keep their
+// type, datetime becomes a number (Unix seconds, as the API takes date-times), and the rules carry
+// over. It returns the first DefineField error.
+func (s *Server) DefineCatalog(custom []hubsync.CustomField) error {
+	for _, cf := range custom {
+		typ := map[hubsync.FieldType]string{hubsync.TypeString: "string", hubsync.TypeNumber: "number",
+			hubsync.TypeDate: "date", hubsync.TypeDateTime: "number"}[cf.Type]
+		if typ == "" {
+			return fmt.Errorf("learnworldstest: DefineCatalog %q: unknown type %q", cf.Name, cf.Type)
+		}
+		v := cf.Validation
+		if err := s.DefineField(cf.Name, FieldRule{Type: typ, Required: v.Required, MaxLength: v.MaxLength, Pattern: v.Pattern,
+			Options: v.Options, Min: v.Min, Max: v.Max, HasMin: v.HasMin, HasMax: v.HasMax}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -248,14 +273,26 @@ func checkRule(k string, v any, r FieldRule, add func(string, string)) {
 		}
 		return
 	case "number":
+		var n float64
 		switch x := v.(type) {
 		case float64:
+			n = x
 		case string:
-			if _, err := strconv.ParseFloat(x, 64); err != nil {
+			f, err := strconv.ParseFloat(x, 64)
+			if err != nil {
 				add(k, fmt.Sprintf("The '%s' field must be a number.", k))
+				return
 			}
+			n = f
 		default:
 			add(k, fmt.Sprintf("The '%s' field must be a number.", k))
+			return
+		}
+		if r.HasMin && n < r.Min {
+			add(k, fmt.Sprintf("The '%s' field must be at least %v.", k, r.Min))
+		}
+		if r.HasMax && n > r.Max {
+			add(k, fmt.Sprintf("The '%s' field may not be greater than %v.", k, r.Max))
 		}
 		return
 	}
