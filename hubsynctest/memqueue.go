@@ -252,7 +252,8 @@ func (m *MemStore) Enqueue(ctx context.Context, jobs ...hubsync.JobSpec) error {
 
 // Dequeue leases up to opts.Max ready jobs of one school: the school served least recently among
 // those with ready jobs, live jobs first. A zero opts.Lease means MemLeaseDefault. A job whose
-// lease expired is taken over with its attempt count increased.
+// lease expired is taken over with its attempt count increased, or dead-lettered when that count
+// reaches MaxAttempts.
 func (m *MemStore) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hubsync.Job, error) {
 	if opts.Max < 0 || opts.Lease < 0 {
 		return nil, fmt.Errorf("hubsynctest: dequeue: negative Max (%d) or Lease (%v)", opts.Max, opts.Lease)
@@ -269,7 +270,23 @@ func (m *MemStore) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]
 
 	expired := map[hubsync.SchoolID][]*memJob{}
 	for id := range q.leased {
-		if j := q.jobs[id]; !j.LeaseUntil.After(now) && kindOK(j) {
+		j := q.jobs[id]
+		if j.LeaseUntil.After(now) {
+			continue
+		}
+		if j.Attempts+1 >= d.maxAttempts {
+			// A job that keeps outliving its workers' leases: its last try counts, and it is dead.
+			d.saveJob(id)
+			delete(q.leased, id)
+			j.Attempts++
+			j.LastError = expiredError(j)
+			j.LeaseToken, j.LeaseUntil = "", time.Time{}
+			j.dead, j.deadAt = true, now
+			q.dropFromKey(j)
+			q.syncKey(j)
+			continue
+		}
+		if kindOK(j) {
 			expired[j.School] = append(expired[j.School], j)
 		}
 	}
@@ -318,7 +335,7 @@ func (m *MemStore) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]
 			d.saveJob(j.ID)
 			if j.LeaseToken != "" {
 				j.Attempts++
-				j.LastError = "hubsynctest: lease expired at " + j.LeaseUntil.UTC().Format(time.RFC3339Nano) + " before the worker finished"
+				j.LastError = expiredError(j)
 			}
 			q.leaseSeq++
 			j.LeaseToken = strconv.FormatInt(j.ID, 10) + "." + strconv.FormatInt(q.leaseSeq, 10)
@@ -332,6 +349,11 @@ func (m *MemStore) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]
 		return out, nil
 	}
 	return []hubsync.Job{}, nil
+}
+
+// expiredError is the LastError of a job whose lease expired.
+func expiredError(j *memJob) string {
+	return "hubsynctest: lease expired at " + j.LeaseUntil.UTC().Format(time.RFC3339Nano) + " before the worker finished"
 }
 
 // leasedJob returns the job j leases, or an error wrapping hubsync.ErrLeaseLost when j's lease

@@ -111,7 +111,8 @@ func newLeaseToken() string {
 // Dequeue leases up to opts.Max ready jobs of one school, in one immediate transaction: the
 // school served least recently among those with ready jobs, live jobs first, then by RunAt and
 // enqueue order. A zero opts.Lease means LeaseDefault; a negative Max or Lease is an error. A
-// job whose lease expired is taken over with its attempt count increased.
+// job whose lease expired is taken over with its attempt count increased, or dead-lettered when
+// that count reaches the maximum attempts.
 func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hubsync.Job, error) {
 	if opts.Max < 0 || opts.Lease < 0 {
 		return nil, fmt.Errorf("sqlitestore: dequeue: negative Max (%d) or Lease (%v)", opts.Max, opts.Lease)
@@ -120,6 +121,14 @@ func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hub
 	out := []hubsync.Job{}
 	err := s.write(ctx, func(q querier) error {
 		now := s.clk.Now()
+		// A job that keeps outliving its workers' leases: its last try counts, and it is dead.
+		if _, err := q.ExecContext(ctx, `UPDATE jobs SET attempts = attempts + 1,
+				last_error = 'sqlitestore: lease expired before the worker finished',
+				lease_token = NULL, lease_until = NULL, worker = NULL, dead_at = ?1
+			WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until <= ?1 AND attempts + 1 >= ?2`,
+			ns(now), s.maxAttempts); err != nil {
+			return err
+		}
 		schools, err := s.schoolsByTurn(ctx, q)
 		if err != nil {
 			return err

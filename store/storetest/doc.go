@@ -45,7 +45,8 @@
 //     serves the school served least recently first, so N schools with ready jobs are each served
 //     once in any N consecutive single-job dequeues.
 //   - A job whose lease expired is ready again. The worker that takes it over sees Attempts
-//     increased by one and a LastError saying the lease expired. The old worker's Ack, Retry or
+//     increased by one and a LastError saying the lease expired; when that count reaches
+//     MaxAttempts the job is dead-lettered instead (a job that keeps killing its workers). The old worker's Ack, Retry or
 //     Release then fail with hubsync.ErrLeaseLost; until someone takes the job over, the old lease
 //     token still works.
 //   - Ack deletes the job; acking it again fails with hubsync.ErrLeaseLost.

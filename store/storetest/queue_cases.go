@@ -19,6 +19,7 @@ var queueCases = []testCase{
 	{"KeyRunsInEnqueueOrder", testKeyOrder},
 	{"RunAt", testRunAt},
 	{"LeaseExpiryTakeover", testLeaseExpiry},
+	{"LeaseExpiryDeadLettersAtMaxAttempts", testLeaseExpiryDead},
 	{"RetryAndDeadLetter", testRetryDeadLetter},
 	{"Release", testRelease},
 	{"ReplayUnknown", testReplayUnknown},
@@ -544,4 +545,29 @@ func testReplayWaits(t *testing.T, x fixture) {
 	replayed := dequeueOne(t, x)
 	mustEqual(t, "replayed job", replayed.ID, dead)
 	mustEqual(t, "replayed payload", string(replayed.Payload), "old")
+}
+
+// testLeaseExpiryDead: a job whose every worker dies is dead-lettered when the takeovers' attempt
+// count reaches MaxAttempts, instead of being leased again.
+func testLeaseExpiryDead(t *testing.T, x fixture) {
+	enqueue(t, x, live("a", "k", "kills workers"))
+	for attempt := range suiteMaxAttempts {
+		j := dequeueOne(t, x)
+		mustEqual(t, "attempts", j.Attempts, attempt)
+		x.clk.Advance(lease)
+	}
+	dequeueNone(t, x, "the job's lease expired MaxAttempts times")
+	dl, err := x.q.DeadLetters(x.ctx, "a")
+	must(t, "DeadLetters", err)
+	if len(dl) != 1 {
+		t.Fatalf("DeadLetters returned %d jobs, want the job that kept losing its lease", len(dl))
+	}
+	mustEqual(t, "attempts of the dead job", dl[0].Attempts, suiteMaxAttempts)
+	if dl[0].LastError == "" {
+		t.Fatal("the dead job has no LastError; want one saying its lease expired")
+	}
+	stats(t, x, "a", hubsync.QueueStats{Dead: 1})
+	enqueue(t, x, live("a", "k", "next"))
+	j := dequeueOne(t, x)
+	mustEqual(t, "the key's next job runs", string(j.Payload), "next")
 }
