@@ -127,7 +127,7 @@ func runSync(ctx context.Context, a *app, args []string) error {
 		case p.State == hubsync.ManualCancelled:
 			return &exitError{code: exitFailure, msg: "the manual sync was cancelled (by \"hubsync sync --restart\" elsewhere?)"}
 		case p.Failed > 0:
-			return &exitError{code: exitFailedRecs, msg: fmt.Sprintf("%d records failed; fix them (see the reasons above) and run \"hubsync sync\" again", p.Failed)}
+			return &exitError{code: exitFailedRecs, msg: fmt.Sprintf("%d %s failed; fix the cause (see the reasons above) and run \"hubsync sync\" again", p.Failed, plural(p.Failed, "record", "records"))}
 		}
 		return nil
 	}
@@ -150,4 +150,11 @@ func preflight(ctx context.Context, a *app, e *env) error {
 		}
 	}
 	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
