@@ -87,6 +87,11 @@ func newHarness(t testing.TB) *harness {
 
 func (h *harness) connect() hubsync.Connection {
 	h.t.Helper()
+	return h.connectAs(school)
+}
+
+func (h *harness) connectAs(school hubsync.SchoolID) hubsync.Connection {
+	h.t.Helper()
 	u, err := h.eng.AuthorizeURL(school)
 	if err != nil {
 		h.t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -292,5 +293,44 @@ func TestStatusShowsConnectionQueueAndSync(t *testing.T) {
 	st, _ = h.eng.Status(h.ctx, school)
 	if st.SyncInProgress || st.ManualSync == nil || st.ManualSync.State != hubsync.ManualDone {
 		t.Fatalf("after the sync: %+v", st)
+	}
+}
+
+// One school's backfill must not delay another school's live change: the queue serves schools
+// fairly and the engine works on each school's own portal budget.
+func TestABackfillDoesNotDelayAnotherSchool(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	const other = hubsync.SchoolID("school-2")
+	h.connect()
+	h.connectAs(other)
+	h.settings(hubsync.Settings{Mappings: basicMapping})
+	if _, err := h.eng.SaveSettings(h.ctx, other, hubsync.Settings{Mappings: basicMapping}); err != nil {
+		t.Fatal(err)
+	}
+	seedLearners(h, 2000, "GR")
+	if _, err := h.eng.StartManualSync(h.ctx, school, ""); err != nil {
+		t.Fatal(err)
+	}
+	// Let the backfill get going, then the other school's learner changes.
+	var doneWhenLive int
+	var mu sync.Mutex
+	if err := h.eng.LearnerChanged(h.ctx, other, hubsync.Learner{Email: "elsewhere@other.example", Values: map[string]any{"country": "NO"}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.eng.Run(ctx) }()
+	for h.contact("elsewhere@other.example") == nil {
+		runtime.Gosched()
+	}
+	p, _ := h.eng.ManualSync(h.ctx, school)
+	mu.Lock()
+	doneWhenLive = p.Done
+	mu.Unlock()
+	cancel()
+	<-done
+	if doneWhenLive > 400 {
+		t.Fatalf("the other school's live change waited for %d backfilled learners", doneWhenLive)
 	}
 }
