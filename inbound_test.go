@@ -377,3 +377,62 @@ func FuzzWebhookHandler(f *testing.F) {
 		}
 	})
 }
+
+func TestReorderedDeliveriesEndOnTheLatestValue(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.connect()
+	u := h.withWebhooks()
+	h.settings(hubsync.Settings{Mode: hubsync.ModeToLMS, Mappings: inboundMapping})
+	h.lms.Put(school, hubsync.Learner{Email: "r@school.example", Values: map[string]any{"country": "GR"}})
+	id, err := h.hs.SeedContact(map[string]string{"email": "r@school.example", "country": "FR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := h.clk.Now()
+	older := []byte("[" + event(h.hs.PortalID(), 1, id, "country", "ES", t0) + "]")
+	newer := []byte("[" + event(h.hs.PortalID(), 2, id, "country", "FR", t0.Add(time.Second)) + "]")
+	for _, body := range [][]byte{newer, older} { // HubSpot does not promise order
+		resp, err := http.DefaultClient.Do(signed(t, h, u, body, t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	h.run()
+	if l, _ := h.lms.Get(school, "r@school.example"); l.Values["country"] != "FR" {
+		t.Fatalf("learner country %v, want the contact's current FR", l.Values["country"])
+	}
+}
+
+func TestMergeAppliesTheSurvivingContactWithoutDuplicates(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.connect()
+	u := h.withWebhooks()
+	h.settings(hubsync.Settings{Mode: hubsync.ModeToLMS, Mappings: inboundMapping, Inbound: hubsync.InboundSettings{CreateLearners: true}})
+	h.lms.Put(school, hubsync.Learner{Email: "keep@school.example", Values: map[string]any{"country": "GR"}})
+	// After a merge HubSpot keeps one contact, with the merged one's address as an additional email.
+	keep, err := h.hs.SeedContact(map[string]string{"email": "keep@school.example", "hs_additional_emails": "gone@school.example", "country": "IE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := h.clk.Now()
+	merge := fmt.Sprintf(`[{"eventId":9,"subscriptionId":1,"portalId":%d,"appId":1,"occurredAt":%d,"subscriptionType":"contact.merge","attemptNumber":0,"objectId":%s,"primaryObjectId":%s,"mergedObjectIds":[%s,424242],"newObjectId":%s,"changeSource":"CRM_UI"}]`,
+		h.hs.PortalID(), now.UnixMilli(), keep, keep, keep, keep)
+	resp, err := http.DefaultClient.Do(signed(t, h, u, []byte(merge), now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("merge delivery: %d", resp.StatusCode)
+	}
+	h.run()
+	if l, _ := h.lms.Get(school, "keep@school.example"); l.Values["country"] != "IE" {
+		t.Fatalf("learner = %+v", l)
+	}
+	if h.lms.Stats().Creates != 0 {
+		t.Fatal("a merge created a learner")
+	}
+}
