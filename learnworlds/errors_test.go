@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/learnworlds"
@@ -35,7 +36,7 @@ func exactServer(t *testing.T, status int, body string) *learnworlds.Client {
 		io.WriteString(w, body)
 	}))
 	t.Cleanup(srv.Close)
-	c, err := learnworlds.New(learnworlds.Config{BaseURL: srv.URL, ClientID: "cid", ClientSecret: "secret", MaxRetries: -1})
+	c, err := learnworlds.New(learnworlds.Config{BaseURL: srv.URL, ClientID: "cid", ClientSecret: "secret", MaxRetries: -1, RateLimit: fastLimit, RatePer: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestTokenEndpointSuccessFalse(t *testing.T) {
 		io.WriteString(w, `{"tokenData":null,"errors":[{"code":"401","context":"invalid_client","message":"Client authentication failed"}],"success":false}`)
 	}))
 	t.Cleanup(srv.Close)
-	c, err := learnworlds.New(learnworlds.Config{BaseURL: srv.URL, ClientID: "cid", ClientSecret: "s3cret"})
+	c, err := learnworlds.New(learnworlds.Config{BaseURL: srv.URL, ClientID: "cid", ClientSecret: "s3cret", RateLimit: fastLimit, RatePer: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
