@@ -188,9 +188,15 @@ func testWorkers(t *testing.T, x fixture) {
 				if len(jobs) == 0 {
 					// Drained when every change was enqueued before this Dequeue began, no other
 					// worker holds a job, and no Ack landed meanwhile that could unblock a key.
-					if n := inWorkers.Add(-1); prodDone && n == 0 && acks.Load() == a0 {
-						finish.Do(func() { close(finished) })
-						return
+					// When an Ack did land, look again at once rather than wait: the wake-up it
+					// sent may have gone to another worker. Only a worker that saw another one
+					// busy waits, and the last to go idle never does, so nobody waits forever.
+					if n := inWorkers.Add(-1); prodDone && n == 0 {
+						if acks.Load() == a0 {
+							finish.Do(func() { close(finished) })
+							return
+						}
+						continue
 					}
 					prodCh := produced
 					if prodDone {
