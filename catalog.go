@@ -42,26 +42,28 @@ type LearnerField struct {
 
 // FieldRules are an LMS field's validation rules. Zero values do not constrain.
 type FieldRules struct {
-	Required bool
+	Required bool `json:"required,omitempty"`
 	// MaxLength limits a string's length in characters.
-	MaxLength int
+	MaxLength int `json:"max_length,omitempty"`
 	// Pattern is a regular expression (RE2) a string value must match in full.
-	Pattern string
+	Pattern string `json:"pattern,omitempty"`
 	// Options, when not empty, lists the only allowed string values.
-	Options []string
+	Options []string `json:"options,omitempty"`
 	// Min and Max bound a number, when HasMin / HasMax.
-	Min, Max       float64
-	HasMin, HasMax bool
+	Min    float64 `json:"min,omitempty"`
+	Max    float64 `json:"max,omitempty"`
+	HasMin bool    `json:"has_min,omitempty"`
+	HasMax bool    `json:"has_max,omitempty"`
 }
 
 // CustomField declares one of a school's custom cf_ fields, which no API lists: the host (or the
 // learnworlds adapter's configuration) names them with their types.
 type CustomField struct {
 	// Name is the field's name with or without its "cf_" prefix.
-	Name       string
-	Label      string
-	Type       FieldType
-	Validation FieldRules
+	Name       string     `json:"name"`
+	Label      string     `json:"label,omitempty"`
+	Type       FieldType  `json:"type"`
+	Validation FieldRules `json:"validation,omitzero"`
 }
 
 // CatalogOptions says what a school's LMS catalog holds beyond the built-in fields.

@@ -80,6 +80,9 @@ func (e *Engine) StateSchool(state string) (SchoolID, error) {
 // carried: it checks state (ErrBadState), exchanges the code, reads the portal id and domain, and
 // stores the connection as active. A reconnect replaces the old tokens and resumes pending work.
 func (e *Engine) CompleteConnect(ctx context.Context, school SchoolID, code, state string) (Connection, error) {
+	if e.cfg.HubSpot.RedirectURL == "" {
+		return Connection{}, fmt.Errorf("%w: Config.HubSpot.RedirectURL is required to connect", ErrInvalidSettings)
+	}
 	got, err := e.StateSchool(state)
 	if err != nil || got != school {
 		return Connection{}, ErrBadState

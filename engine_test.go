@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -667,5 +668,25 @@ func TestExpiredTokenIsRefreshedAfterA401(t *testing.T) {
 	}
 	if conn, _ := h.store.GetConnection(h.ctx, school); !conn.Active {
 		t.Fatal("an expired token deactivated the school")
+	}
+}
+
+func TestNewWithoutRedirectURLSyncsButCannotStartAConnect(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	eng, err := hubsync.New(hubsync.Config{Store: h.store, Queue: h.store, Learners: h.lms, Clock: h.clk,
+		HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), BaseURL: h.hs.URL}})
+	if err != nil {
+		t.Fatalf("New without a redirect URL: %v", err)
+	}
+	if _, err := eng.AuthorizeURL(school); !errors.Is(err, hubsync.ErrInvalidSettings) {
+		t.Errorf("AuthorizeURL: %v", err)
+	}
+	_, refresh := h.hs.MintToken()
+	if _, err := eng.ConnectWithRefreshToken(h.ctx, school, refresh); err != nil {
+		t.Fatalf("ConnectWithRefreshToken: %v", err)
+	}
+	if _, err := hubsync.New(hubsync.Config{}); !errors.Is(err, hubsync.ErrInvalidSettings) || !strings.Contains(err.Error(), "Config.Store") {
+		t.Errorf("New(empty config) = %v", err)
 	}
 }

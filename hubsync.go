@@ -43,7 +43,9 @@ type HubSpotApp struct {
 	ClientSecret string
 	// AppID is the app's id (timeline event templates and webhooks belong to it).
 	AppID int64
-	// RedirectURL is the OAuth callback HubSpot sends the school admin back to. Required to connect.
+	// RedirectURL is the OAuth callback HubSpot sends the school admin back to. Required by
+	// AuthorizeURL and CompleteConnect; an engine that only syncs (ConnectWithRefreshToken, or
+	// schools connected earlier) can leave it empty.
 	RedirectURL string
 	// Scopes and OptionalScopes default to what contact sync and timeline events need.
 	Scopes, OptionalScopes []string
@@ -194,10 +196,16 @@ func New(cfg Config) (*Engine, error) {
 		prefetches: map[SchoolID]*prefetch{},
 		wake:       make(chan struct{}, 1),
 	}
+	redirect := cfg.HubSpot.RedirectURL
+	if redirect == "" {
+		// Only the authorization-code flow needs the real one (AuthorizeURL and CompleteConnect
+		// refuse to run without it); refresh, introspection and revocation do not send it.
+		redirect = "http://localhost/hubsync-redirect-url-not-configured"
+	}
 	app := hubspot.App{
 		ClientID:       cfg.HubSpot.ClientID,
 		ClientSecret:   cfg.HubSpot.ClientSecret,
-		RedirectURL:    cfg.HubSpot.RedirectURL,
+		RedirectURL:    redirect,
 		Scopes:         cfg.HubSpot.Scopes,
 		OptionalScopes: cfg.HubSpot.OptionalScopes,
 	}
