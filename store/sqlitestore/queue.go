@@ -129,7 +129,7 @@ func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hub
 			ns(now), s.maxAttempts); err != nil {
 			return err
 		}
-		schools, err := s.schoolsByTurn(ctx, q)
+		schools, err := s.schoolsByTurn(ctx, q, ns(now))
 		if err != nil {
 			return err
 		}
@@ -169,9 +169,12 @@ func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hub
 	return out, nil
 }
 
-// schoolsByTurn lists the schools that ever had jobs, least recently served first.
-func (s *Store) schoolsByTurn(ctx context.Context, q querier) ([]hubsync.SchoolID, error) {
-	rows, err := q.QueryContext(ctx, `SELECT school FROM queue_schools ORDER BY served, school`)
+// schoolsByTurn lists the schools with a live job due by now, least recently served first. (A
+// school listed may still have nothing to lease: its due jobs may be leased or behind others.)
+func (s *Store) schoolsByTurn(ctx context.Context, q querier, now int64) ([]hubsync.SchoolID, error) {
+	rows, err := q.QueryContext(ctx, `SELECT q.school FROM queue_schools q
+		WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.school = q.school AND j.dead_at IS NULL AND j.run_at <= ?)
+		ORDER BY q.served, q.school`, now)
 	if err != nil {
 		return nil, err
 	}
