@@ -112,16 +112,28 @@ func (m *MemStore) RunInTx(ctx context.Context, fn func(ctx context.Context, s h
 	defer unlock()
 	undo := []func(){}
 	m.d.undo = &undo
-	view := &MemStore{d: m.d}
-	err = fn(ctx, view, view)
-	m.d.undo = nil
-	if err != nil {
+	rollback := func() {
+		m.d.undo = nil
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
 		m.d.q.rebuild()
 	}
-	return err
+	done := false
+	defer func() {
+		if !done { // fn panicked: undo its changes, then panic on
+			rollback()
+		}
+	}()
+	view := &MemStore{d: m.d}
+	err = fn(ctx, view, view)
+	done = true
+	if err != nil {
+		rollback()
+		return err
+	}
+	m.d.undo = nil
+	return nil
 }
 
 // setMap sets m[k] = v, recording the old entry when a transaction runs.

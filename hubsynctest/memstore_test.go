@@ -92,3 +92,22 @@ func ExampleNewMemStore() {
 	// 1 v3
 	// {Ready:0 Scheduled:0 Leased:0 Dead:0}
 }
+
+func TestMemStorePanicInTxRollsBack(t *testing.T) {
+	t.Parallel()
+	m := hubsynctest.NewMemStore(hubsynctest.MemOptions{})
+	ctx := t.Context()
+	func() {
+		defer func() { _ = recover() }()
+		_ = m.RunInTx(ctx, func(ctx context.Context, s hubsync.Store, q hubsync.Queue) error {
+			_ = q.Enqueue(ctx, hubsync.JobSpec{School: "a", Kind: "push"})
+			panic("fn fails hard")
+		})
+	}()
+	if st, err := m.Stats(ctx, "a"); err != nil || st != (hubsync.QueueStats{}) {
+		t.Fatalf("Stats after a panicking transaction = %+v, %v; want it rolled back", st, err)
+	}
+	if err := m.PutSettings(ctx, "a", hubsync.Settings{}); err != nil {
+		t.Fatalf("the store is unusable after a panicking transaction: %v", err)
+	}
+}

@@ -37,13 +37,25 @@ func (w *writer) tx(ctx context.Context, fn func() error) error {
 	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("sqlitestore: begin: %w", err)
 	}
+	committed := false
+	defer func() {
+		if !committed {
+			if p := recover(); p != nil {
+				// fn panicked: leave the connection out of the transaction, then panic on.
+				_, _ = w.conn.ExecContext(context.Background(), "ROLLBACK")
+				panic(p)
+			}
+		}
+	}()
 	if err := fn(); err != nil {
+		committed = true // handled here, not by the deferred rollback
 		// A background context: the rollback must run even when ctx ended.
 		if _, rerr := w.conn.ExecContext(context.Background(), "ROLLBACK"); rerr != nil {
 			return errors.Join(err, fmt.Errorf("sqlitestore: rollback: %w", rerr))
 		}
 		return err
 	}
+	committed = true
 	if _, err := w.conn.ExecContext(context.Background(), "COMMIT"); err != nil {
 		_, _ = w.conn.ExecContext(context.Background(), "ROLLBACK")
 		return fmt.Errorf("sqlitestore: commit: %w", err)

@@ -1,6 +1,7 @@
 package sqlitestore_test
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -128,5 +129,28 @@ func TestCrashedInstanceJobTakenOver(t *testing.T) {
 	}
 	if st, err := b.Stats(ctx, "s"); err != nil || st != (hubsync.QueueStats{}) {
 		t.Fatalf("Stats after the takeover = %+v, %v; want an empty queue", st, err)
+	}
+}
+
+func TestPanicInTxRollsBack(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "hubsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	func() {
+		defer func() { _ = recover() }()
+		_ = s.RunInTx(ctx, func(ctx context.Context, st hubsync.Store, q hubsync.Queue) error {
+			_ = q.Enqueue(ctx, hubsync.JobSpec{School: "a", Kind: "push"})
+			panic("fn fails hard")
+		})
+	}()
+	if st, err := s.Stats(ctx, "a"); err != nil || st != (hubsync.QueueStats{}) {
+		t.Fatalf("Stats after a panicking transaction = %+v, %v; want it rolled back", st, err)
+	}
+	if err := s.PutSettings(ctx, "a", hubsync.Settings{}); err != nil {
+		t.Fatalf("the store is unusable after a panicking transaction: %v", err)
 	}
 }
