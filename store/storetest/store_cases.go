@@ -13,8 +13,8 @@ import (
 	"github.com/hubsync/hubsync"
 )
 
-// equal compares values the way stores round-trip them: nil and empty maps, slices and byte
-// slices are the same, and times compare with time.Time.Equal.
+// equateEmpty makes nil and empty maps, slices and byte slices equal, as stores round-trip them
+// (cmp compares times with time.Time.Equal on its own).
 var equateEmpty = cmpopts.EquateEmpty()
 
 func mustEqual[T any](t *testing.T, what string, got, want T) {

@@ -9,8 +9,8 @@ import (
 	"github.com/hubsync/hubsync/clock"
 )
 
-// MaxAttemptsDefault is the MaxAttempts every implementation in this module uses when its options
-// leave it zero.
+// MaxAttemptsDefault is the MaxAttempts every implementation in this module uses when it is not
+// configured; Benchmark uses it too.
 const MaxAttemptsDefault = 10
 
 // Config tells a [Factory] how to wire the implementation under test.
