@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -16,9 +17,16 @@ import (
 	"github.com/hubsync/hubsync/clock"
 	"github.com/hubsync/hubsync/hubspot/hubspottest"
 	"github.com/hubsync/hubsync/hubsynctest"
+	"github.com/hubsync/hubsync/store/sqlitestore"
 )
 
 const school = hubsync.SchoolID("school-1")
+
+// storeQueue is what the harness needs of its store.
+type storeQueue interface {
+	hubsync.Store
+	hubsync.Queue
+}
 
 // recNotifier records connection-lost notifications.
 type recNotifier struct {
@@ -44,7 +52,7 @@ type harness struct {
 	ctx   context.Context
 	clk   *clock.Fake
 	hs    *hubspottest.Server
-	store *hubsynctest.MemStore
+	store storeQueue
 	lms   *hubsynctest.Learners
 	eng   *hubsync.Engine
 	note  *recNotifier
@@ -52,7 +60,7 @@ type harness struct {
 
 const redirect = "https://lms.example/hubspot/callback"
 
-// newHarness wires an engine to the fake HubSpot over real HTTP, the in-memory store and LMS, all
+// newHarness wires an engine to the fake HubSpot over real HTTP, the SQLite store and an in-memory LMS, all
 // on one fake clock that moves forward whenever everything waits on it (rate-limit pauses,
 // backoff), so tests never sleep.
 func newHarness(t testing.TB) *harness {
@@ -62,7 +70,12 @@ func newHarness(t testing.TB) *harness {
 	clk := clock.NewFake(time.Time{})
 	hs := hubspottest.NewServer(hubspottest.WithClock(clk))
 	t.Cleanup(hs.Close)
-	store := hubsynctest.NewMemStore(hubsynctest.MemOptions{Clock: clk})
+	// The embedded default store, on the same fake clock.
+	store, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "hubsync.db"), sqlitestore.WithClock(clk), sqlitestore.WithSynchronous(sqlitestore.SyncNormal), sqlitestore.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
 	lms := hubsynctest.NewLearners(0)
 	note := &recNotifier{}
 	eng, err := hubsync.New(hubsync.Config{
