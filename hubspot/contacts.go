@@ -382,35 +382,19 @@ func (l listAnswer) next() string {
 // (GET /crm/objects/2026-03/contacts?limit=&after=&properties=).
 func (c *Client) ListContacts(ctx context.Context, opt ListOptions) iter.Seq2[Contact, error] {
 	return func(yield func(Contact, error) bool) {
-		size := opt.PageSize
-		if size == 0 {
-			size = 100
-		}
-		if size < 1 || size > 100 {
-			yield(Contact{}, fmt.Errorf("%w: page size %d, want 1 to 100", ErrInvalidInput, opt.PageSize))
-			return
-		}
 		after := ""
 		for {
-			q := url.Values{"limit": {strconv.Itoa(size)}, "archived": {strconv.FormatBool(opt.Archived)}}
-			if len(opt.Properties) > 0 {
-				q.Set("properties", strings.Join(opt.Properties, ","))
-			}
-			if after != "" {
-				q.Set("after", after)
-			}
-			var page listAnswer
-			if _, err := c.doer().do(ctx, request{method: http.MethodGet, path: c.contactsPath(), query: q}, &page); err != nil {
+			page, next, err := c.ListContactsPage(ctx, opt, after)
+			if err != nil {
 				yield(Contact{}, err)
 				return
 			}
-			for _, r := range page.Results {
-				if !yield(r.contact(), nil) {
+			for _, ct := range page {
+				if !yield(ct, nil) {
 					return
 				}
 			}
-			next := page.next()
-			if next == "" || next == after {
+			if next == "" {
 				return
 			}
 			after = next
