@@ -30,6 +30,9 @@ const (
 	MaxBackoffDefault = 10 * time.Minute
 	// StateTTLDefault is how long an authorize URL's CSRF state stays valid.
 	StateTTLDefault = 30 * time.Minute
+	// BatchLingerDefault is how long an idle worker woken by new work waits before it takes a
+	// batch, so a burst fills its first batch.
+	BatchLingerDefault = 50 * time.Millisecond
 	// connectionRecheck is how long a worker skips a school whose connection is lost or missing
 	// before it looks again (another engine may have reconnected it).
 	connectionRecheck = time.Minute
@@ -111,6 +114,10 @@ type Config struct {
 	MaxBackoff time.Duration
 	// StateTTL is how long an authorize URL stays usable (StateTTLDefault).
 	StateTTL time.Duration
+	// BatchLinger is how long an idle worker woken by new work lets it gather before taking a
+	// batch (BatchLingerDefault; a negative value disables it). It adds at most that much to the
+	// latency of a change that arrives alone.
+	BatchLinger time.Duration
 	// OnProgress, when set, is called with a school's manual sync progress after every page and
 	// when the sync ends, for hosts that show a progress bar. It must not block.
 	OnProgress func(SchoolID, ManualProgress)
@@ -175,6 +182,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.StateTTL <= 0 {
 		cfg.StateTTL = StateTTLDefault
+	}
+	if cfg.BatchLinger == 0 {
+		cfg.BatchLinger = BatchLingerDefault
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -299,12 +309,19 @@ func (e *Engine) workerLoop(ctx context.Context, name string) {
 			continue
 		}
 		tm := e.clk.NewTimer(wait)
+		woken := false
 		select {
 		case <-ctx.Done():
 		case <-e.wake:
+			woken = true
 		case <-tm.C():
 		}
 		tm.Stop()
+		if woken && e.cfg.BatchLinger > 0 {
+			// New work after a quiet spell: let a burst gather for a moment, so its first
+			// batch is full instead of a handful of contacts spending a whole request.
+			_ = clock.Sleep(ctx, e.clk, e.cfg.BatchLinger)
+		}
 	}
 }
 
