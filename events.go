@@ -31,11 +31,8 @@ func (e *Engine) sendEvents(ctx context.Context, school SchoolID, jobs []Job) er
 	if err != nil {
 		return err
 	}
-	now := e.clk.Now()
-	var logs []SyncLogEntry
-	logf := func(email string, o LogOutcome, reason string) {
-		logs = append(logs, SyncLogEntry{School: school, At: now, Direction: DirectionToHubSpot, Email: email, Outcome: o, Reason: reason})
-	}
+	rl := e.newRecordLog(school, DirectionToHubSpot)
+	logf := rl.add
 	var batch []hubspot.TimelineEvent
 	var acts []Activity
 	for _, j := range jobs {
@@ -81,7 +78,7 @@ func (e *Engine) sendEvents(ctx context.Context, school SchoolID, jobs []Job) er
 		end := min(start+hubspot.BatchLimit, len(batch))
 		results, err := p.client.CreateTimelineEvents(ctx, batch[start:end])
 		if err != nil {
-			e.writeLog(ctx, logs)
+			e.writeLog(ctx, rl)
 			return e.hubspotErr(ctx, school, err)
 		}
 		for i, r := range results {
@@ -96,7 +93,7 @@ func (e *Engine) sendEvents(ctx context.Context, school SchoolID, jobs []Job) er
 			}
 		}
 	}
-	e.writeLog(ctx, logs)
+	e.writeLog(ctx, rl)
 	return nil
 }
 

@@ -291,12 +291,9 @@ func (e *Engine) applyInbound(ctx context.Context, school SchoolID, jobs []Job) 
 	if err != nil {
 		return err
 	}
-	now := e.clk.Now()
-	var logs []SyncLogEntry
-	logf := func(email string, o LogOutcome, reason string) {
-		logs = append(logs, SyncLogEntry{School: school, At: now, Direction: DirectionToLMS, Email: email, Outcome: o, Reason: reason})
-	}
-	defer func() { e.writeLog(ctx, logs) }()
+	rl := e.newRecordLog(school, DirectionToLMS)
+	logf := rl.add
+	defer e.writeLog(ctx, rl)
 
 	rep, err := e.report(ctx, school, settings)
 	if err != nil {

@@ -440,15 +440,15 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 			l := page.Learners[i]
 			email := foldEmail(l.Email)
 			if ValidateEmail(email) != nil || seen[email] {
-				r.logf(email, OutcomeSkipped, "learner has no valid email")
+				r.log.add(email, OutcomeSkipped, "learner has no valid email")
 				continue
 			}
 			seen[email] = true
 			xs = append(xs, &pending{email: email, learner: &l, triggers: map[LifecycleTrigger]bool{}})
 		}
 		err = r.push(ctx, xs)
-		e.writeLog(ctx, r.logs)
-		c.add(r.logs)
+		e.writeLog(ctx, r.log)
+		c.add(r.log.entries)
 		if err != nil {
 			return c, 0, "", -1, err
 		}
@@ -502,11 +502,8 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 	if err != nil {
 		return c, 0, "", -1, err
 	}
-	var logs []SyncLogEntry
-	now := e.clk.Now()
-	logf := func(email string, o LogOutcome, reason string) {
-		logs = append(logs, SyncLogEntry{School: school, At: now, Direction: DirectionToLMS, Email: email, Outcome: o, Reason: reason})
-	}
+	rl := e.newRecordLog(school, DirectionToLMS)
+	logf := rl.add
 	props := inboundProps(rows)
 	for start := 0; start < len(page.Learners) && len(rows) > 0; start += hubspot.BatchLimit {
 		end := min(start+hubspot.BatchLimit, len(page.Learners))
@@ -525,13 +522,13 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 				continue
 			}
 			if err := e.applyToLearner(ctx, school, settings, rows, fields, ct, ct.UpdatedAt, l, "", logf); err != nil {
-				e.writeLog(ctx, logs)
+				e.writeLog(ctx, rl)
 				return c, 0, "", -1, err
 			}
 		}
 	}
-	e.writeLog(ctx, logs)
-	c.add(logs)
+	e.writeLog(ctx, rl)
+	c.add(rl.entries)
 	return c, len(page.Learners), page.Next, page.Total, nil
 }
 
@@ -545,11 +542,8 @@ func (e *Engine) manualCreate(ctx context.Context, school SchoolID, cursor strin
 	if err != nil {
 		return c, 0, "", -1, e.hubspotErr(ctx, school, err)
 	}
-	var logs []SyncLogEntry
-	now := e.clk.Now()
-	logf := func(email string, o LogOutcome, reason string) {
-		logs = append(logs, SyncLogEntry{School: school, At: now, Direction: DirectionToLMS, Email: email, Outcome: o, Reason: reason})
-	}
+	rl := e.newRecordLog(school, DirectionToLMS)
+	logf := rl.add
 	for _, ct := range contacts {
 		email := foldEmail(ct.Properties["email"])
 		// A contact the learner walk already matched has sync state: nothing to create.
@@ -558,11 +552,11 @@ func (e *Engine) manualCreate(ctx context.Context, school SchoolID, cursor strin
 			continue
 		}
 		if err := e.applyContact(ctx, school, settings, rows, fields, ct, ct.UpdatedAt, logf); err != nil {
-			e.writeLog(ctx, logs)
+			e.writeLog(ctx, rl)
 			return c, 0, "", -1, err
 		}
 	}
-	e.writeLog(ctx, logs)
-	c.add(logs)
+	e.writeLog(ctx, rl)
+	c.add(rl.entries)
 	return c, len(contacts), next, -1, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/hubsync/hubsync/hubspot"
 )
@@ -151,10 +150,7 @@ type outRun struct {
 	// optimistic: the portal's lifecycle stages are HubSpot's defaults, whose forward-only rule
 	// HubSpot enforces itself, so a stage can be sent without reading the current one first.
 	optimistic bool
-	dir        Direction
-	now        time.Time
-	logs       []SyncLogEntry
-	counts     map[LogOutcome]int
+	log        *recordLog
 }
 
 func (e *Engine) newOutRun(ctx context.Context, school SchoolID) (*outRun, error) {
@@ -174,8 +170,8 @@ func (e *Engine) newOutRun(ctx context.Context, school SchoolID) (*outRun, error
 	if err != nil {
 		return nil, e.hubspotErr(ctx, school, err)
 	}
-	r := &outRun{e: e, school: school, p: p, settings: settings, rep: rep, now: e.clk.Now(), dir: DirectionToHubSpot,
-		optimistic: defaultStagesOnly(props), counts: map[LogOutcome]int{}}
+	r := &outRun{e: e, school: school, p: p, settings: settings, rep: rep,
+		optimistic: defaultStagesOnly(props), log: e.newRecordLog(school, DirectionToHubSpot)}
 	for _, row := range rep.Active() {
 		if row.Direction.ToHubSpot() {
 			r.rows = append(r.rows, row)
@@ -198,11 +194,6 @@ func defaultStagesOnly(props []Property) bool {
 		return true
 	}
 	return false
-}
-
-func (r *outRun) logf(email string, o LogOutcome, reason string) {
-	r.counts[o]++
-	r.logs = append(r.logs, SyncLogEntry{School: r.school, At: r.now, Direction: r.dir, Email: email, Outcome: o, Reason: reason})
 }
 
 // syncContacts turns contact and stage jobs into one batch upsert. Per-record problems (a value
@@ -230,7 +221,7 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 		case JobContact:
 			var cp contactPayload
 			if err := json.Unmarshal(j.Payload, &cp); err != nil {
-				r.logf("", OutcomeFailed, "undecodable contact job: "+err.Error())
+				r.log.add("", OutcomeFailed, "undecodable contact job: "+err.Error())
 				continue
 			}
 			l := cp.Learner
@@ -238,14 +229,14 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 		case JobStage:
 			var sp stagePayload
 			if err := json.Unmarshal(j.Payload, &sp); err != nil {
-				r.logf("", OutcomeFailed, "undecodable stage job: "+err.Error())
+				r.log.add("", OutcomeFailed, "undecodable stage job: "+err.Error())
 				continue
 			}
 			get(foldEmail(sp.Email)).triggers[sp.Trigger] = true
 		}
 	}
 	err = r.push(ctx, order)
-	e.writeLog(ctx, r.logs)
+	e.writeLog(ctx, r.log)
 	return err
 }
 
@@ -278,7 +269,7 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 				}
 			}
 			if (x.learner != nil && !x.learner.MarketingConsent) || (x.learner == nil && !x.known) {
-				r.logf(email, OutcomeSkipped, "GDPR toolkit on and the learner has not accepted marketing cookies")
+				r.log.add(email, OutcomeSkipped, "GDPR toolkit on and the learner has not accepted marketing cookies")
 				continue
 			}
 		}
@@ -288,7 +279,7 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 				v := lmsValue(*x.learner, row.Mapping.LMSField)
 				s, err := ToHubSpot(row.Mapping.LMSField, row.Type, v)
 				if err != nil {
-					r.logf(email, OutcomeFailed, err.Error())
+					r.log.add(email, OutcomeFailed, err.Error())
 					continue
 				}
 				old, wrote := x.state.SentToHubSpot[row.Mapping.HubSpotProperty]
@@ -333,7 +324,7 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 			}
 		}
 		if len(x.props) == 0 && x.known {
-			r.logf(x.email, OutcomeUnchanged, "")
+			r.log.add(x.email, OutcomeUnchanged, "")
 			continue
 		}
 		inputs = append(inputs, hubspot.UpsertInput{Email: x.email, Properties: x.props})
@@ -361,7 +352,7 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 				e.invalidateSchema(school)
 				requeue = append(requeue, x)
 			}
-			r.logf(x.email, OutcomeFailed, res.Err.Error())
+			r.log.add(x.email, OutcomeFailed, res.Err.Error())
 			continue
 		}
 		if x.state.SentToHubSpot == nil {
@@ -385,9 +376,9 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 		}
 		states = append(states, x.state)
 		if res.Created {
-			r.logf(x.email, OutcomeCreated, "")
+			r.log.add(x.email, OutcomeCreated, "")
 		} else {
-			r.logf(x.email, OutcomeUpdated, "")
+			r.log.add(x.email, OutcomeUpdated, "")
 		}
 	}
 	if err := e.putStates(ctx, states); err != nil {
@@ -480,20 +471,6 @@ func lmsValue(l Learner, key string) any {
 		}
 	}
 	return l.Values[key]
-}
-
-func (e *Engine) writeLog(ctx context.Context, logs []SyncLogEntry) {
-	if len(logs) == 0 {
-		return
-	}
-	for _, l := range logs {
-		if l.Outcome == OutcomeFailed || l.Outcome == OutcomeSkipped {
-			e.log.Info("hubsync: record "+string(l.Outcome), "school", l.School, "email", MaskEmail(l.Email), "reason", l.Reason)
-		}
-	}
-	if err := e.cfg.Store.AppendSyncLog(context.WithoutCancel(ctx), logs...); err != nil {
-		e.log.Error("hubsync: could not write the sync log", "err", err, "entries", len(logs))
-	}
 }
 
 // putStates stores sync states, in one transaction when the store offers one (a batch of 100 is

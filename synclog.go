@@ -1,0 +1,40 @@
+package hubsync
+
+import (
+	"context"
+	"time"
+)
+
+// recordLog collects one batch's per-record sync log entries, written to the store together at
+// the end of the batch (writeLog).
+type recordLog struct {
+	school  SchoolID
+	dir     Direction
+	at      time.Time
+	entries []SyncLogEntry
+}
+
+func (e *Engine) newRecordLog(school SchoolID, dir Direction) *recordLog {
+	return &recordLog{school: school, dir: dir, at: e.clk.Now()}
+}
+
+// add records what happened to one record.
+func (l *recordLog) add(email string, o LogOutcome, reason string) {
+	l.entries = append(l.entries, SyncLogEntry{School: l.school, At: l.at, Direction: l.dir, Email: email, Outcome: o, Reason: reason})
+}
+
+// writeLog stores a batch's entries (failures and skips are also logged, emails masked). A store
+// error is logged, not returned: the sync itself succeeded.
+func (e *Engine) writeLog(ctx context.Context, l *recordLog) {
+	if l == nil || len(l.entries) == 0 {
+		return
+	}
+	for _, en := range l.entries {
+		if en.Outcome == OutcomeFailed || en.Outcome == OutcomeSkipped {
+			e.log.Info("hubsync: record "+string(en.Outcome), "school", en.School, "email", MaskEmail(en.Email), "reason", en.Reason)
+		}
+	}
+	if err := e.cfg.Store.AppendSyncLog(context.WithoutCancel(ctx), l.entries...); err != nil {
+		e.log.Error("hubsync: could not write the sync log", "err", err, "entries", len(l.entries))
+	}
+}
