@@ -50,7 +50,11 @@ func (l *Learners) EngineWebhooks(school hubsync.SchoolID, v Verifier, sink Sink
 	}
 	return WebhookHandler(v, log, func(ctx context.Context, ev Event) error {
 		if dedupe != nil {
-			first, err := dedupe.MarkWebhookSeen(ctx, "learnworlds", string(school)+"|"+ev.DedupeKey, time.Now())
+			now := time.Now()
+			if s, err := l.school(school); err == nil {
+				now = s.Client.clk.Now() // the school's injected clock
+			}
+			first, err := dedupe.MarkWebhookSeen(ctx, "learnworlds", string(school)+"|"+ev.DedupeKey, now)
 			if err != nil {
 				return err
 			}
@@ -87,7 +91,7 @@ func (l *Learners) feed(ctx context.Context, school hubsync.SchoolID, ev Event, 
 	if err := sink.LearnerChanged(ctx, school, learner); err != nil {
 		return err
 	}
-	at := time.Now().UTC()
+	at := s.Client.clk.Now().UTC()
 	if ev.At > 0 && !math.IsInf(ev.At, 0) {
 		sec, frac := math.Modf(ev.At)
 		at = time.Unix(int64(sec), int64(frac*1e9)).UTC()
