@@ -389,17 +389,7 @@ func (s *Server) handleBatchUpsert(w http.ResponseWriter, r *http.Request) {
 		}
 		results = append(results, out)
 	}
-	ans := map[string]any{"status": "COMPLETE", "results": results, "startedAt": hubTime(now), "completedAt": hubTime(now)}
-	if len(bad) > 0 {
-		errs := make([]map[string]any, 0, len(bad))
-		for _, b := range bad {
-			errs = append(errs, b.standard())
-		}
-		ans["errors"], ans["numErrors"] = errs, len(errs)
-		writeJSON(w, http.StatusMultiStatus, ans)
-		return
-	}
-	writeJSON(w, http.StatusOK, ans)
+	writeBatch(w, http.StatusOK, now, results, standardErrors(bad))
 }
 
 // handleBatchRead serves contacts batch/read by record id or by idProperty=email.
@@ -446,17 +436,7 @@ func (s *Server) handleBatchRead(w http.ResponseWriter, r *http.Request) {
 			results = append(results, s.wireLocked(c, body.Properties))
 		}
 	}
-	ans := map[string]any{"status": "COMPLETE", "results": results, "startedAt": hubTime(now), "completedAt": hubTime(now)}
-	if len(missing) > 0 {
-		ans["numErrors"] = 1
-		ans["errors"] = []map[string]any{{
-			"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.",
-			"context": map[string][]string{"ids": missing}, "errors": []errorDetail{}, "links": map[string]string{},
-		}}
-		writeJSON(w, http.StatusMultiStatus, ans)
-		return
-	}
-	writeJSON(w, http.StatusOK, ans)
+	writeBatch(w, http.StatusOK, now, results, notFoundErrors(missing, "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid."))
 }
 
 // handleList serves the contacts list with an opaque cursor.

@@ -96,8 +96,7 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &body) {
 		return
 	}
-	if len(body.Inputs) == 0 || len(body.Inputs) > 100 {
-		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("Batch input limit exceeded: %d inputs, the limit is 100.", len(body.Inputs)), nil)
+	if !batchSizeOK(w, len(body.Inputs)) {
 		return
 	}
 	s.mu.Lock()
@@ -150,17 +149,7 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		results = append(results, out)
 	}
-	ans := map[string]any{"status": "COMPLETE", "results": results, "startedAt": hubTime(now), "completedAt": hubTime(now)}
-	if len(bad) > 0 {
-		errs := make([]map[string]any, 0, len(bad))
-		for _, b := range bad {
-			errs = append(errs, b.standard())
-		}
-		ans["errors"], ans["numErrors"] = errs, len(errs)
-		writeJSON(w, http.StatusMultiStatus, ans)
-		return
-	}
-	writeJSON(w, http.StatusCreated, ans)
+	writeBatch(w, http.StatusCreated, now, results, standardErrors(bad))
 }
 
 // handleBatchUpdate serves batch/update by record id. HubSpot refuses idProperty=email here
@@ -173,8 +162,7 @@ func (s *Server) handleBatchUpdate(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &body) {
 		return
 	}
-	if len(body.Inputs) == 0 || len(body.Inputs) > 100 {
-		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("Batch input limit exceeded: %d inputs, the limit is 100.", len(body.Inputs)), nil)
+	if !batchSizeOK(w, len(body.Inputs)) {
 		return
 	}
 	s.mu.Lock()
@@ -215,15 +203,7 @@ func (s *Server) handleBatchUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 		results = append(results, s.wireLocked(c, keys(in.Properties)))
 	}
-	ans := map[string]any{"status": "COMPLETE", "results": results, "startedAt": hubTime(now), "completedAt": hubTime(now)}
-	if len(missing) > 0 {
-		ans["numErrors"] = 1
-		ans["errors"] = []map[string]any{{"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get some CONTACT objects, they may be deleted or not exist.",
-			"context": map[string][]string{"ids": missing}, "errors": []errorDetail{}, "links": map[string]string{}}}
-		writeJSON(w, http.StatusMultiStatus, ans)
-		return
-	}
-	writeJSON(w, http.StatusOK, ans)
+	writeBatch(w, http.StatusOK, now, results, notFoundErrors(missing, "Could not get some CONTACT objects, they may be deleted or not exist."))
 }
 
 // handlePatch serves PATCH .../contacts/{contactId} (idProperty=email allowed on single updates).

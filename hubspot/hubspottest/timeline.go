@@ -115,20 +115,7 @@ func (s *Server) handleLegacyBatch(w http.ResponseWriter, r *http.Request) {
 		results = append(results, map[string]any{"id": in.ID, "eventTemplateId": in.EventTemplateID, "objectType": "contacts",
 			"objectId": fmt.Sprint(c.id), "tokens": in.Tokens, "email": in.Email, "timestamp": hubTime(in.timestamp(now))})
 	}
-	ans := map[string]any{"status": "COMPLETE", "results": nonNil(results), "startedAt": hubTime(now), "completedAt": hubTime(now)}
-	if len(errs) > 0 {
-		ans["errors"], ans["numErrors"] = errs, len(errs)
-		writeJSON(w, http.StatusMultiStatus, ans)
-		return
-	}
-	writeJSON(w, http.StatusCreated, ans)
-}
-
-func nonNil(v []map[string]any) []map[string]any {
-	if v == nil {
-		return []map[string]any{}
-	}
-	return v
+	writeBatch(w, http.StatusCreated, now, results, errs)
 }
 
 func (s *Server) storeEventLocked(flavour, typ string, in timelineInput, c *contact, props map[string]string, now time.Time) {
@@ -221,7 +208,7 @@ func (s *Server) appEvents(w http.ResponseWriter, inputs []timelineInput, batch 
 		writeJSON(w, http.StatusCreated, results[0])
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "COMPLETE", "results": results, "startedAt": hubTime(now), "completedAt": hubTime(now)})
+	writeBatch(w, http.StatusOK, now, results, nil)
 }
 
 func (s *Server) hasContactLocked(objectID string) bool {
