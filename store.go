@@ -2,6 +2,7 @@ package hubsync
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/hubsync/hubsync/clock"
@@ -201,6 +202,32 @@ type JobSpec struct {
 	Priority Priority
 	// RunAt is the earliest time the job may be dequeued; zero means now.
 	RunAt time.Time
+}
+
+// Validate reports a job that no queue may take: one with no school, no kind, or an unknown
+// priority. The error wraps ErrInvalidValue.
+func (j JobSpec) Validate() error {
+	switch {
+	case j.School == "":
+		return fmt.Errorf("%w: job has no school", ErrInvalidValue)
+	case j.Kind == "":
+		return fmt.Errorf("%w: job of school %q has no kind", ErrInvalidValue, j.School)
+	case j.Priority != PriorityLive && j.Priority != PriorityBackfill:
+		return fmt.Errorf("%w: job of school %q has priority %d; want %d (live) or %d (backfill)",
+			ErrInvalidValue, j.School, j.Priority, PriorityLive, PriorityBackfill)
+	}
+	return nil
+}
+
+// ValidateJobs checks every spec of an Enqueue before anything is written, naming the first bad
+// one by its position.
+func ValidateJobs(jobs []JobSpec) error {
+	for i, j := range jobs {
+		if err := j.Validate(); err != nil {
+			return fmt.Errorf("job %d of %d: %w", i, len(jobs), err)
+		}
+	}
+	return nil
 }
 
 // Job is a leased job as a worker sees it.

@@ -184,15 +184,8 @@ func (d *memData) saveJob(id int64) {
 }
 
 func validateSpecs(jobs []hubsync.JobSpec) error {
-	for i, s := range jobs {
-		switch {
-		case s.School == "":
-			return fmt.Errorf("hubsynctest: enqueue: job %d has no school", i)
-		case s.Kind == "":
-			return fmt.Errorf("hubsynctest: enqueue: job %d has no kind", i)
-		case s.Priority != hubsync.PriorityLive && s.Priority != hubsync.PriorityBackfill:
-			return fmt.Errorf("hubsynctest: enqueue: job %d has unknown priority %d", i, s.Priority)
-		}
+	if err := hubsync.ValidateJobs(jobs); err != nil {
+		return fmt.Errorf("hubsynctest: enqueue: %w", err)
 	}
 	return nil
 }

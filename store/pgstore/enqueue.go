@@ -99,18 +99,9 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...hubsync.JobSpec) error {
 	return nil
 }
 
-// validateSpecs checks every spec before anything is written.
 func validateSpecs(jobs []hubsync.JobSpec) error {
-	for i, j := range jobs {
-		switch {
-		case j.School == "":
-			return fmt.Errorf("pgstore: job %d of %d has no school", i, len(jobs))
-		case j.Kind == "":
-			return fmt.Errorf("pgstore: job %d of %d (school %q) has no kind", i, len(jobs), j.School)
-		case j.Priority != hubsync.PriorityLive && j.Priority != hubsync.PriorityBackfill:
-			return fmt.Errorf("pgstore: job %d of %d (school %q) has priority %d; want %d (live) or %d (backfill)",
-				i, len(jobs), j.School, j.Priority, hubsync.PriorityLive, hubsync.PriorityBackfill)
-		}
+	if err := hubsync.ValidateJobs(jobs); err != nil {
+		return fmt.Errorf("pgstore: enqueue: %w", err)
 	}
 	return nil
 }

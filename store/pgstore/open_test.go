@@ -122,7 +122,7 @@ func TestBadInputErrors(t *testing.T) {
 		{"PutCheckpoint without name", s.PutCheckpoint(ctx, hubsync.Checkpoint{School: "a"}), "has no name"},
 		{"AppendSyncLog without school", s.AppendSyncLog(ctx, hubsync.SyncLogEntry{Email: secret}), "entry 0 has no school"},
 		{"GetSyncState missing", func() error { _, err := s.GetSyncState(ctx, "a", secret); return err }(), "j***@example.com"},
-		{"Enqueue without kind", s.Enqueue(ctx, hubsync.JobSpec{School: "a"}), "job 0 of 1 (school \"a\") has no kind"},
+		{"Enqueue without kind", s.Enqueue(ctx, hubsync.JobSpec{School: "a"}), "job 0 of 1: hubsync: invalid value: job of school \"a\" has no kind"},
 	} {
 		if tc.err == nil || !strings.HasPrefix(tc.err.Error(), "pgstore: ") || !strings.Contains(tc.err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want a pgstore error containing %q", tc.name, tc.err, tc.want)

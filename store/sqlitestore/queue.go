@@ -15,15 +15,8 @@ import (
 )
 
 func validateSpecs(jobs []hubsync.JobSpec) error {
-	for i, s := range jobs {
-		switch {
-		case s.School == "":
-			return fmt.Errorf("sqlitestore: enqueue: job %d has no school", i)
-		case s.Kind == "":
-			return fmt.Errorf("sqlitestore: enqueue: job %d has no kind", i)
-		case s.Priority != hubsync.PriorityLive && s.Priority != hubsync.PriorityBackfill:
-			return fmt.Errorf("sqlitestore: enqueue: job %d has unknown priority %d", i, s.Priority)
-		}
+	if err := hubsync.ValidateJobs(jobs); err != nil {
+		return fmt.Errorf("sqlitestore: enqueue: %w", err)
 	}
 	return nil
 }
