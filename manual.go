@@ -428,32 +428,37 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 	if err != nil {
 		return c, 0, "", -1, err
 	}
-	for start := 0; start < len(page.Learners); start += manualOutboundSize {
-		end := min(start+manualOutboundSize, len(page.Learners))
-		r, err := e.newOutRun(ctx, school)
-		if err != nil {
-			return c, 0, "", -1, err
-		}
-		xs := make([]*pending, 0, end-start)
-		seen := map[string]bool{}
-		for i := start; i < end; i++ {
-			l := page.Learners[i]
-			email := foldEmail(l.Email)
-			if ValidateEmail(email) != nil || seen[email] {
-				r.log.add(email, OutcomeSkipped, "learner has no valid email")
-				continue
-			}
+	r, err := e.newOutRun(ctx, school)
+	if err != nil {
+		return c, 0, "", -1, err
+	}
+	done := func() outcomeCounts {
+		e.writeLog(ctx, r.log)
+		c.add(r.log.entries)
+		return c
+	}
+	seen := map[string]bool{}
+	xs := make([]*pending, 0, manualOutboundSize)
+	for i := range page.Learners {
+		l := page.Learners[i]
+		email := foldEmail(l.Email)
+		switch {
+		case ValidateEmail(email) != nil:
+			r.log.add(email, OutcomeSkipped, "learner has no valid email")
+		case seen[email]:
+			r.log.add(email, OutcomeSkipped, "a second learner with this email on the same page")
+		default:
 			seen[email] = true
 			xs = append(xs, &pending{email: email, learner: &l, triggers: map[LifecycleTrigger]bool{}})
 		}
-		err = r.push(ctx, xs)
-		e.writeLog(ctx, r.log)
-		c.add(r.log.entries)
-		if err != nil {
-			return c, 0, "", -1, err
+		if len(xs) == manualOutboundSize || (i == len(page.Learners)-1 && len(xs) > 0) {
+			if err := r.push(ctx, xs); err != nil {
+				return done(), 0, "", -1, err
+			}
+			xs = xs[:0:0]
 		}
 	}
-	return c, len(page.Learners), page.Next, page.Total, nil
+	return done(), len(page.Learners), page.Next, page.Total, nil
 }
 
 // inboundSetup returns what an HubSpot -> LMS pass needs: the settings, the valid inbound rows,
