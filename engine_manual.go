@@ -441,7 +441,7 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 	xs := make([]*pending, 0, manualOutboundSize)
 	for i := range page.Learners {
 		l := page.Learners[i]
-		email := foldEmail(l.Email)
+		email := FoldEmail(l.Email)
 		switch {
 		case ValidateEmail(email) != nil:
 			r.log.add(email, OutcomeSkipped, "learner has no valid email")
@@ -514,16 +514,16 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 		end := min(start+hubspot.BatchLimit, len(page.Learners))
 		emails := make([]string, 0, end-start)
 		for _, l := range page.Learners[start:end] {
-			emails = append(emails, foldEmail(l.Email))
+			emails = append(emails, FoldEmail(l.Email))
 		}
 		contacts, err := p.client.BatchReadByEmail(ctx, emails, props)
 		if err != nil {
 			return c, 0, "", -1, e.hubspotErr(ctx, school, err)
 		}
 		for _, l := range page.Learners[start:end] {
-			ct, ok := contacts[foldEmail(l.Email)]
+			ct, ok := contacts[FoldEmail(l.Email)]
 			if !ok {
-				logf(foldEmail(l.Email), OutcomeSkipped, "no HubSpot contact with this email")
+				logf(FoldEmail(l.Email), OutcomeSkipped, "no HubSpot contact with this email")
 				continue
 			}
 			if err := e.applyToLearner(ctx, school, settings, rows, fields, ct, ct.UpdatedAt, l, "", logf); err != nil {
@@ -550,7 +550,7 @@ func (e *Engine) manualCreate(ctx context.Context, school SchoolID, cursor strin
 	rl := e.newRecordLog(school, DirectionToLMS)
 	logf := rl.add
 	for _, ct := range contacts {
-		email := foldEmail(ct.Properties["email"])
+		email := FoldEmail(ct.Properties["email"])
 		// A contact the learner walk already matched has sync state: nothing to create.
 		if _, err := e.cfg.Store.GetSyncState(ctx, school, email); err == nil {
 			logf(email, OutcomeUnchanged, "")

@@ -32,8 +32,6 @@ type stagePayload struct {
 	Trigger LifecycleTrigger `json:"trigger"`
 }
 
-func foldEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
 // LearnerChanged tells the engine that a learner's profile changed. The learner's latest state is
 // queued durably and coalesced with earlier unsent changes of the same learner; a worker sends the
 // mapped fields whose values changed to HubSpot in the next batch upsert. The error wraps
@@ -42,7 +40,7 @@ func (e *Engine) LearnerChanged(ctx context.Context, school SchoolID, l Learner)
 	if err := ValidateEmail(strings.TrimSpace(l.Email)); err != nil {
 		return fmt.Errorf("%w: learner %q: %v", ErrInvalidValue, l.ID, err)
 	}
-	l.Email = foldEmail(l.Email)
+	l.Email = FoldEmail(l.Email)
 	b, err := json.Marshal(contactPayload{Learner: l})
 	if err != nil {
 		return fmt.Errorf("%w: learner %q: values cannot be encoded: %v", ErrInvalidValue, l.ID, err)
@@ -63,7 +61,7 @@ func (e *Engine) Record(ctx context.Context, school SchoolID, a Activity) error 
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	a.Email = foldEmail(a.Email)
+	a.Email = FoldEmail(a.Email)
 	b, err := json.Marshal(a)
 	if err != nil {
 		return fmt.Errorf("%w: activity cannot be encoded: %v", ErrInvalidValue, err)
@@ -225,14 +223,14 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 				continue
 			}
 			l := cp.Learner
-			get(foldEmail(l.Email)).learner = &l
+			get(FoldEmail(l.Email)).learner = &l
 		case JobStage:
 			var sp stagePayload
 			if err := json.Unmarshal(j.Payload, &sp); err != nil {
 				r.log.add("", OutcomeFailed, "undecodable stage job: "+err.Error())
 				continue
 			}
-			get(foldEmail(sp.Email)).triggers[sp.Trigger] = true
+			get(FoldEmail(sp.Email)).triggers[sp.Trigger] = true
 		}
 	}
 	err = r.push(ctx, order)
@@ -304,7 +302,7 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 			return e.hubspotErr(ctx, school, err)
 		}
 		for em, c := range got {
-			current[foldEmail(em)] = c.Properties[LifecycleProperty]
+			current[FoldEmail(em)] = c.Properties[LifecycleProperty]
 		}
 	}
 
@@ -464,7 +462,7 @@ func combineTriggers(t map[LifecycleTrigger]bool, isNew bool) (LifecycleTrigger,
 func lmsValue(l Learner, key string) any {
 	switch key {
 	case "email":
-		return foldEmail(l.Email)
+		return FoldEmail(l.Email)
 	case "username":
 		if l.Username != "" {
 			return l.Username

@@ -360,7 +360,7 @@ func (e *Engine) applyInbound(ctx context.Context, school SchoolID, jobs []Job) 
 // applyContact applies one HubSpot contact to its learner. Errors returned are the kind that
 // should retry the batch (the LMS or the store unavailable); per-record problems are logged.
 func (e *Engine) applyContact(ctx context.Context, school SchoolID, settings Settings, rows []RowReport, fields FieldIndex, c hubspot.Contact, changedAt time.Time, logf func(string, LogOutcome, string)) error {
-	email := foldEmail(c.Properties["email"])
+	email := FoldEmail(c.Properties["email"])
 	if err := ValidateEmail(email); err != nil {
 		logf(email, OutcomeSkipped, "contact "+c.ID+": "+err.Error())
 		return nil
@@ -371,7 +371,7 @@ func (e *Engine) applyContact(ctx context.Context, school SchoolID, settings Set
 		// An email changed in HubSpot keeps the old address as an additional email: look there
 		// before deciding the person is new.
 		for _, old := range strings.Split(c.Properties["hs_additional_emails"], ";") {
-			old = foldEmail(old)
+			old = FoldEmail(old)
 			if old == "" || old == email {
 				continue
 			}
@@ -401,8 +401,8 @@ func (e *Engine) applyContact(ctx context.Context, school SchoolID, settings Set
 // applyToLearner writes a contact's mapped inbound values that differ to the learner it matched.
 // movedFrom is the learner's old email when it was found by one of the contact's additional emails.
 func (e *Engine) applyToLearner(ctx context.Context, school SchoolID, settings Settings, rows []RowReport, fields FieldIndex, c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, logf func(string, LogOutcome, string)) error {
-	email := foldEmail(c.Properties["email"])
-	stateKey := foldEmail(learner.Email)
+	email := FoldEmail(c.Properties["email"])
+	stateKey := FoldEmail(learner.Email)
 	st, err := e.cfg.Store.GetSyncState(ctx, school, stateKey)
 	if errors.Is(err, ErrNotFound) {
 		st, err = SyncState{School: school, Email: stateKey}, nil
@@ -424,7 +424,7 @@ func (e *Engine) applyToLearner(ctx context.Context, school SchoolID, settings S
 			lmsVal = "\x00unreadable" // differs from anything HubSpot holds
 		}
 		if key == "email" {
-			if movedFrom == "" || hsVal == foldEmail(learner.Email) {
+			if movedFrom == "" || hsVal == FoldEmail(learner.Email) {
 				continue
 			}
 		} else if hsVal == lmsVal {
@@ -474,7 +474,7 @@ func (e *Engine) applyToLearner(ctx context.Context, school SchoolID, settings S
 		return err
 	}
 	e.recordInbound(&st, written, updated)
-	if newKey := foldEmail(updated.Email); newKey != st.Email {
+	if newKey := FoldEmail(updated.Email); newKey != st.Email {
 		st.Email = newKey
 	}
 	if err := e.cfg.Store.PutSyncState(ctx, st); err != nil {

@@ -9,6 +9,10 @@ import (
 // This file declares the Queue port: durable, leased jobs with coalescing keys. See store.go for
 // the Store port and learners.go for the LMS side.
 
+// MaxAttemptsDefault is how many tries a job gets before a queue dead-letters it, in every queue
+// of this module unless configured otherwise (and the number storetest expects by default).
+const MaxAttemptsDefault = 10
+
 // JobKind says what a job does; the engine defines the kinds it uses.
 type JobKind string
 

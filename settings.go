@@ -105,6 +105,11 @@ func (s Settings) Validate() error {
 	return errors.Join(errs...)
 }
 
+// FoldEmail is the one folding of an email address into the match key every part of hubsync
+// compares and stores: surrounding white space trimmed, lower-cased. Stores apply it to
+// SyncState.Email and LogFilter.Email; the engine to every address it matches.
+func FoldEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
 // ValidateEmail checks that s is a single bare address (no display name, no angle brackets) with
 // a local part and a domain containing a dot. The error never repeats the address in full.
 func ValidateEmail(s string) error {

@@ -2,6 +2,7 @@ package hubsync
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/hubsync/hubsync/clock"
@@ -45,6 +46,12 @@ type Connection struct {
 	// makes the notification go out exactly once per loss.
 	NotifiedAt  time.Time
 	ConnectedAt time.Time
+	// Generation is set by the store: every PutConnection and DeleteConnection of a school makes
+	// it larger than any value the school's connection had before (the store keeps the counter
+	// of a deleted connection), so an engine holding a copy tells with one read that another
+	// process connected, reconnected, refreshed, deactivated or disconnected the school. The
+	// value passed to PutConnection is ignored; GetConnection returns the stored one.
+	Generation int64
 }
 
 // SyncState is what the engine knows of one learner/contact pair, keyed by school and email
@@ -111,8 +118,46 @@ type LogFilter struct {
 	Outcome LogOutcome
 	Email   string
 	Since   time.Time
-	// Limit caps the entries returned, newest first; 0 means 100.
+	// Limit caps the entries returned, newest first; 0 means LogLimitDefault.
 	Limit int
+}
+
+// LogLimitDefault is how many entries ListSyncLog returns when LogFilter.Limit is 0.
+const LogLimitDefault = 100
+
+// Validate reports a filter no store may take: a negative Limit, or an Outcome that is not one of
+// the LogOutcome constants. The error wraps ErrInvalidValue.
+func (f LogFilter) Validate() error {
+	if f.Limit < 0 {
+		return fmt.Errorf("%w: sync log filter: negative limit %d", ErrInvalidValue, f.Limit)
+	}
+	switch f.Outcome {
+	case "", OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeSkipped, OutcomeFailed:
+		return nil
+	}
+	return fmt.Errorf("%w: sync log filter: unknown outcome %q", ErrInvalidValue, f.Outcome)
+}
+
+// Normalized returns f after Validate, with its defaults applied: Limit 0 becomes
+// LogLimitDefault, Email is folded (FoldEmail). Every store calls it first in ListSyncLog.
+func (f LogFilter) Normalized() (LogFilter, error) {
+	if err := f.Validate(); err != nil {
+		return LogFilter{}, err
+	}
+	if f.Limit == 0 {
+		f.Limit = LogLimitDefault
+	}
+	f.Email = FoldEmail(f.Email)
+	return f, nil
+}
+
+// Match reports whether en passes f's Outcome, Email (folded on both sides) and Since filters;
+// the school and Limit are the caller's. Stores that filter in Go (the in-memory one) use it; SQL
+// stores state the same rule in their query.
+func (f LogFilter) Match(en SyncLogEntry) bool {
+	return (f.Outcome == "" || en.Outcome == f.Outcome) &&
+		(f.Email == "" || FoldEmail(en.Email) == FoldEmail(f.Email)) &&
+		(f.Since.IsZero() || !en.At.Before(f.Since))
 }
 
 // Store is the engine's persistence for everything but jobs. Every method is keyed by school, is

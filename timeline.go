@@ -94,7 +94,7 @@ func (a Activity) Validate() error {
 // not the LMS id, so a host that reports an activity without the id and a webhook that carries it
 // agree on one ledger entry.
 func (a Activity) learnerRef() string {
-	return "e:" + strings.ToLower(strings.TrimSpace(a.Email))
+	return "e:" + FoldEmail(a.Email)
 }
 
 // OnceKey is the ledger key of a once-kind activity: one per school's learner and kind. It is
