@@ -11,16 +11,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/hubsync/hubsync/hubspot"
 )
-
-// portal is a connected school's HubSpot client, built from its stored tokens.
-type portal struct {
-	client *hubspot.Client
-	conn   Connection
-}
 
 // ErrBadState is returned by CompleteConnect when the callback's state is not one this engine
 // issued for that school, or has expired (a CSRF attempt, or a stale browser tab).
@@ -130,12 +123,7 @@ func (e *Engine) storeNewConnection(ctx context.Context, school SchoolID, tok *h
 	if err := e.cfg.Store.PutConnection(ctx, conn); err != nil {
 		return Connection{}, fmt.Errorf("hubsync: store connection of %s: %w", school, err)
 	}
-	e.mu.Lock()
-	delete(e.clients, school)
-	delete(e.schemas, school)
-	delete(e.paused, school)
-	e.portalsAt = time.Time{}
-	e.mu.Unlock()
+	e.schools.drop(school)
 	e.log.Info("hubsync: school connected", "school", school, "portal", conn.PortalID, "domain", conn.Domain)
 	e.notify()
 	return conn, nil
@@ -167,13 +155,13 @@ func (e *Engine) Disconnect(ctx context.Context, school SchoolID) error {
 			e.log.Warn("hubsync: revoking the refresh token failed; forgetting it anyway", "school", school, "err", err)
 		}
 	}
-	e.mu.Lock()
-	delete(e.clients, school)
-	delete(e.schemas, school)
-	e.mu.Unlock()
+	e.schools.drop(school)
 	if err := e.cfg.Store.DeleteConnection(ctx, school); err != nil {
 		return fmt.Errorf("hubsync: disconnect %s: %w", school, err)
 	}
+	// Dropped again: a batch that ran meanwhile may have cached the connection being deleted.
+	// Other engines notice by the stored generation before their next batch (checkConnection).
+	e.schools.drop(school)
 	e.log.Info("hubsync: school disconnected", "school", school)
 	return nil
 }
@@ -181,62 +169,130 @@ func (e *Engine) Disconnect(ctx context.Context, school SchoolID) error {
 // portalFor returns the school's HubSpot client, building it from the stored tokens.
 // ErrNotConnected or ErrConnectionLost when it cannot be used.
 func (e *Engine) portalFor(ctx context.Context, school SchoolID) (*portal, error) {
-	e.mu.Lock()
-	p := e.clients[school]
-	e.mu.Unlock()
-	if p != nil {
+	if p := e.schools.client(school); p != nil {
 		return p, nil
 	}
-	conn, err := e.cfg.Store.GetConnection(ctx, school)
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrNotConnected
-	}
+	conn, err := e.usableConnection(ctx, school)
 	if err != nil {
 		return nil, err
 	}
-	if !conn.Active {
-		return nil, ErrConnectionLost
-	}
-	tok := &hubspot.Token{AccessToken: conn.Token.AccessToken, RefreshToken: conn.Token.RefreshToken, Expiry: conn.Token.Expiry, HubID: conn.PortalID}
-	ts := e.oauth.TokenSource(tok, func(ctx context.Context, t *hubspot.Token) error {
-		return e.persistToken(ctx, school, t)
-	})
-	client, err := hubspot.New(append(e.hubspotOptions(), hubspot.WithTokenSource(ts))...)
+	p := &portal{portalID: conn.PortalID, gen: conn.Generation, tokens: &swapTokens{}}
+	p.tokens.swap(e.tokenSource(school, p, conn))
+	client, err := hubspot.New(append(e.hubspotOptions(), hubspot.WithTokenSource(p.tokens))...)
 	if err != nil {
 		return nil, fmt.Errorf("hubsync: HubSpot client for %s: %w", school, err)
 	}
-	p = &portal{client: client, conn: conn}
-	e.mu.Lock()
-	if q := e.clients[school]; q != nil {
-		p = q
-	} else {
-		e.clients[school] = p
-	}
-	e.mu.Unlock()
-	return p, nil
+	p.client = client
+	return e.schools.keepClient(school, p), nil
 }
 
-// persistToken stores a refreshed token so a restart does not refresh again (and so a rotated
-// refresh token is never lost).
-func (e *Engine) persistToken(ctx context.Context, school SchoolID, t *hubspot.Token) error {
+// usableConnection reads the school's connection: ErrNotConnected when there is none,
+// ErrConnectionLost when it was deactivated.
+func (e *Engine) usableConnection(ctx context.Context, school SchoolID) (Connection, error) {
 	conn, err := e.cfg.Store.GetConnection(ctx, school)
+	if errors.Is(err, ErrNotFound) {
+		return Connection{}, ErrNotConnected
+	}
 	if err != nil {
+		return Connection{}, err
+	}
+	if !conn.Active {
+		return Connection{}, ErrConnectionLost
+	}
+	return conn, nil
+}
+
+// tokenSource hands out conn's tokens and persists every refresh against p's generation.
+func (e *Engine) tokenSource(school SchoolID, p *portal, conn Connection) *hubspot.TokenSource {
+	tok := &hubspot.Token{AccessToken: conn.Token.AccessToken, RefreshToken: conn.Token.RefreshToken, Expiry: conn.Token.Expiry, HubID: conn.PortalID}
+	return e.oauth.TokenSource(tok, func(ctx context.Context, t *hubspot.Token) error {
+		old := p.generation()
+		gen, err := e.persistToken(ctx, school, old, t)
+		if err != nil {
+			return err
+		}
+		p.advance(old, gen)
+		return nil
+	})
+}
+
+// checkConnection compares the school's cached client with the store's connection record before
+// a batch, so this engine notices within one batch what another process did: a disconnect or a
+// deactivation (the client is dropped; the batch then meets ErrNotConnected or ErrConnectionLost
+// and its jobs are kept), a reconnect to another portal (everything of the school is dropped and
+// rebuilt), or a token refresh (the client keeps its rate limiter and takes the stored tokens).
+func (e *Engine) checkConnection(ctx context.Context, school SchoolID) error {
+	p := e.schools.client(school)
+	if p == nil {
+		return nil // built from the store on first use
+	}
+	conn, err := e.cfg.Store.GetConnection(ctx, school)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		e.log.Info("hubsync: school disconnected by another process; its jobs wait", "school", school)
+		e.schools.drop(school)
+	case err != nil:
+		return err
+	case conn.Generation == p.generation():
+	case !conn.Active || conn.PortalID != p.portalID:
+		e.log.Info("hubsync: school's connection changed in the store", "school", school, "active", conn.Active, "portal", conn.PortalID)
+		e.schools.drop(school)
+	default:
+		// Another process refreshed the tokens: take them, keep the client and its budget.
+		p.tokens.swap(e.tokenSource(school, p, conn))
+		p.setGeneration(conn.Generation)
+	}
+	return nil
+}
+
+// errConnectionChanged: a refreshed token was not stored because the stored connection is no
+// longer the one the client was built from (another process disconnected, reconnected or
+// deactivated the school meanwhile); storing it would undo that.
+var errConnectionChanged = errors.New("hubsync: the school's connection changed in the store")
+
+// persistToken stores a refreshed token for the connection at generation gen (so a restart does
+// not refresh again and a rotated refresh token is never lost) and returns the connection's new
+// generation. It refuses with errConnectionChanged when the stored connection is not at gen, in
+// one transaction when the store offers one.
+func (e *Engine) persistToken(ctx context.Context, school SchoolID, gen int64, t *hubspot.Token) (int64, error) {
+	var next int64
+	put := func(ctx context.Context, s Store) error {
+		conn, err := s.GetConnection(ctx, school)
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w: %w", errConnectionChanged, ErrNotConnected)
+		}
+		if err != nil {
+			return err
+		}
+		if conn.Generation != gen || !conn.Active {
+			return errConnectionChanged
+		}
+		refresh := t.RefreshToken
+		if refresh == "" {
+			refresh = conn.Token.RefreshToken // HubSpot did not rotate it
+		}
+		conn.Token = Token{AccessToken: t.AccessToken, RefreshToken: refresh, Expiry: t.Expiry}
+		if err := s.PutConnection(ctx, conn); err != nil {
+			return err
+		}
+		stored, err := s.GetConnection(ctx, school)
+		next = stored.Generation
 		return err
 	}
-	conn.Token = Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry}
-	if conn.Token.RefreshToken == "" {
-		conn.Token.RefreshToken = t.RefreshToken
+	var err error
+	if tx, ok := e.cfg.Store.(Transactor); ok {
+		err = tx.RunInTx(ctx, func(ctx context.Context, s Store, _ Queue) error { return put(ctx, s) })
+	} else {
+		err = put(ctx, e.cfg.Store)
 	}
-	return e.cfg.Store.PutConnection(ctx, conn)
+	return next, err
 }
 
 // connectionLost deactivates a school whose refresh was refused, tells the school once, and keeps
 // its pending work. Safe to call from many workers at once: the store's once-ledger makes the
 // email go out exactly once per connection.
 func (e *Engine) connectionLost(ctx context.Context, school SchoolID, cause error) {
-	e.mu.Lock()
-	delete(e.clients, school)
-	e.mu.Unlock()
+	e.schools.forgetClient(school, nil)
 	conn, err := e.cfg.Store.GetConnection(ctx, school)
 	if err != nil {
 		e.log.Error("hubsync: connection lost, but reading it failed", "school", school, "err", err)

@@ -282,9 +282,13 @@ func (e *Engine) handleManual(ctx context.Context, school SchoolID, j Job) error
 			return nil
 		}
 	}
-	counts, n, next, total, err := e.manualPage(ctx, school, pl.Phase, pl.Cursor)
+	res, err := e.manualPage(ctx, school, pl.Phase, pl.Cursor)
 	if err != nil {
-		if j.Attempts+1 >= manualMaxAttempts && !transient(err) && !errors.Is(err, ErrConnectionLost) && !errors.Is(err, ErrNotConnected) {
+		// A page that keeps failing for its own sake ends the sync (it would otherwise be
+		// dead-lettered by the queue); work that merely waits (an outage, a rate limit, a lost
+		// connection) is put back by finish however long it takes.
+		v := judge(err, failureInput{now: e.clk.Now(), maxBackoff: e.cfg.MaxBackoff})
+		if (v.act == actRetry && j.Attempts+1 >= manualMaxAttempts) || v.act == actKill {
 			prog.State, prog.Error, prog.FinishedAt, prog.UpdatedAt = ManualFailed, err.Error(), e.clk.Now(), e.clk.Now()
 			e.log.Error("hubsync: manual sync failed", "school", school, "run", prog.Run, "err", err)
 			if serr := e.saveManual(ctx, school, prog, cursor, nil); serr != nil {
@@ -299,26 +303,12 @@ func (e *Engine) handleManual(ctx context.Context, school SchoolID, j Job) error
 	if latest, _, lerr := e.loadManualCursor(ctx, school); lerr == nil && (latest.Run != prog.Run || latest.State != ManualRunning) {
 		return nil
 	}
-	prog.Done += n
-	prog.PhaseDone += n
-	prog.Created += counts.byOutcome[OutcomeCreated]
-	prog.Updated += counts.byOutcome[OutcomeUpdated]
-	prog.Unchanged += counts.byOutcome[OutcomeUnchanged]
-	prog.Skipped += counts.byOutcome[OutcomeSkipped]
-	prog.Failed += counts.byOutcome[OutcomeFailed]
-	for _, r := range counts.reasons {
-		if len(prog.Failures) < manualMaxFailures {
-			prog.Failures = append(prog.Failures, r)
-		}
-	}
-	if total >= 0 {
-		prog.Total = total
-	}
+	prog.add(res)
 	prog.UpdatedAt = e.clk.Now()
 	var nextJob *manualPayload
 	switch {
-	case next != "":
-		nextJob = &manualPayload{Run: prog.Run, Phase: pl.Phase, Cursor: next}
+	case res.next != "":
+		nextJob = &manualPayload{Run: prog.Run, Phase: pl.Phase, Cursor: res.next}
 	default:
 		i := 0
 		for i < len(prog.Phases) && prog.Phases[i] != pl.Phase {
@@ -339,9 +329,37 @@ func (e *Engine) handleManual(ctx context.Context, school SchoolID, j Job) error
 	return nil
 }
 
-// manualPage runs one page of a phase and returns its outcome counts, how many records it
-// handled, the next cursor ("" when the phase is done) and the phase's total (-1 unknown).
-func (e *Engine) manualPage(ctx context.Context, school SchoolID, phase, cursor string) (outcomeCounts, int, string, int, error) {
+// pageResult is what one page of a manual sync did.
+type pageResult struct {
+	counts outcomeCounts
+	// handled is how many records the page held; next the cursor of the next page ("" when the
+	// phase is done); total the phase's record count when the source knows it, else -1.
+	handled int
+	next    string
+	total   int
+}
+
+// add counts a page into the progress.
+func (p *ManualProgress) add(res pageResult) {
+	p.Done += res.handled
+	p.PhaseDone += res.handled
+	p.Created += res.counts.byOutcome[OutcomeCreated]
+	p.Updated += res.counts.byOutcome[OutcomeUpdated]
+	p.Unchanged += res.counts.byOutcome[OutcomeUnchanged]
+	p.Skipped += res.counts.byOutcome[OutcomeSkipped]
+	p.Failed += res.counts.byOutcome[OutcomeFailed]
+	for _, r := range res.counts.reasons {
+		if len(p.Failures) < manualMaxFailures {
+			p.Failures = append(p.Failures, r)
+		}
+	}
+	if res.total >= 0 {
+		p.Total = res.total
+	}
+}
+
+// manualPage runs one page of a phase.
+func (e *Engine) manualPage(ctx context.Context, school SchoolID, phase, cursor string) (pageResult, error) {
 	switch phase {
 	case PhaseToHubSpot:
 		return e.manualToHubSpot(ctx, school, cursor)
@@ -350,7 +368,7 @@ func (e *Engine) manualPage(ctx context.Context, school SchoolID, phase, cursor 
 	case PhaseCreateLearners:
 		return e.manualCreate(ctx, school, cursor)
 	}
-	return outcomeCounts{}, 0, "", -1, fmt.Errorf("hubsync: unknown manual sync phase %q", phase)
+	return pageResult{}, fmt.Errorf("hubsync: unknown manual sync phase %q", phase)
 }
 
 // outcomeCounts is a page's tally.
@@ -383,14 +401,7 @@ type prefetch struct {
 // reading the page after it: the LMS read of page k+1 overlaps the HubSpot writes of page k, so a
 // manual sync runs at the slower of the two limits instead of their sum.
 func (e *Engine) listPage(ctx context.Context, school SchoolID, cursor string) (LearnerPage, error) {
-	e.mu.Lock()
-	pf := e.prefetches[school]
-	if pf != nil && pf.cursor == cursor {
-		delete(e.prefetches, school)
-	} else {
-		pf = nil
-	}
-	e.mu.Unlock()
+	pf := e.schools.takePrefetch(school, cursor)
 	var page LearnerPage
 	var err error
 	if pf != nil {
@@ -409,9 +420,7 @@ func (e *Engine) listPage(ctx context.Context, school SchoolID, cursor string) (
 	}
 	if page.Next != "" {
 		next := &prefetch{cursor: page.Next, done: make(chan struct{})}
-		e.mu.Lock()
-		e.prefetches[school] = next
-		e.mu.Unlock()
+		e.schools.keepPrefetch(school, next)
 		go func() {
 			defer close(next.done)
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
@@ -422,21 +431,16 @@ func (e *Engine) listPage(ctx context.Context, school SchoolID, cursor string) (
 	return page, nil
 }
 
-func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor string) (outcomeCounts, int, string, int, error) {
-	var c outcomeCounts
+func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor string) (pageResult, error) {
 	page, err := e.listPage(ctx, school, cursor)
 	if err != nil {
-		return c, 0, "", -1, err
+		return pageResult{}, err
 	}
 	r, err := e.newOutRun(ctx, school)
 	if err != nil {
-		return c, 0, "", -1, err
+		return pageResult{}, err
 	}
-	done := func() outcomeCounts {
-		e.writeLog(ctx, r.log)
-		c.add(r.log.entries)
-		return c
-	}
+	defer e.writeLog(ctx, r.log)
 	seen := map[string]bool{}
 	xs := make([]*pending, 0, manualOutboundSize)
 	for i := range page.Learners {
@@ -453,115 +457,76 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 		}
 		if len(xs) == manualOutboundSize || (i == len(page.Learners)-1 && len(xs) > 0) {
 			if err := r.push(ctx, xs); err != nil {
-				return done(), 0, "", -1, err
+				return pageResult{}, err
 			}
 			xs = xs[:0:0]
 		}
 	}
-	return done(), len(page.Learners), page.Next, page.Total, nil
+	return pageDone(r.log, len(page.Learners), page.Next, page.Total), nil
 }
 
-// inboundSetup returns what an HubSpot -> LMS pass needs: the settings, the valid inbound rows,
-// the LMS catalog and the school's portal.
-func (e *Engine) inboundSetup(ctx context.Context, school SchoolID) (Settings, []RowReport, FieldIndex, *portal, error) {
-	settings, err := e.Settings(ctx, school)
-	if err != nil {
-		return Settings{}, nil, nil, nil, err
-	}
-	rep, err := e.report(ctx, school, settings)
-	if err != nil {
-		return Settings{}, nil, nil, nil, e.hubspotErr(ctx, school, err)
-	}
-	var rows []RowReport
-	for _, r := range rep.Active() {
-		if r.Direction.ToLMS() {
-			rows = append(rows, r)
-		}
-	}
-	catalog, err := e.cfg.Learners.Catalog(ctx, school)
-	if err != nil {
-		return Settings{}, nil, nil, nil, err
-	}
-	p, err := e.portalFor(ctx, school)
-	if err != nil {
-		return Settings{}, nil, nil, nil, err
-	}
-	return settings, rows, IndexFields(catalog), p, nil
+// pageDone tallies a finished page.
+func pageDone(log *recordLog, handled int, next string, total int) pageResult {
+	res := pageResult{handled: handled, next: next, total: total}
+	res.counts.add(log.entries)
+	return res
 }
 
-func inboundProps(rows []RowReport) []string {
-	props := []string{"email", "hs_additional_emails"}
-	for _, r := range rows {
-		props = append(props, r.Mapping.HubSpotProperty)
-	}
-	return props
-}
-
-func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string) (outcomeCounts, int, string, int, error) {
-	var c outcomeCounts
-	settings, rows, fields, p, err := e.inboundSetup(ctx, school)
+func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string) (pageResult, error) {
+	r, idle, err := e.newInRun(ctx, school)
 	if err != nil {
-		return c, 0, "", -1, err
+		return pageResult{}, err
 	}
 	page, err := e.listPage(ctx, school, cursor)
 	if err != nil {
-		return c, 0, "", -1, err
+		return pageResult{}, err
 	}
-	rl := e.newRecordLog(school, DirectionToLMS)
-	logf := rl.add
-	props := inboundProps(rows)
-	for start := 0; start < len(page.Learners) && len(rows) > 0; start += hubspot.BatchLimit {
-		end := min(start+hubspot.BatchLimit, len(page.Learners))
-		emails := make([]string, 0, end-start)
-		for _, l := range page.Learners[start:end] {
+	defer e.writeLog(ctx, r.log)
+	props := r.props()
+	for start := 0; start < len(page.Learners) && !idle && len(r.rows) > 0; start += hubspot.BatchLimit {
+		learners := page.Learners[start:min(start+hubspot.BatchLimit, len(page.Learners))]
+		emails := make([]string, 0, len(learners))
+		for _, l := range learners {
 			emails = append(emails, FoldEmail(l.Email))
 		}
-		contacts, err := p.client.BatchReadByEmail(ctx, emails, props)
+		contacts, err := r.p.client.BatchReadByEmail(ctx, emails, props)
 		if err != nil {
-			return c, 0, "", -1, e.hubspotErr(ctx, school, err)
+			return pageResult{}, err
 		}
-		for _, l := range page.Learners[start:end] {
+		for _, l := range learners {
 			ct, ok := contacts[FoldEmail(l.Email)]
 			if !ok {
-				logf(FoldEmail(l.Email), OutcomeSkipped, "no HubSpot contact with this email")
+				r.log.add(FoldEmail(l.Email), OutcomeSkipped, "no HubSpot contact with this email")
 				continue
 			}
-			if err := e.applyToLearner(ctx, school, settings, rows, fields, ct, ct.UpdatedAt, l, "", logf); err != nil {
-				e.writeLog(ctx, rl)
-				return c, 0, "", -1, err
+			if err := r.applyTo(ctx, ct, ct.UpdatedAt, l, ""); err != nil {
+				return pageResult{}, err
 			}
 		}
 	}
-	e.writeLog(ctx, rl)
-	c.add(rl.entries)
-	return c, len(page.Learners), page.Next, page.Total, nil
+	return pageDone(r.log, len(page.Learners), page.Next, page.Total), nil
 }
 
-func (e *Engine) manualCreate(ctx context.Context, school SchoolID, cursor string) (outcomeCounts, int, string, int, error) {
-	var c outcomeCounts
-	settings, rows, fields, p, err := e.inboundSetup(ctx, school)
-	if err != nil {
-		return c, 0, "", -1, err
+func (e *Engine) manualCreate(ctx context.Context, school SchoolID, cursor string) (pageResult, error) {
+	r, idle, err := e.newInRun(ctx, school)
+	if err != nil || idle {
+		return pageResult{total: -1}, err
 	}
-	contacts, next, err := p.client.ListContactsPage(ctx, hubspot.ListOptions{Properties: inboundProps(rows)}, cursor)
+	contacts, next, err := r.p.client.ListContactsPage(ctx, hubspot.ListOptions{Properties: r.props()}, cursor)
 	if err != nil {
-		return c, 0, "", -1, e.hubspotErr(ctx, school, err)
+		return pageResult{}, err
 	}
-	rl := e.newRecordLog(school, DirectionToLMS)
-	logf := rl.add
+	defer e.writeLog(ctx, r.log)
 	for _, ct := range contacts {
 		email := FoldEmail(ct.Properties["email"])
 		// A contact the learner walk already matched has sync state: nothing to create.
 		if _, err := e.cfg.Store.GetSyncState(ctx, school, email); err == nil {
-			logf(email, OutcomeUnchanged, "")
+			r.log.add(email, OutcomeUnchanged, "")
 			continue
 		}
-		if err := e.applyContact(ctx, school, settings, rows, fields, ct, ct.UpdatedAt, logf); err != nil {
-			e.writeLog(ctx, rl)
-			return c, 0, "", -1, err
+		if err := r.apply(ctx, ct, ct.UpdatedAt); err != nil {
+			return pageResult{}, err
 		}
 	}
-	e.writeLog(ctx, rl)
-	c.add(rl.entries)
-	return c, len(contacts), next, -1, nil
+	return pageDone(r.log, len(contacts), next, -1), nil
 }

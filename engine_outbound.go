@@ -23,6 +23,12 @@ const (
 	JobEvent JobKind = "event"
 )
 
+// contactKey and stageKey are the coalescing keys of contact and stage jobs.
+func contactKey(email string) string { return "contact|" + email }
+func stageKey(email string, tr LifecycleTrigger) string {
+	return "stage|" + email + "|" + string(tr)
+}
+
 type contactPayload struct {
 	Learner Learner `json:"learner"`
 }
@@ -45,7 +51,7 @@ func (e *Engine) LearnerChanged(ctx context.Context, school SchoolID, l Learner)
 	if err != nil {
 		return fmt.Errorf("%w: learner %q: values cannot be encoded: %v", ErrInvalidValue, l.ID, err)
 	}
-	if err := e.cfg.Queue.Enqueue(ctx, JobSpec{School: school, Kind: JobContact, Key: "contact|" + l.Email, Payload: b, Priority: PriorityLive}); err != nil {
+	if err := e.cfg.Queue.Enqueue(ctx, JobSpec{School: school, Kind: JobContact, Key: contactKey(l.Email), Payload: b, Priority: PriorityLive}); err != nil {
 		return fmt.Errorf("hubsync: queue learner change: %w", err)
 	}
 	e.notify()
@@ -69,7 +75,7 @@ func (e *Engine) Record(ctx context.Context, school SchoolID, a Activity) error 
 	jobs := []JobSpec{{School: school, Kind: JobEvent, Key: "event|" + a.OccurrenceID(school), Payload: b, Priority: PriorityLive}}
 	if tr, ok := activityTrigger(a.Kind); ok {
 		sb, _ := json.Marshal(stagePayload{Email: a.Email, Trigger: tr})
-		jobs = append(jobs, JobSpec{School: school, Kind: JobStage, Key: "stage|" + a.Email + "|" + string(tr), Payload: sb, Priority: PriorityLive})
+		jobs = append(jobs, JobSpec{School: school, Kind: JobStage, Key: stageKey(a.Email, tr), Payload: sb, Priority: PriorityLive})
 	}
 	if err := e.cfg.Queue.Enqueue(ctx, jobs...); err != nil {
 		return fmt.Errorf("hubsync: queue activity: %w", err)
@@ -92,6 +98,10 @@ func activityTrigger(k EventKind) (LifecycleTrigger, bool) {
 
 // handleBatch processes one school's leased jobs.
 func (e *Engine) handleBatch(ctx context.Context, school SchoolID, jobs []Job) {
+	if err := e.checkConnection(ctx, school); err != nil {
+		e.finish(ctx, jobs, err)
+		return
+	}
 	var contacts, events, inbound, manual, unknown []Job
 	for _, j := range jobs {
 		switch j.Kind {
@@ -162,11 +172,11 @@ func (e *Engine) newOutRun(ctx context.Context, school SchoolID) (*outRun, error
 	}
 	rep, err := e.report(ctx, school, settings)
 	if err != nil {
-		return nil, e.hubspotErr(ctx, school, err)
+		return nil, err
 	}
 	props, err := e.properties(ctx, school)
 	if err != nil {
-		return nil, e.hubspotErr(ctx, school, err)
+		return nil, err
 	}
 	r := &outRun{e: e, school: school, p: p, settings: settings, rep: rep,
 		optimistic: defaultStagesOnly(props), log: e.newRecordLog(school, DirectionToHubSpot)}
@@ -241,71 +251,129 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 // push sends the learners' changed mapped values and lifecycle stages in one batch upsert (at most
 // hubspot.BatchLimit learners) and records what was written.
 func (r *outRun) push(ctx context.Context, xs []*pending) error {
-	e, school, settings := r.e, r.school, r.settings
-	rule := LifecycleRule{UpdateStage: settings.UpdateLifecycleStage}
-	var needStage []string // emails whose current stage must be read first
-	live := xs[:0:0]
+	live, needStage, err := r.prepare(ctx, xs)
+	if err != nil {
+		return err
+	}
+	current, err := r.currentStages(ctx, needStage)
+	if err != nil {
+		return err
+	}
+	inputs, sent := r.decide(live, current)
+	if len(inputs) == 0 {
+		return nil
+	}
+	results, err := r.p.client.BatchUpsertByEmail(ctx, inputs)
+	if err != nil {
+		return err
+	}
+	states, requeue := r.record(results, sent)
+	if err := r.e.putStates(ctx, states); err != nil {
+		return err
+	}
+	return r.requeueAfterSchemaChange(ctx, requeue)
+}
+
+// prepare loads each learner's sync state, applies the GDPR toolkit and diffs the mapped values
+// against what the engine last wrote. It returns the learners still to send and the emails whose
+// current lifecycle stage must be read from HubSpot first.
+func (r *outRun) prepare(ctx context.Context, xs []*pending) (live []*pending, needStage []string, err error) {
 	for _, x := range xs {
-		email := x.email
-		st, err := e.cfg.Store.GetSyncState(ctx, school, email)
+		st, err := r.e.cfg.Store.GetSyncState(ctx, r.school, x.email)
 		switch {
 		case err == nil:
 			x.state, x.known = st, true
 		case errors.Is(err, ErrNotFound):
-			x.state = SyncState{School: school, Email: email}
+			x.state = SyncState{School: r.school, Email: x.email}
 		default:
-			return err
+			return nil, nil, err
 		}
-		if settings.GDPRToolkit {
-			if x.learner == nil && !x.known {
-				l, err := e.cfg.Learners.GetByEmail(ctx, school, email)
-				if err != nil && !errors.Is(err, ErrNotFound) {
-					return fmt.Errorf("hubsync: read learner for consent: %w", err)
-				}
-				if err == nil {
-					x.learner = &l
-				}
+		if ok, err := r.consented(ctx, x); err != nil || !ok {
+			if err != nil {
+				return nil, nil, err
 			}
-			if (x.learner != nil && !x.learner.MarketingConsent) || (x.learner == nil && !x.known) {
-				r.log.add(email, OutcomeSkipped, "GDPR toolkit on and the learner has not accepted marketing cookies")
-				continue
-			}
+			continue
 		}
 		x.props = map[string]string{}
 		if x.learner != nil {
-			for _, row := range r.rows {
-				v := lmsValue(*x.learner, row.Mapping.LMSField)
-				s, err := ToHubSpot(row.Mapping.LMSField, row.Type, v)
-				if err != nil {
-					r.log.add(email, OutcomeFailed, err.Error())
-					continue
-				}
-				old, wrote := x.state.SentToHubSpot[row.Mapping.HubSpotProperty]
-				if (wrote && old == s) || (!wrote && s == "") {
-					// Unchanged since the last write; or empty and never written by the engine:
-					// an empty LMS value clears only what the engine itself put there.
-					continue
-				}
-				x.props[row.Mapping.HubSpotProperty] = s
+			var failures []string
+			x.props, failures = outboundChanges(r.rows, *x.learner, x.state.SentToHubSpot)
+			for _, f := range failures {
+				r.log.add(x.email, OutcomeFailed, f)
 			}
 		}
 		if _, ok := combineTriggers(x.triggers, !x.known); ok && x.state.LifecycleStage == "" && !r.optimistic {
-			needStage = append(needStage, email)
+			needStage = append(needStage, x.email)
 		}
 		live = append(live, x)
 	}
+	return live, needStage, nil
+}
 
-	current := map[string]string{}
-	if len(needStage) > 0 {
-		got, err := r.p.client.BatchReadByEmail(ctx, needStage, []string{LifecycleProperty})
-		if err != nil {
-			return e.hubspotErr(ctx, school, err)
+// consented applies the GDPR toolkit: with it on, a learner who has not accepted marketing
+// cookies is skipped (and logged as such); so is a stage-only job of a learner never synced
+// whose consent the LMS cannot confirm.
+func (r *outRun) consented(ctx context.Context, x *pending) (bool, error) {
+	if !r.settings.GDPRToolkit {
+		return true, nil
+	}
+	if x.learner == nil && !x.known {
+		l, err := r.e.cfg.Learners.GetByEmail(ctx, r.school, x.email)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return false, fmt.Errorf("hubsync: read learner for consent: %w", err)
 		}
-		for em, c := range got {
-			current[FoldEmail(em)] = c.Properties[LifecycleProperty]
+		if err == nil {
+			x.learner = &l
 		}
 	}
+	if (x.learner != nil && !x.learner.MarketingConsent) || (x.learner == nil && !x.known) {
+		r.log.add(x.email, OutcomeSkipped, "GDPR toolkit on and the learner has not accepted marketing cookies")
+		return false, nil
+	}
+	return true, nil
+}
 
+// outboundChanges returns the HubSpot values of learner l for rows that differ from sent (what
+// the engine last wrote, by property), and a reason for each row whose value does not convert.
+// An empty LMS value is sent only over a value the engine itself wrote: it never clears what
+// someone else put in HubSpot.
+func outboundChanges(rows []RowReport, l Learner, sent map[string]string) (props map[string]string, failures []string) {
+	props = map[string]string{}
+	for _, row := range rows {
+		s, err := ToHubSpot(row.Mapping.LMSField, row.Type, lmsValue(l, row.Mapping.LMSField))
+		if err != nil {
+			failures = append(failures, err.Error())
+			continue
+		}
+		old, wrote := sent[row.Mapping.HubSpotProperty]
+		if (wrote && old == s) || (!wrote && s == "") {
+			continue
+		}
+		props[row.Mapping.HubSpotProperty] = s
+	}
+	return props, failures
+}
+
+// currentStages reads the lifecycle stage HubSpot holds for each email (by folded email).
+func (r *outRun) currentStages(ctx context.Context, emails []string) (map[string]string, error) {
+	current := map[string]string{}
+	if len(emails) == 0 {
+		return current, nil
+	}
+	got, err := r.p.client.BatchReadByEmail(ctx, emails, []string{LifecycleProperty})
+	if err != nil {
+		return nil, err
+	}
+	for em, c := range got {
+		current[FoldEmail(em)] = c.Properties[LifecycleProperty]
+	}
+	return current, nil
+}
+
+// decide applies the lifecycle rule to each learner and returns the upsert inputs, leaving out
+// (and logging as unchanged) learners already known with nothing to send.
+func (r *outRun) decide(live []*pending, current map[string]string) ([]hubspot.UpsertInput, []*pending) {
+	rule := LifecycleRule{UpdateStage: r.settings.UpdateLifecycleStage}
 	var inputs []hubspot.UpsertInput
 	var sent []*pending
 	for _, x := range live {
@@ -328,26 +396,23 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 		inputs = append(inputs, hubspot.UpsertInput{Email: x.email, Properties: x.props})
 		sent = append(sent, x)
 	}
-	if len(inputs) == 0 {
-		return nil
-	}
-	results, err := r.p.client.BatchUpsertByEmail(ctx, inputs)
-	if err != nil {
-		return e.hubspotErr(ctx, school, err)
-	}
-	var requeue []*pending
-	var states []SyncState
+	return inputs, sent
+}
+
+// record turns the upsert's per-record results into the sync states to store and the log, and
+// returns the learners refused for the property schema's sake, to requeue.
+func (r *outRun) record(results []hubspot.UpsertResult, sent []*pending) (states []SyncState, requeue []*pending) {
 	for i, res := range results {
 		if i >= len(sent) {
 			break
 		}
 		x := sent[i]
 		if res.Err != nil {
-			if schemaError(res.Err) {
+			if schemaRefused(res.Err) {
 				// The property schema changed under us (a mapped property deleted, archived or
 				// made read-only): look at it again and requeue the learner, so the row is
 				// reported invalid and skipped while the rest of the record still syncs.
-				e.invalidateSchema(school)
+				r.e.schools.invalidateSchema(r.school)
 				requeue = append(requeue, x)
 			}
 			r.log.add(x.email, OutcomeFailed, res.Err.Error())
@@ -379,19 +444,21 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 			r.log.add(x.email, OutcomeUpdated, "")
 		}
 	}
-	if err := e.putStates(ctx, states); err != nil {
+	return states, requeue
+}
+
+// requeueAfterSchemaChange requeues learners refused for the schema's sake, only when the fresh
+// schema really makes a row invalid, so a record refused for its own sake can never loop.
+func (r *outRun) requeueAfterSchemaChange(ctx context.Context, xs []*pending) error {
+	if len(xs) == 0 {
+		return nil
+	}
+	fresh, err := r.e.report(ctx, r.school, r.settings)
+	if err != nil {
 		return err
 	}
-	if len(requeue) > 0 {
-		// Requeue only when the fresh schema really makes a row invalid, so a record refused for
-		// its own sake can never loop.
-		fresh, err := e.report(ctx, school, settings)
-		if err != nil {
-			return e.hubspotErr(ctx, school, err)
-		}
-		if len(fresh.Active()) < len(r.rep.Active()) {
-			return e.requeue(ctx, school, requeue)
-		}
+	if len(fresh.Active()) < len(r.rep.Active()) {
+		return r.e.requeue(ctx, r.school, xs)
 	}
 	return nil
 }
@@ -405,38 +472,17 @@ func (e *Engine) requeue(ctx context.Context, school SchoolID, xs []*pending) er
 			if err != nil {
 				return err
 			}
-			specs = append(specs, JobSpec{School: school, Kind: JobContact, Key: "contact|" + x.email, Payload: b, Priority: PriorityLive})
+			specs = append(specs, JobSpec{School: school, Kind: JobContact, Key: contactKey(x.email), Payload: b, Priority: PriorityLive})
 		}
 		for tr := range x.triggers {
 			b, _ := json.Marshal(stagePayload{Email: x.email, Trigger: tr})
-			specs = append(specs, JobSpec{School: school, Kind: JobStage, Key: "stage|" + x.email + "|" + string(tr), Payload: b, Priority: PriorityLive})
+			specs = append(specs, JobSpec{School: school, Kind: JobStage, Key: stageKey(x.email, tr), Payload: b, Priority: PriorityLive})
 		}
 	}
 	if len(specs) == 0 {
 		return nil
 	}
 	return e.cfg.Queue.Enqueue(ctx, specs...)
-}
-
-// schemaError reports whether HubSpot refused a record because of the property schema (a property
-// that does not exist, or is read-only) rather than because of the record's values.
-func schemaError(err error) bool {
-	var ae *hubspot.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	codes := []string{ae.SubCategory}
-	for _, d := range ae.Errors {
-		codes = append(codes, d.Code, d.SubCategory)
-	}
-	for _, c := range codes {
-		switch c {
-		case "PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE":
-			return true
-		}
-	}
-	m := strings.ToLower(ae.Message)
-	return strings.Contains(m, "does not exist") || strings.Contains(m, "read only") || strings.Contains(m, "read-only")
 }
 
 // combineTriggers folds one learner's triggers into the one the lifecycle rule decides on. A

@@ -4,16 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"time"
 
 	"github.com/hubsync/hubsync/hubspot"
 )
-
-type schemaEntry struct {
-	props   []Property
-	fetched time.Time
-}
 
 // SaveSettings validates s (Settings.Validate: a malformed setting is an error wrapping
 // ErrInvalidSettings and nothing is saved), stores it, and returns the mapping validation report
@@ -27,7 +20,7 @@ func (e *Engine) SaveSettings(ctx context.Context, school SchoolID, s Settings) 
 	if _, err := e.Connection(ctx, school); err != nil {
 		return MappingReport{}, err
 	}
-	e.invalidateSchema(school) // settings screens expect a fresh look at the schema
+	e.schools.invalidateSchema(school) // settings screens expect a fresh look at the schema
 	rep, err := e.report(ctx, school, s)
 	if err != nil {
 		return MappingReport{}, err
@@ -75,11 +68,8 @@ func (e *Engine) report(ctx context.Context, school SchoolID, s Settings) (Mappi
 // properties returns the portal's contact properties, cached for Config.SchemaTTL.
 func (e *Engine) properties(ctx context.Context, school SchoolID) ([]Property, error) {
 	now := e.clk.Now()
-	e.mu.Lock()
-	ent, ok := e.schemas[school]
-	e.mu.Unlock()
-	if ok && now.Sub(ent.fetched) < e.cfg.SchemaTTL {
-		return ent.props, nil
+	if props, ok := e.schools.schema(school, now, e.cfg.SchemaTTL); ok {
+		return props, nil
 	}
 	p, err := e.portalFor(ctx, school)
 	if err != nil {
@@ -87,22 +77,14 @@ func (e *Engine) properties(ctx context.Context, school SchoolID) ([]Property, e
 	}
 	hp, err := p.client.ListProperties(ctx, false)
 	if err != nil {
-		return nil, e.hubspotErr(ctx, school, fmt.Errorf("hubsync: contact properties of %s: %w", school, err))
+		return nil, e.settle(ctx, school, fmt.Errorf("hubsync: contact properties of %s: %w", school, err))
 	}
 	props := make([]Property, 0, len(hp))
 	for _, x := range hp {
 		props = append(props, propertyFrom(x))
 	}
-	e.mu.Lock()
-	e.schemas[school] = schemaEntry{props: props, fetched: now}
-	e.mu.Unlock()
+	e.schools.keepSchema(school, props, now)
 	return props, nil
-}
-
-func (e *Engine) invalidateSchema(school SchoolID) {
-	e.mu.Lock()
-	delete(e.schemas, school)
-	e.mu.Unlock()
 }
 
 func propertyFrom(x hubspot.Property) Property {
@@ -116,49 +98,3 @@ func propertyFrom(x hubspot.Property) Property {
 	}
 	return p
 }
-
-// hubspotErr turns a refused refresh into a lost connection (deactivating the school once) and
-// passes every other error through.
-func (e *Engine) hubspotErr(ctx context.Context, school SchoolID, err error) error {
-	if errors.Is(err, hubspot.ErrConnectionRevoked) {
-		e.connectionLost(ctx, school, err)
-		e.pause(school, e.clk.Now().Add(connectionRecheck))
-		return fmt.Errorf("%w: %w", ErrConnectionLost, err)
-	}
-	var ae *hubspot.APIError
-	if errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized {
-		return e.recheckToken(ctx, school, err)
-	}
-	return err
-}
-
-// recheckToken handles a 401: HubSpot refused an access token that had not expired by our
-// clock (revoked, or the app uninstalled). One refresh tells the two apart: refused, the
-// connection is lost (deactivate, notify once); granted, the new token is stored and the work is
-// retried at once without counting an attempt.
-func (e *Engine) recheckToken(ctx context.Context, school SchoolID, cause error) error {
-	e.mu.Lock()
-	delete(e.clients, school)
-	e.mu.Unlock()
-	conn, err := e.cfg.Store.GetConnection(ctx, school)
-	if err != nil {
-		return cause
-	}
-	tok, err := e.oauth.Refresh(ctx, conn.Token.RefreshToken)
-	if errors.Is(err, hubspot.ErrConnectionRevoked) {
-		return e.hubspotErr(ctx, school, err)
-	}
-	if err != nil {
-		return cause
-	}
-	if err := e.persistToken(ctx, school, tok); err != nil {
-		return cause
-	}
-	return &retryNow{cause: cause}
-}
-
-// retryNow asks finish to put jobs back for an immediate retry without counting an attempt.
-type retryNow struct{ cause error }
-
-func (r *retryNow) Error() string { return "hubsync: retry with a fresh token: " + r.cause.Error() }
-func (r *retryNow) Unwrap() error { return r.cause }

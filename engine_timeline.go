@@ -79,7 +79,7 @@ func (e *Engine) sendEvents(ctx context.Context, school SchoolID, jobs []Job) er
 		results, err := p.client.CreateTimelineEvents(ctx, batch[start:end])
 		if err != nil {
 			e.writeLog(ctx, rl)
-			return e.hubspotErr(ctx, school, err)
+			return err
 		}
 		for i, r := range results {
 			a := acts[start+i]

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -33,9 +31,6 @@ const (
 	// BatchLingerDefault is how long an idle worker woken by new work waits before it takes a
 	// batch, so a burst fills its first batch.
 	BatchLingerDefault = 50 * time.Millisecond
-	// connectionRecheck is how long a worker skips a school whose connection is lost or missing
-	// before it looks again (another engine may have reconnected it).
-	connectionRecheck = time.Minute
 )
 
 // HubSpotApp is the HubSpot public app the engine connects schools through.
@@ -131,17 +126,9 @@ type Engine struct {
 	log   *slog.Logger
 	oauth *hubspot.OAuth
 
-	mu      sync.Mutex
-	clients map[SchoolID]*portal // per connected school
-	paused  map[SchoolID]time.Time
-	schemas map[SchoolID]schemaEntry
-	outages map[SchoolID]int // consecutive batches failed by an unavailable HubSpot
-	// portals maps a HubSpot portal id to the schools connected to it, for routing webhooks;
-	// rebuilt when older than a minute or after a connect.
-	portals   map[int64][]SchoolID
-	portalsAt time.Time
-	// prefetches holds each school's learner page read ahead by a manual sync.
-	prefetches map[SchoolID]*prefetch
+	// schools is each school's runtime state in this process (client, pause, outages, schema
+	// cache, manual read-ahead) and the portal index; see engine_schools.go.
+	schools *schools
 
 	wake chan struct{}
 }
@@ -196,15 +183,11 @@ func New(cfg Config) (*Engine, error) {
 		cfg.HubSpot.Scopes = DefaultScopes
 	}
 	e := &Engine{
-		cfg:        cfg,
-		clk:        clock.Or(cfg.Clock),
-		log:        cfg.Logger,
-		clients:    map[SchoolID]*portal{},
-		paused:     map[SchoolID]time.Time{},
-		schemas:    map[SchoolID]schemaEntry{},
-		outages:    map[SchoolID]int{},
-		prefetches: map[SchoolID]*prefetch{},
-		wake:       make(chan struct{}, 1),
+		cfg:     cfg,
+		clk:     clock.Or(cfg.Clock),
+		log:     cfg.Logger,
+		schools: newSchools(),
+		wake:    make(chan struct{}, 1),
 	}
 	redirect := cfg.HubSpot.RedirectURL
 	if redirect == "" {
@@ -325,123 +308,17 @@ func (e *Engine) workerLoop(ctx context.Context, name string) {
 	}
 }
 
-// pausedSchools lists the schools whose portal is waiting out a rate limit or whose connection is
-// lost, for DequeueOptions.Exclude.
-func (e *Engine) pausedSchools() []SchoolID {
-	now := e.clk.Now()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []SchoolID
-	for s, until := range e.paused {
-		if until.After(now) {
-			out = append(out, s)
-		} else {
-			delete(e.paused, s)
-		}
-	}
-	return out
-}
-
-func (e *Engine) pause(s SchoolID, until time.Time) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if until.After(e.paused[s]) {
-		e.paused[s] = until
-	}
-}
-
 // step leases one batch of one school's jobs and handles it.
 func (e *Engine) step(ctx context.Context, worker string) (int, error) {
 	jobs, err := e.cfg.Queue.Dequeue(ctx, DequeueOptions{
 		Worker:  worker,
 		Max:     hubspot.BatchLimit,
 		Lease:   e.cfg.Lease,
-		Exclude: e.pausedSchools(),
+		Exclude: e.schools.paused(e.clk.Now()),
 	})
 	if err != nil || len(jobs) == 0 {
 		return 0, err
 	}
 	e.handleBatch(ctx, jobs[0].School, jobs)
 	return len(jobs), nil
-}
-
-// backoff is the wait before try attempts+1 of a failing job: 1 s doubling, capped.
-func (e *Engine) backoff(attempts int) time.Duration {
-	d := time.Second
-	for i := 0; i < attempts && d < e.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, e.cfg.MaxBackoff)
-}
-
-// finish acks, retries or releases jobs after a batch, with a context that outlives a cancelled
-// run so leased work is always given back.
-func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	now := e.clk.Now()
-	var rl *hubspot.RateLimitError
-	var rn *retryNow
-	var outageUntil time.Time
-	if len(jobs) > 0 {
-		school := jobs[0].School
-		e.mu.Lock()
-		if err != nil && ctx.Err() == nil && transient(err) {
-			e.outages[school]++
-			outageUntil = now.Add(e.backoff(e.outages[school] - 1))
-		} else if err == nil {
-			delete(e.outages, school)
-		}
-		e.mu.Unlock()
-		if !outageUntil.IsZero() {
-			e.pause(school, outageUntil)
-			e.log.Warn("hubsync: HubSpot unavailable; pausing the portal", "school", school, "until", outageUntil, "err", err)
-		}
-	}
-	for _, j := range jobs {
-		var ferr error
-		switch {
-		case err == nil:
-			ferr = e.cfg.Queue.Ack(fctx, j)
-		case ctx.Err() != nil:
-			ferr = e.cfg.Queue.Release(fctx, j, now)
-		case errors.As(err, &rn):
-			// A fresh token was just stored: try again almost at once (a short pause keeps a
-			// HubSpot that refuses every token from spinning the worker).
-			e.pause(j.School, now.Add(time.Second))
-			ferr = e.cfg.Queue.Release(fctx, j, now)
-		case errors.As(err, &rl):
-			e.pause(j.School, now.Add(rl.RetryAfter))
-			ferr = e.cfg.Queue.Release(fctx, j, now.Add(rl.RetryAfter))
-		case transient(err):
-			// HubSpot (or the network) is down: the whole portal waits, with a growing pause,
-			// and the jobs go back without counting an attempt, so an outage of any length loses
-			// nothing and dead-letters nothing.
-			ferr = e.cfg.Queue.Release(fctx, j, outageUntil)
-		case errors.Is(err, ErrConnectionLost), errors.Is(err, ErrNotConnected):
-			// Kept, not dropped: the school is skipped for a while and its jobs run once it is
-			// connected again (CompleteConnect lifts the pause at once on this engine).
-			e.pause(j.School, now.Add(connectionRecheck))
-			ferr = e.cfg.Queue.Release(fctx, j, now)
-		default:
-			ferr = e.cfg.Queue.Retry(fctx, j, now.Add(e.backoff(j.Attempts)), err.Error())
-		}
-		if ferr != nil && !errors.Is(ferr, ErrLeaseLost) {
-			e.log.Error("hubsync: could not finish job", "school", j.School, "job", j.ID, "err", ferr)
-		}
-	}
-}
-
-// transient reports whether err means HubSpot or the network is unavailable (5xx after the
-// client's own retries, a dropped connection, a timeout), as opposed to a problem with the work.
-func transient(err error) bool {
-	var ae *hubspot.APIError
-	if errors.As(err, &ae) {
-		return ae.StatusCode >= 500 || ae.StatusCode == 0
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, context.DeadlineExceeded)
 }

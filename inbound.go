@@ -257,12 +257,8 @@ func (e *Engine) ownChange(ev hubspot.WebhookEvent) bool {
 
 // schoolsOfPortal finds the schools connected to a portal (normally one).
 func (e *Engine) schoolsOfPortal(ctx context.Context, portal int64) ([]SchoolID, error) {
-	e.mu.Lock()
-	cached, ok := e.portals[portal]
-	fresh := e.clk.Now().Sub(e.portalsAt) < time.Minute
-	e.mu.Unlock()
-	if ok && fresh {
-		return cached, nil
+	if ids, ok := e.schools.portalSchools(portal, e.clk.Now()); ok {
+		return ids, nil
 	}
 	schools, err := e.cfg.Store.ListSchools(ctx)
 	if err != nil {
@@ -279,47 +275,77 @@ func (e *Engine) schoolsOfPortal(ctx context.Context, portal int64) ([]SchoolID,
 		}
 		idx[c.PortalID] = append(idx[c.PortalID], s)
 	}
-	e.mu.Lock()
-	e.portals, e.portalsAt = idx, e.clk.Now()
-	e.mu.Unlock()
+	e.schools.keepPortalIndex(idx, e.clk.Now())
 	return idx[portal], nil
+}
+
+// inRun is one HubSpot -> LMS pass's context (a batch of live inbound jobs, or a page of a
+// manual sync): the school's settings, the valid rows that write to the LMS, the LMS catalog,
+// the portal, and the sync log entries it collects. Built once by newInRun.
+type inRun struct {
+	e        *Engine
+	school   SchoolID
+	settings Settings
+	rows     []RowReport // valid rows that write to the LMS
+	fields   FieldIndex
+	p        *portal
+	log      *recordLog
+}
+
+// newInRun builds an inbound pass. idle is true when nothing points to the LMS (no inbound row
+// and no new-learner creation): the pass has nothing to do, and neither the catalog nor the
+// portal was read.
+func (e *Engine) newInRun(ctx context.Context, school SchoolID) (r *inRun, idle bool, err error) {
+	settings, err := e.Settings(ctx, school)
+	if err != nil {
+		return nil, false, err
+	}
+	rep, err := e.report(ctx, school, settings)
+	if err != nil {
+		return nil, false, err
+	}
+	r = &inRun{e: e, school: school, settings: settings, log: e.newRecordLog(school, DirectionToLMS)}
+	for _, row := range rep.Active() {
+		if row.Direction.ToLMS() {
+			r.rows = append(r.rows, row)
+		}
+	}
+	if len(r.rows) == 0 && !settings.Inbound.CreateLearners {
+		return r, true, nil
+	}
+	catalog, err := e.cfg.Learners.Catalog(ctx, school)
+	if err != nil {
+		return nil, false, fmt.Errorf("hubsync: LMS field catalog of %s: %w", school, err)
+	}
+	r.fields = IndexFields(catalog)
+	if r.p, err = e.portalFor(ctx, school); err != nil {
+		return nil, false, err
+	}
+	return r, false, nil
+}
+
+// props are the contact properties an inbound pass reads.
+func (r *inRun) props() []string {
+	props := []string{"email", "hs_additional_emails"}
+	for _, row := range r.rows {
+		props = append(props, row.Mapping.HubSpotProperty)
+	}
+	return props
 }
 
 // applyInbound applies a batch of one school's inbound jobs.
 func (e *Engine) applyInbound(ctx context.Context, school SchoolID, jobs []Job) error {
-	settings, err := e.Settings(ctx, school)
-	if err != nil {
-		return err
+	r, idle, err := e.newInRun(ctx, school)
+	if err != nil || idle {
+		return err // idle: nothing points to the LMS, the events are not for us
 	}
-	rl := e.newRecordLog(school, DirectionToLMS)
-	logf := rl.add
-	defer e.writeLog(ctx, rl)
-
-	rep, err := e.report(ctx, school, settings)
-	if err != nil {
-		return e.hubspotErr(ctx, school, err)
-	}
-	var rows []RowReport
-	for _, r := range rep.Active() {
-		if r.Direction.ToLMS() {
-			rows = append(rows, r)
-		}
-	}
-	if len(rows) == 0 && !settings.Inbound.CreateLearners {
-		return nil // nothing points to the LMS: the events are not for us
-	}
-	catalog, err := e.cfg.Learners.Catalog(ctx, school)
-	if err != nil {
-		return err
-	}
-	fields := IndexFields(catalog)
-
+	defer e.writeLog(ctx, r.log)
 	latest := map[string]time.Time{}
 	var ids []string
 	for _, j := range jobs {
 		var p inboundPayload
 		if err := json.Unmarshal(j.Payload, &p); err != nil || p.ContactID == "" {
-			logf("", OutcomeFailed, "undecodable inbound job")
+			r.log.add("", OutcomeFailed, "undecodable inbound job")
 			continue
 		}
 		if _, dup := latest[p.ContactID]; !dup {
@@ -332,17 +358,9 @@ func (e *Engine) applyInbound(ctx context.Context, school SchoolID, jobs []Job) 
 	if len(ids) == 0 {
 		return nil
 	}
-	props := []string{"email", "hs_additional_emails"}
-	for _, r := range rows {
-		props = append(props, r.Mapping.HubSpotProperty)
-	}
-	p, err := e.portalFor(ctx, school)
+	contacts, err := r.p.client.BatchReadByID(ctx, ids, r.props())
 	if err != nil {
 		return err
-	}
-	contacts, err := p.client.BatchReadByID(ctx, ids, props)
-	if err != nil {
-		return e.hubspotErr(ctx, school, err)
 	}
 	for _, id := range ids {
 		c, ok := contacts[id]
@@ -350,76 +368,117 @@ func (e *Engine) applyInbound(ctx context.Context, school SchoolID, jobs []Job) 
 			e.log.Info("hubsync: contact gone from HubSpot (deleted or merged); nothing to apply", "school", school, "contact", id)
 			continue
 		}
-		if err := e.applyContact(ctx, school, settings, rows, fields, c, latest[id], logf); err != nil {
+		if err := r.apply(ctx, c, latest[id]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// applyContact applies one HubSpot contact to its learner. Errors returned are the kind that
-// should retry the batch (the LMS or the store unavailable); per-record problems are logged.
-func (e *Engine) applyContact(ctx context.Context, school SchoolID, settings Settings, rows []RowReport, fields FieldIndex, c hubspot.Contact, changedAt time.Time, logf func(string, LogOutcome, string)) error {
+// apply applies one HubSpot contact to its learner, creating the learner when none matches and
+// creation is on. Errors returned are the kind that should retry the batch (the LMS or the store
+// unavailable); per-record problems are logged.
+func (r *inRun) apply(ctx context.Context, c hubspot.Contact, changedAt time.Time) error {
 	email := FoldEmail(c.Properties["email"])
 	if err := ValidateEmail(email); err != nil {
-		logf(email, OutcomeSkipped, "contact "+c.ID+": "+err.Error())
+		r.log.add(email, OutcomeSkipped, "contact "+c.ID+": "+err.Error())
 		return nil
 	}
-	learner, err := e.cfg.Learners.GetByEmail(ctx, school, email)
-	movedFrom := ""
+	learner, movedFrom, err := r.match(ctx, c, email)
 	if errors.Is(err, ErrNotFound) {
-		// An email changed in HubSpot keeps the old address as an additional email: look there
-		// before deciding the person is new.
-		for _, old := range strings.Split(c.Properties["hs_additional_emails"], ";") {
-			old = FoldEmail(old)
-			if old == "" || old == email {
-				continue
-			}
-			l, gerr := e.cfg.Learners.GetByEmail(ctx, school, old)
-			if gerr == nil {
-				learner, err, movedFrom = l, nil, old
-				break
-			}
-			if !errors.Is(gerr, ErrNotFound) {
-				return gerr
-			}
-		}
-	}
-	if errors.Is(err, ErrNotFound) {
-		if !settings.Inbound.CreateLearners {
-			logf(email, OutcomeSkipped, "no learner with this email, and new-learner creation is off")
+		if !r.settings.Inbound.CreateLearners {
+			r.log.add(email, OutcomeSkipped, "no learner with this email, and new-learner creation is off")
 			return nil
 		}
-		return e.createLearner(ctx, school, settings, rows, fields, c, email, logf)
+		return r.create(ctx, c, email)
 	}
 	if err != nil {
 		return err
 	}
-	return e.applyToLearner(ctx, school, settings, rows, fields, c, changedAt, learner, movedFrom, logf)
+	return r.applyTo(ctx, c, changedAt, learner, movedFrom)
 }
 
-// applyToLearner writes a contact's mapped inbound values that differ to the learner it matched.
+// match finds the contact's learner by email or, since HubSpot keeps an old address as an
+// additional email after an email change, by one of those (movedFrom is then the old address).
+func (r *inRun) match(ctx context.Context, c hubspot.Contact, email string) (l Learner, movedFrom string, err error) {
+	l, err = r.e.cfg.Learners.GetByEmail(ctx, r.school, email)
+	if !errors.Is(err, ErrNotFound) {
+		return l, "", err
+	}
+	for _, old := range strings.Split(c.Properties["hs_additional_emails"], ";") {
+		old = FoldEmail(old)
+		if old == "" || old == email {
+			continue
+		}
+		l, gerr := r.e.cfg.Learners.GetByEmail(ctx, r.school, old)
+		if gerr == nil {
+			return l, old, nil
+		}
+		if !errors.Is(gerr, ErrNotFound) {
+			return Learner{}, "", gerr
+		}
+	}
+	return Learner{}, "", err
+}
+
+// recordRefused reports whether an LMS write error is about this one record (logged, the batch
+// goes on) rather than the LMS as a whole (returned, the batch is judged).
+func recordRefused(err error) bool {
+	var pe *PermanentError
+	return errors.Is(err, ErrReadOnly) || errors.Is(err, ErrInvalidValue) || errors.Is(err, ErrConflict) || errors.As(err, &pe)
+}
+
+// applyTo writes a contact's mapped inbound values that differ to the learner it matched.
 // movedFrom is the learner's old email when it was found by one of the contact's additional emails.
-func (e *Engine) applyToLearner(ctx context.Context, school SchoolID, settings Settings, rows []RowReport, fields FieldIndex, c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, logf func(string, LogOutcome, string)) error {
+func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string) error {
 	email := FoldEmail(c.Properties["email"])
 	stateKey := FoldEmail(learner.Email)
-	st, err := e.cfg.Store.GetSyncState(ctx, school, stateKey)
+	st, err := r.e.cfg.Store.GetSyncState(ctx, r.school, stateKey)
 	if errors.Is(err, ErrNotFound) {
-		st, err = SyncState{School: school, Email: stateKey}, nil
+		st, err = SyncState{School: r.school, Email: stateKey}, nil
 	}
 	if err != nil {
 		return err
 	}
+	values, written := r.inboundValues(c, changedAt, learner, movedFrom, st)
+	if len(values) == 0 {
+		r.log.add(email, OutcomeUnchanged, "")
+		return nil
+	}
+	updated, err := r.e.cfg.Learners.Update(ctx, r.school, learner.ID, values)
+	if err != nil {
+		if recordRefused(err) {
+			r.log.add(email, OutcomeFailed, err.Error())
+			return nil
+		}
+		return err
+	}
+	recordInbound(&st, written, updated)
+	if newKey := FoldEmail(updated.Email); newKey != st.Email {
+		st.Email = newKey
+	}
+	if err := r.e.cfg.Store.PutSyncState(ctx, st); err != nil {
+		return err
+	}
+	r.log.add(email, OutcomeUpdated, "")
+	return nil
+}
+
+// inboundValues returns the values to write to the learner (by LMS field, in the LMS's types) and
+// the canonical HubSpot form of each ({LMS field, HubSpot property}), applying the two-way
+// conflict rule and the LMS's validation; a value that cannot be written is logged.
+func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, st SyncState) (map[string]any, map[[2]string]string) {
+	email := FoldEmail(c.Properties["email"])
 	values := map[string]any{}
-	written := map[[2]string]string{} // {LMS field, HubSpot property} -> canonical value
-	for _, r := range rows {
-		key, prop := r.Mapping.LMSField, r.Mapping.HubSpotProperty
-		hsVal, err := NormalizeHubSpot(prop, r.Type, c.Properties[prop])
+	written := map[[2]string]string{}
+	for _, row := range r.rows {
+		key, prop := row.Mapping.LMSField, row.Mapping.HubSpotProperty
+		hsVal, err := NormalizeHubSpot(prop, row.Type, c.Properties[prop])
 		if err != nil {
-			logf(email, OutcomeFailed, err.Error())
+			r.log.add(email, OutcomeFailed, err.Error())
 			continue
 		}
-		lmsVal, err := ToHubSpot(key, r.Type, lmsValue(learner, key))
+		lmsVal, err := ToHubSpot(key, row.Type, lmsValue(learner, key))
 		if err != nil {
 			lmsVal = "\x00unreadable" // differs from anything HubSpot holds
 		}
@@ -430,63 +489,61 @@ func (e *Engine) applyToLearner(ctx context.Context, school SchoolID, settings S
 		} else if hsVal == lmsVal {
 			continue
 		}
-		if r.Direction == DirectionBoth {
-			// Two-way conflict: the LMS changed since the engine last synced the field, and
-			// HubSpot holds what the engine wrote: HubSpot did not change, the LMS did.
-			last, known := st.SentToHubSpot[prop]
-			if known && hsVal == last && lmsVal != last {
-				continue
-			}
-			if known && hsVal != last && lmsVal != last && !learner.Updated.IsZero() && learner.Updated.After(changedAt) {
-				continue // both changed; the LMS's change is the more recent
-			}
-		}
-		v, err := FromHubSpot(prop, r.Type, hsVal)
-		if err != nil {
-			logf(email, OutcomeFailed, err.Error())
+		if row.Direction == DirectionBoth && lmsWins(st.SentToHubSpot, prop, hsVal, lmsVal, learner.Updated, changedAt) {
 			continue
 		}
-		if settings.Inbound.ValidateData {
-			if err := checkRules(fields[key], v); err != nil {
-				logf(email, OutcomeFailed, err.Error())
-				continue
-			}
-		}
-		if key == "email" {
-			if err := ValidateEmail(hsVal); err != nil {
-				logf(email, OutcomeFailed, "email: "+err.Error())
-				continue
-			}
+		v, ok := r.checked(email, row, hsVal)
+		if !ok {
+			continue
 		}
 		values[key] = v
 		written[[2]string{key, prop}] = hsVal
 	}
-	if len(values) == 0 {
-		logf(email, OutcomeUnchanged, "")
-		return nil
+	return values, written
+}
+
+// lmsWins is the two-way conflict rule for one field: the LMS keeps its value when HubSpot still
+// holds what the engine last wrote there (HubSpot did not change, the LMS did), or when both
+// changed since and the LMS's change is the more recent (lmsUpdated after hsChanged; an unknown
+// lmsUpdated loses).
+func lmsWins(sent map[string]string, prop, hsVal, lmsVal string, lmsUpdated, hsChanged time.Time) bool {
+	last, known := sent[prop]
+	if !known {
+		return false
 	}
-	updated, err := e.cfg.Learners.Update(ctx, school, learner.ID, values)
+	if hsVal == last && lmsVal != last {
+		return true
+	}
+	return hsVal != last && lmsVal != last && !lmsUpdated.IsZero() && lmsUpdated.After(hsChanged)
+}
+
+// checked converts a HubSpot value for row's LMS field and applies the field's rules (with data
+// validation on) and the email check; a failure is logged and ok is false.
+func (r *inRun) checked(email string, row RowReport, hsVal string) (v any, ok bool) {
+	key, prop := row.Mapping.LMSField, row.Mapping.HubSpotProperty
+	v, err := FromHubSpot(prop, row.Type, hsVal)
 	if err != nil {
-		if errors.Is(err, ErrReadOnly) || errors.Is(err, ErrInvalidValue) || errors.Is(err, ErrConflict) {
-			logf(email, OutcomeFailed, err.Error())
-			return nil
+		r.log.add(email, OutcomeFailed, err.Error())
+		return nil, false
+	}
+	if r.settings.Inbound.ValidateData {
+		if err := checkRules(r.fields[key], v); err != nil {
+			r.log.add(email, OutcomeFailed, err.Error())
+			return nil, false
 		}
-		return err
 	}
-	e.recordInbound(&st, written, updated)
-	if newKey := FoldEmail(updated.Email); newKey != st.Email {
-		st.Email = newKey
+	if key == "email" {
+		if err := ValidateEmail(hsVal); err != nil {
+			r.log.add(email, OutcomeFailed, "email: "+err.Error())
+			return nil, false
+		}
 	}
-	if err := e.cfg.Store.PutSyncState(ctx, st); err != nil {
-		return err
-	}
-	logf(email, OutcomeUpdated, "")
-	return nil
+	return v, true
 }
 
 // recordInbound notes values the engine wrote to the LMS: they are what HubSpot holds too, so
 // the learner change the host reports next sends nothing back (no ping-pong).
-func (e *Engine) recordInbound(st *SyncState, written map[[2]string]string, l Learner) {
+func recordInbound(st *SyncState, written map[[2]string]string, l Learner) {
 	if st.SentToHubSpot == nil {
 		st.SentToHubSpot = map[string]string{}
 	}
@@ -530,70 +587,79 @@ func usernameFor(email string, n int) string {
 	return base + "-" + suffix
 }
 
-func (e *Engine) createLearner(ctx context.Context, school SchoolID, settings Settings, rows []RowReport, fields FieldIndex, c hubspot.Contact, email string, logf func(string, LogOutcome, string)) error {
+// create makes a learner for a contact no learner matches, with the contact's mapped inbound
+// values, the school's tags and (optionally) a welcome email. With data validation on, a learner
+// missing a required field is not created.
+func (r *inRun) create(ctx context.Context, c hubspot.Contact, email string) error {
+	values, written, ok := r.newLearnerValues(c, email)
+	if !ok {
+		return nil
+	}
+	var created Learner
+	var err error
+	for try := range 5 {
+		created, err = r.e.cfg.Learners.Create(ctx, r.school, NewLearner{
+			Email: email, Username: usernameFor(email, try), Values: values,
+			Tags: r.settings.Inbound.Tags, SendWelcomeEmail: r.settings.Inbound.SendWelcomeEmail,
+		})
+		if !errors.Is(err, ErrConflict) {
+			break
+		}
+		if _, gerr := r.e.cfg.Learners.GetByEmail(ctx, r.school, email); gerr == nil {
+			r.log.add(email, OutcomeSkipped, "learner created meanwhile by someone else; the next change updates it")
+			return nil
+		}
+	}
+	if err != nil {
+		if recordRefused(err) {
+			r.log.add(email, OutcomeFailed, "creating the learner: "+err.Error())
+			return nil
+		}
+		return err
+	}
+	st := SyncState{School: r.school, Email: email, ContactID: c.ID}
+	recordInbound(&st, written, created)
+	if err := r.e.cfg.Store.PutSyncState(ctx, st); err != nil {
+		return err
+	}
+	r.log.add(email, OutcomeCreated, "")
+	return nil
+}
+
+// newLearnerValues returns a new learner's values from the contact; ok is false (and the reason
+// logged) when a required field has no value under data validation.
+func (r *inRun) newLearnerValues(c hubspot.Contact, email string) (map[string]any, map[[2]string]string, bool) {
 	values := map[string]any{}
 	written := map[[2]string]string{}
-	for _, r := range rows {
-		key, prop := r.Mapping.LMSField, r.Mapping.HubSpotProperty
+	for _, row := range r.rows {
+		key, prop := row.Mapping.LMSField, row.Mapping.HubSpotProperty
 		if key == "email" || key == "username" {
 			continue
 		}
-		hsVal, err := NormalizeHubSpot(prop, r.Type, c.Properties[prop])
+		hsVal, err := NormalizeHubSpot(prop, row.Type, c.Properties[prop])
 		if err != nil {
-			logf(email, OutcomeFailed, err.Error())
+			r.log.add(email, OutcomeFailed, err.Error())
 			continue
 		}
 		if hsVal == "" {
 			continue
 		}
-		v, _ := FromHubSpot(prop, r.Type, hsVal)
-		if settings.Inbound.ValidateData {
-			if err := checkRules(fields[key], v); err != nil {
-				logf(email, OutcomeFailed, err.Error())
-				continue
-			}
+		v, ok := r.checked(email, row, hsVal)
+		if !ok {
+			continue
 		}
 		values[key] = v
 		written[[2]string{key, prop}] = hsVal
 	}
-	if settings.Inbound.ValidateData {
-		// Required fields must be present on a new learner, or it is not created.
-		for _, f := range fields {
+	if r.settings.Inbound.ValidateData {
+		for _, f := range r.fields {
 			if f.Validation.Required && f.Writable && f.Key != "email" && f.Key != "username" && values[f.Key] == nil {
-				logf(email, OutcomeFailed, fmt.Sprintf("field %q is required and HubSpot has no value for it; learner not created", f.Key))
-				return nil
+				r.log.add(email, OutcomeFailed, fmt.Sprintf("field %q is required and HubSpot has no value for it; learner not created", f.Key))
+				return nil, nil, false
 			}
 		}
 	}
-	var created Learner
-	var err error
-	for try := range 5 {
-		created, err = e.cfg.Learners.Create(ctx, school, NewLearner{
-			Email: email, Username: usernameFor(email, try), Values: values,
-			Tags: settings.Inbound.Tags, SendWelcomeEmail: settings.Inbound.SendWelcomeEmail,
-		})
-		if !errors.Is(err, ErrConflict) {
-			break
-		}
-		if _, gerr := e.cfg.Learners.GetByEmail(ctx, school, email); gerr == nil {
-			logf(email, OutcomeSkipped, "learner created meanwhile by someone else; the next change updates it")
-			return nil
-		}
-	}
-	if err != nil {
-		if errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidValue) || errors.Is(err, ErrReadOnly) {
-			logf(email, OutcomeFailed, "creating the learner: "+err.Error())
-			return nil
-		}
-		return err
-	}
-	st := SyncState{School: school, Email: email, ContactID: c.ID}
-	e.recordInbound(&st, written, created)
-	if err := e.cfg.Store.PutSyncState(ctx, st); err != nil {
-		return err
-	}
-	logf(email, OutcomeCreated, "")
-	return nil
+	return values, written, true
 }
 
 // checkRules applies an LMS field's validation rules to a value about to be written.

@@ -1,0 +1,293 @@
+package hubsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hubsync/hubsync/hubspot"
+)
+
+// The failure policy: what the engine does with work after an error, decided in one place.
+//
+// judge maps an error to a verdict and does nothing else; finish applies the verdict to a batch's
+// jobs (ack, retry, release or dead-letter, pausing the school, deactivating its connection).
+// The rules, in the order judge applies them:
+//
+//   - no error: the jobs are done (ack), and the school's outage count resets;
+//   - the engine is shutting down: the jobs go back at once, no attempt counted;
+//   - a fresh token was just stored after a 401: the jobs go back at once, the school pauses 1 s;
+//   - PermanentError (from a Learners implementation): dead-lettered at once, with its reason;
+//   - ErrConnectionLost, ErrNotConnected: the jobs are kept (released) and the school is skipped
+//     for connectionRecheck, since another engine may reconnect it;
+//   - hubspot.ErrConnectionRevoked (HubSpot refused the refresh token): as above, and the school
+//     is deactivated and told once;
+//   - *hubspot.RateLimitError, *RetryAfterError: the jobs go back, no attempt counted, and the
+//     school pauses until the wait is over (capped at RetryAfterMax);
+//   - a HubSpot 401 on an access token that had not expired: one refresh tells an expired token
+//     from a revoked one, and its outcome is judged again;
+//   - the service is unavailable (HubSpot 5xx or no answer, a dropped connection, a timeout,
+//     anything matching ErrUnavailable, as learnworlds.APIError does for 429 and 5xx): the jobs go
+//     back without counting an attempt and the school pauses with a growing backoff, so an outage
+//     of either API, of any length, dead-letters nothing;
+//   - anything else is a problem with the work: retried with a growing backoff, counting an
+//     attempt, and dead-lettered by the queue after its maximum attempts.
+
+// connectionRecheck is how long a worker skips a school whose connection is lost or missing
+// before it looks again (another engine may have reconnected it).
+const connectionRecheck = time.Minute
+
+// action is what happens to a job.
+type action int
+
+const (
+	actAck     action = iota // done
+	actRetry                 // run again after the job's backoff, counting an attempt
+	actRelease               // run again at verdict.runAt, no attempt counted
+	actKill                  // dead-letter now
+)
+
+func (a action) String() string {
+	return [...]string{"ack", "retry", "release", "kill"}[a]
+}
+
+// verdict is what to do with a batch's jobs after an error.
+type verdict struct {
+	act action
+	// runAt is when released jobs run again (actRelease). Retried jobs use backoff(attempts).
+	runAt time.Time
+	// pauseUntil, when set, makes workers skip the school until then.
+	pauseUntil time.Time
+	// outage: the failure is an unavailable service; the school's outage count grows.
+	outage bool
+	// deactivate: the connection is lost; deactivate the school and tell it once.
+	deactivate bool
+	// recheck: a 401; refresh the token once and judge the outcome again.
+	recheck bool
+}
+
+// failureInput is what judge knows besides the error.
+type failureInput struct {
+	now        time.Time
+	outages    int // the school's consecutive outages before this one
+	maxBackoff time.Duration
+	stopping   bool // the run is shutting down
+	rechecked  bool // the error is the outcome of a 401's recheck
+}
+
+// judge maps err to a verdict. It is pure.
+func judge(err error, in failureInput) verdict {
+	now := in.now
+	var (
+		rn *retryNow
+		pe *PermanentError
+		rl *hubspot.RateLimitError
+		ra *RetryAfterError
+		ae *hubspot.APIError
+	)
+	switch {
+	case err == nil:
+		return verdict{act: actAck}
+	case in.stopping:
+		return verdict{act: actRelease, runAt: now}
+	case errors.As(err, &rn):
+		// A HubSpot that refuses every fresh token must not spin the worker.
+		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(time.Second)}
+	case errors.As(err, &pe):
+		return verdict{act: actKill}
+	case errors.Is(err, ErrConnectionLost), errors.Is(err, ErrNotConnected):
+		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(connectionRecheck)}
+	case errors.Is(err, hubspot.ErrConnectionRevoked):
+		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(connectionRecheck), deactivate: true}
+	case errors.As(err, &rl):
+		until := now.Add(capWait(rl.RetryAfter))
+		return verdict{act: actRelease, runAt: until, pauseUntil: until}
+	case errors.As(err, &ra):
+		until := now.Add(capWait(ra.Delay))
+		return verdict{act: actRelease, runAt: until, pauseUntil: until}
+	case errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized && !in.rechecked:
+		return verdict{act: actRelease, runAt: now, recheck: true}
+	case unavailable(err):
+		until := now.Add(backoff(in.outages, in.maxBackoff))
+		return verdict{act: actRelease, runAt: until, pauseUntil: until, outage: true}
+	}
+	return verdict{act: actRetry}
+}
+
+// capWait bounds a wait asked for from outside to [0, RetryAfterMax].
+func capWait(d time.Duration) time.Duration { return min(max(d, 0), RetryAfterMax) }
+
+// unavailable reports whether err means a service or the network cannot take work now, as
+// opposed to a problem with the work itself.
+func unavailable(err error) bool {
+	var ae *hubspot.APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode >= 500 || ae.StatusCode == 0
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+// backoff is the wait before try n+1 of failing work: 1 s doubling, capped at max.
+func backoff(n int, max time.Duration) time.Duration {
+	d := time.Second
+	for i := 0; i < n && d < max; i++ {
+		d *= 2
+	}
+	return min(d, max)
+}
+
+// finish applies the failure policy to a batch of one school's jobs after err, with a context
+// that outlives a cancelled run so leased work is always given back.
+func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
+	if len(jobs) == 0 {
+		return
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	school := jobs[0].School
+	v := e.verdict(fctx, school, err, ctx.Err() != nil)
+	if v.deactivate {
+		e.connectionLost(fctx, school, err)
+	}
+	if v.outage {
+		e.log.Warn("hubsync: a service is unavailable; pausing the school", "school", school, "until", v.pauseUntil, "err", err)
+	}
+	if !v.pauseUntil.IsZero() {
+		e.schools.pause(school, v.pauseUntil)
+	}
+	if err == nil {
+		e.schools.recovered(school)
+	}
+	now := e.clk.Now()
+	for _, j := range jobs {
+		var ferr error
+		switch v.act {
+		case actAck:
+			ferr = e.cfg.Queue.Ack(fctx, j)
+		case actRelease:
+			ferr = e.cfg.Queue.Release(fctx, j, v.runAt)
+		case actKill:
+			ferr = e.cfg.Queue.(interface {
+				Kill(context.Context, Job, string) error
+			}).Kill(fctx, j, err.Error()) // TEMP until Queue.Kill lands
+		default:
+			ferr = e.cfg.Queue.Retry(fctx, j, now.Add(backoff(j.Attempts, e.cfg.MaxBackoff)), err.Error())
+		}
+		if ferr != nil && !errors.Is(ferr, ErrLeaseLost) {
+			e.log.Error("hubsync: could not finish job", "school", j.School, "job", j.ID, "action", v.act, "err", ferr)
+		}
+	}
+}
+
+// verdict judges err for school, running the one recheck a 401 asks for, and counts an outage.
+func (e *Engine) verdict(ctx context.Context, school SchoolID, err error, stopping bool) verdict {
+	in := failureInput{now: e.clk.Now(), outages: e.schools.outages(school), maxBackoff: e.cfg.MaxBackoff, stopping: stopping}
+	v := judge(err, in)
+	if v.recheck {
+		in.rechecked = true
+		v = judge(e.recheckToken(ctx, school, err), in)
+	}
+	if v.outage {
+		e.schools.outage(school)
+	}
+	return v
+}
+
+// settle applies the connection side of the policy to an error met outside a job (a settings
+// screen reading the schema): a 401 is rechecked, a refused refresh token deactivates the school.
+// It returns the error the caller should see (wrapping ErrConnectionLost for a lost connection).
+func (e *Engine) settle(ctx context.Context, school SchoolID, err error) error {
+	if err == nil {
+		return nil
+	}
+	in := failureInput{now: e.clk.Now(), maxBackoff: e.cfg.MaxBackoff}
+	v := judge(err, in)
+	if v.recheck {
+		err = e.recheckToken(ctx, school, err)
+		in.rechecked = true
+		v = judge(err, in)
+	}
+	if v.deactivate {
+		e.connectionLost(ctx, school, err)
+		e.schools.pause(school, v.pauseUntil)
+		return fmt.Errorf("%w: %w", ErrConnectionLost, err)
+	}
+	return err
+}
+
+// recheckToken handles a 401: HubSpot refused an access token that had not expired by our
+// clock (revoked, or the app uninstalled). One refresh tells the two apart: refused, the
+// connection is lost (the verdict deactivates the school); granted, the new token is stored and
+// the work is retried at once without counting an attempt (retryNow). Any other outcome returns
+// cause.
+func (e *Engine) recheckToken(ctx context.Context, school SchoolID, cause error) error {
+	conn, err := e.cfg.Store.GetConnection(ctx, school)
+	if err != nil {
+		return cause
+	}
+	tok, err := e.oauth.Refresh(ctx, conn.Token.RefreshToken)
+	if errors.Is(err, hubspot.ErrConnectionRevoked) {
+		e.schools.forgetClient(school, nil)
+		return err
+	}
+	if err != nil {
+		return cause
+	}
+	gen, err := e.persistToken(ctx, school, conn.Generation, tok)
+	if err != nil {
+		e.schools.forgetClient(school, nil) // rebuilt from the store next time
+		return cause
+	}
+	if p := e.schools.client(school); p != nil {
+		// The client keeps its rate limiter and takes the fresh token.
+		refresh := tok.RefreshToken
+		if refresh == "" {
+			refresh = conn.Token.RefreshToken
+		}
+		conn.Token = Token{AccessToken: tok.AccessToken, RefreshToken: refresh, Expiry: tok.Expiry}
+		p.tokens.swap(e.tokenSource(school, p, conn))
+		p.setGeneration(gen)
+	}
+	return &retryNow{cause: cause}
+}
+
+// retryNow says a fresh token was stored: put the jobs back for an immediate retry without
+// counting an attempt.
+type retryNow struct{ cause error }
+
+func (r *retryNow) Error() string { return "hubsync: retry with a fresh token: " + r.cause.Error() }
+func (r *retryNow) Unwrap() error { return r.cause }
+
+// schemaRefused reports whether HubSpot refused a record because of the property schema (a
+// property that does not exist, or is read-only) rather than because of the record's values.
+// PROPERTY_DOESNT_EXIST is documented; the code for a read-only property is not (the fake answers
+// READ_ONLY_VALUE), so HubSpot's message is read too. A wrong guess costs one requeue: the engine
+// requeues only when the fresh schema really makes a row invalid.
+func schemaRefused(err error) bool {
+	var ae *hubspot.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	codes := []string{ae.SubCategory}
+	for _, d := range ae.Errors {
+		codes = append(codes, d.Code, d.SubCategory)
+	}
+	for _, c := range codes {
+		switch c {
+		case "PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE":
+			return true
+		}
+	}
+	m := strings.ToLower(ae.Message)
+	return strings.Contains(m, "does not exist") || strings.Contains(m, "read only") || strings.Contains(m, "read-only")
+}
