@@ -23,6 +23,9 @@ import (
 //   - the engine is shutting down: the jobs go back at once, no attempt counted;
 //   - a fresh token was just stored after a 401: the jobs go back at once, the school pauses 1 s;
 //   - PermanentError (from a Learners implementation): dead-lettered at once, with its reason;
+//   - the stored connection changed under this engine's client (another process disconnected,
+//     reconnected or deactivated the school): the jobs go back at once, the school pauses 1 s,
+//     and the next batch sees the stored connection;
 //   - ErrConnectionLost, ErrNotConnected: the jobs are kept (released) and the school is skipped
 //     for connectionRecheck, since another engine may reconnect it;
 //   - hubspot.ErrConnectionRevoked (HubSpot refused the refresh token): as above, and the school
@@ -100,6 +103,9 @@ func judge(err error, in failureInput) verdict {
 		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(time.Second)}
 	case errors.As(err, &pe):
 		return verdict{act: actKill}
+	case errors.Is(err, errConnectionChanged):
+		// The client is stale; the next batch rebuilds it from the store (checkConnection).
+		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(time.Second)}
 	case errors.Is(err, ErrConnectionLost), errors.Is(err, ErrNotConnected):
 		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(connectionRecheck)}
 	case errors.Is(err, hubspot.ErrConnectionRevoked):

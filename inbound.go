@@ -422,10 +422,12 @@ func (r *inRun) match(ctx context.Context, c hubspot.Contact, email string) (l L
 }
 
 // recordRefused reports whether an LMS write error is about this one record (logged, the batch
-// goes on) rather than the LMS as a whole (returned, the batch is judged).
+// goes on) rather than the LMS as a whole (returned, the batch is judged). ErrNotFound here is a
+// learner deleted between the match and the write.
 func recordRefused(err error) bool {
 	var pe *PermanentError
-	return errors.Is(err, ErrReadOnly) || errors.Is(err, ErrInvalidValue) || errors.Is(err, ErrConflict) || errors.As(err, &pe)
+	return errors.Is(err, ErrReadOnly) || errors.Is(err, ErrInvalidValue) || errors.Is(err, ErrConflict) ||
+		errors.Is(err, ErrNotFound) || errors.As(err, &pe)
 }
 
 // applyTo writes a contact's mapped inbound values that differ to the learner it matched.

@@ -47,9 +47,23 @@ type LearnerPage struct {
 }
 
 // Learners is the LMS-side port. A host LMS implements it over its own database; the learnworlds
-// package implements it over the public LearnWorlds API. Methods return errors wrapping
-// ErrNotFound (no such learner), ErrConflict (create: email or username taken) and ErrReadOnly
-// (a field the implementation cannot write).
+// package implements it over the public LearnWorlds API.
+//
+// Errors tell the engine what to do, record by record or for the whole batch:
+//   - ErrNotFound (no such learner), ErrConflict (create: email or username taken), ErrReadOnly
+//     (a field the implementation cannot write), ErrInvalidValue (a value the LMS refuses), and
+//     a PermanentError (Permanent(err): this record can never be written as it is) fail that
+//     one record: it is logged with the reason and the rest of the batch goes on. Returned from
+//     a call that is not about one record (Catalog, ListPage), a PermanentError dead-letters the
+//     batch's jobs at once, where an operator can read and replay them.
+//   - ErrUnavailable (wrapped, or matched by the error's Is method: the LMS is down, overloaded,
+//     rate-limited or unreachable) and a RetryAfterError (RetryAfter(err, d): try again after d)
+//     put the batch back without counting an attempt and pause the school: a growing backoff
+//     for ErrUnavailable, d for RetryAfter. An LMS outage of any length dead-letters nothing.
+//   - Network errors (net.Error), io.ErrUnexpectedEOF and context.DeadlineExceeded count as
+//     ErrUnavailable.
+//   - Any other error is retried with a growing backoff, counting an attempt, and dead-lettered
+//     after the queue's maximum attempts.
 type Learners interface {
 	// Catalog returns the LMS fields this school can map: the built-in ones, the school's custom
 	// cf_ fields, billing fields when billing is enabled, UTMs and usage fields, each with its type
