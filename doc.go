@@ -79,17 +79,52 @@
 //
 // # Ports
 //
-// The engine reaches the outside only through interfaces declared in store.go: [Store]
+// The engine reaches the outside only through interfaces declared in store.go, queue.go and
+// learners.go: [Store]
 // (settings, tokens, per-learner sync state, once-event ledger, webhook dedupe, checkpoints, the
 // per-record sync log), [Queue] (durable leased jobs with coalescing keys and run-at times),
 // [Clock] (package clock; nil means real time) and [Learners] (the LMS side: a host implements it
 // over its own database, package learnworlds implements it over the public API). Failures are
 // reported with sentinel errors such as [ErrNotFound], [ErrConflict] and [ErrLeaseLost], checked
-// with errors.Is.
+// with errors.Is. A Learners implementation tells the engine "later" with [ErrUnavailable] or
+// [RetryAfter], and "never" with [Permanent]; the Learners doc comment lists what each does.
 //
 // Implementations: hubsynctest (fake clock, in-memory store), store/sqlitestore (the embedded
 // default) and store/pgstore (many instances on one database); store/storetest is the conformance
 // suite every Store and Queue must pass. Package hubspot is the typed HubSpot client and
 // hubspot/hubspottest a stateful fake HubSpot; package learnworlds and learnworlds/learnworldstest
 // are the same for LearnWorlds.
+//
+// # Where things are
+//
+// Vocabulary, pure (no I/O; test mapping logic and build screens on these alone):
+//
+//   - direction.go: SyncMode, Direction, EffectiveDirection
+//   - fieldtype.go, convert.go: FieldType and value conversion (ToHubSpot, FromHubSpot)
+//   - catalog.go: LearnerField, FieldIndex, the LearnWorlds field catalog
+//   - mapping.go: Mapping rows, Property, ValidateMappings and its MappingReport
+//   - lifecycle.go: LifecycleRule
+//   - timeline.go: EventKind, Activity, OccurrenceID and OnceKey
+//   - settings.go: Settings and its Validate; ValidateEmail, FoldEmail, MaskEmail
+//   - errors.go: sentinel errors and the control errors (ErrUnavailable, RetryAfter, Permanent)
+//
+// Ports, the interfaces the engine reaches the outside through (and their records):
+//
+//   - store.go: Store, Transactor, Connection, SyncState, Checkpoint, the sync log
+//   - queue.go: Queue, JobSpec, Job, MaxAttemptsDefault
+//   - learners.go: Learners, Learner, NewLearner, LearnerPage
+//
+// The engine (I/O through the ports and package hubspot):
+//
+//   - hubsync.go: Config, New, Run, RunOnce, the worker loop
+//   - engine_schools.go: each school's runtime state in this process, and the portal index
+//   - engine_failure.go: the failure policy (what an error does to the work), in one place
+//   - engine_connect.go: OAuth connect, Disconnect, tokens, a lost connection
+//   - engine_settings.go: SaveSettings, Settings, MappingReport, the schema cache
+//   - engine_outbound.go: LearnerChanged, Record, the LMS -> HubSpot batch (outRun)
+//   - engine_timeline.go: sending timeline events
+//   - inbound.go: HubSpot -> LMS: webhook intake, matching, new learners (inRun)
+//   - engine_manual.go: manual sync
+//   - engine_status.go: Status for settings screens
+//   - engine_synclog.go: collecting a batch's sync log entries
 package hubsync
