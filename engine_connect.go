@@ -233,10 +233,10 @@ func (e *Engine) checkConnection(ctx context.Context, school SchoolID) error {
 		e.schools.drop(school)
 	case err != nil:
 		return err
-	case conn.Generation == p.generation():
 	case !conn.Active || conn.PortalID != p.portalID:
 		e.log.Info("hubsync: school's connection changed in the store", "school", school, "active", conn.Active, "portal", conn.PortalID)
 		e.schools.drop(school)
+	case conn.Generation == p.generation():
 	default:
 		// Another process refreshed the tokens: take them, keep the client and its budget.
 		p.tokens.swap(e.tokenSource(school, p, conn))
