@@ -119,6 +119,10 @@ type Queue interface {
 	// Release gives a leased job back without counting an attempt (a worker shutting down, or work
 	// postponed by a rate limit), to run again at runAt.
 	Release(ctx context.Context, j Job, runAt time.Time) error
+	// Kill dead-letters a leased job at once, whatever its attempt count, recording cause as its
+	// LastError (the engine uses it for work whose error is permanent). The job counts the
+	// attempt. It can be replayed like any dead letter. ErrLeaseLost as Ack.
+	Kill(ctx context.Context, j Job, cause string) error
 	// DeadLetters lists a school's dead-lettered jobs, oldest first.
 	DeadLetters(ctx context.Context, school SchoolID) ([]Job, error)
 	// Replay moves a dead-lettered job back to the ready queue with its attempts reset.

@@ -388,16 +388,24 @@ func (m *MemStore) Ack(ctx context.Context, j hubsync.Job) error {
 // cause; the attempt that reaches the store's MaxAttempts dead-letters the job instead.
 // hubsync.ErrLeaseLost when the lease is no longer j's.
 func (m *MemStore) Retry(ctx context.Context, j hubsync.Job, runAt time.Time, cause string) error {
-	return m.giveBack(ctx, "retry", j, runAt, &cause)
+	return m.giveBack(ctx, "retry", j, runAt, &cause, false)
 }
 
 // Release gives a leased job back to run at runAt (zero: now) without counting an attempt.
 // hubsync.ErrLeaseLost when the lease is no longer j's.
 func (m *MemStore) Release(ctx context.Context, j hubsync.Job, runAt time.Time) error {
-	return m.giveBack(ctx, "release", j, runAt, nil)
+	return m.giveBack(ctx, "release", j, runAt, nil, false)
 }
 
-func (m *MemStore) giveBack(ctx context.Context, op string, j hubsync.Job, runAt time.Time, cause *string) error {
+// Kill dead-letters a leased job at once, counting the attempt and recording cause.
+// hubsync.ErrLeaseLost when the lease is no longer j's.
+func (m *MemStore) Kill(ctx context.Context, j hubsync.Job, cause string) error {
+	return m.giveBack(ctx, "kill", j, time.Time{}, &cause, true)
+}
+
+// giveBack ends j's lease: without a cause the job waits again (Release); with one the attempt
+// counts and the job waits again, or is dead when kill is set or the count reaches MaxAttempts.
+func (m *MemStore) giveBack(ctx context.Context, op string, j hubsync.Job, runAt time.Time, cause *string, kill bool) error {
 	unlock, err := m.lock(ctx)
 	if err != nil {
 		return err
@@ -412,14 +420,16 @@ func (m *MemStore) giveBack(ctx context.Context, op string, j hubsync.Job, runAt
 	d.saveJob(mj.ID)
 	delete(q.leased, mj.ID)
 	mj.LeaseToken, mj.LeaseUntil = "", time.Time{}
-	mj.RunAt = runAt
-	if runAt.IsZero() {
-		mj.RunAt = now
+	if !kill {
+		mj.RunAt = runAt
+		if runAt.IsZero() {
+			mj.RunAt = now
+		}
 	}
 	if cause != nil {
 		mj.Attempts++
 		mj.LastError = *cause
-		if mj.Attempts >= d.maxAttempts {
+		if kill || mj.Attempts >= d.maxAttempts {
 			mj.dead, mj.deadAt = true, now
 			q.dropFromKey(mj)
 		}

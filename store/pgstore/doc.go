@@ -29,7 +29,7 @@
 //
 // Every commit waits for PostgreSQL's write-ahead log flush by default, so one worker's throughput
 // is bounded by the disk's fsync latency (each Ack is a commit). Many workers share flushes.
-// [WithAsyncAcks] lets Ack, Retry, Release and leases skip the wait, trading a re-run after a
+// [WithAsyncAcks] lets Ack, Retry, Release, Kill and leases skip the wait, trading a re-run after a
 // database crash for several times the throughput; enqueues always wait.
 //
 // # Time

@@ -65,3 +65,20 @@ func (s *Store) Release(ctx context.Context, j hubsync.Job, runAt time.Time) err
 	}
 	return nil
 }
+
+// Kill dead-letters a leased job at once, whatever its attempt count: the attempt counts and
+// cause becomes its LastError. Like any dead job it no longer blocks its key's later jobs, and
+// Replay brings it back. ErrLeaseLost as Ack.
+func (s *Store) Kill(ctx context.Context, j hubsync.Job, cause string) error {
+	tag, err := s.jobExec(ctx, `UPDATE jobs SET attempts = attempts + 1, last_error = $3, state = 'dead', dead_at = $4,
+			lease_token = NULL, lease_until = NULL
+		WHERE id = $1 AND state = 'leased' AND lease_token = $2`,
+		j.ID, j.LeaseToken, cause, s.now())
+	if err != nil {
+		return fmt.Errorf("pgstore: killing job %d: %w", j.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("pgstore: killing job %d: %w", j.ID, hubsync.ErrLeaseLost)
+	}
+	return nil
+}

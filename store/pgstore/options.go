@@ -96,13 +96,13 @@ func WithMaxConns(n int) Option {
 	}
 }
 
-// WithAsyncAcks(true) makes Ack, Retry, Release and Dequeue's lease commit without waiting for
-// PostgreSQL to flush its write-ahead log (synchronous_commit off for those transactions only),
-// which on a disk with slow fsync multiplies a worker's throughput. The price is bounded: a
-// database crash can forget the last moments of those commits, and a forgotten Ack, Retry or
-// Release makes the job run again once its lease expires (at least once, as after a worker crash),
-// a forgotten lease makes the job ready again at once. Enqueue, RunInTx and every Store write stay
-// synchronous, so no job and no state change is lost. Off by default.
+// WithAsyncAcks(true) makes Ack, Retry, Release, Kill and Dequeue's lease commit without waiting
+// for PostgreSQL to flush its write-ahead log (synchronous_commit off for those transactions
+// only), which on a disk with slow fsync multiplies a worker's throughput. The price is bounded: a
+// database crash can forget the last moments of those commits, and a forgotten Ack, Retry,
+// Release or Kill makes the job run again once its lease expires (at least once, as after a
+// worker crash), a forgotten lease makes the job ready again at once. Enqueue, RunInTx and every
+// Store write stay synchronous, so no job and no state change is lost. Off by default.
 func WithAsyncAcks(on bool) Option {
 	return func(cfg *config) error { cfg.asyncAcks = on; return nil }
 }

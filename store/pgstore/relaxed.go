@@ -7,7 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// jobExec runs one job-lifecycle statement (Ack, Retry, Release). With WithAsyncAcks on a pool it
+// jobExec runs one job-lifecycle statement (Ack, Retry, Release, Kill). With WithAsyncAcks on a pool it
 // runs in its own transaction with synchronous_commit off, in one round trip; otherwise as is.
 func (s *Store) jobExec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if !s.cfg.asyncAcks || s.pool == nil {

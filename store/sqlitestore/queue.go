@@ -274,6 +274,15 @@ func (s *Store) Release(ctx context.Context, j hubsync.Job, runAt time.Time) err
 		WHERE id = ? AND lease_token = ? AND dead_at IS NULL`, ns(runAt), j.ID, j.LeaseToken)
 }
 
+// Kill dead-letters a leased job at once, counting the attempt and recording cause;
+// hubsync.ErrLeaseLost when the lease is no longer j's.
+func (s *Store) Kill(ctx context.Context, j hubsync.Job, cause string) error {
+	return s.execLeased(ctx, "kill", j, `UPDATE jobs SET lease_token = NULL, lease_until = NULL, worker = NULL,
+		attempts = attempts + 1, last_error = ?, dead_at = ?
+		WHERE id = ? AND lease_token = ? AND dead_at IS NULL`,
+		cause, ns(s.clk.Now()), j.ID, j.LeaseToken)
+}
+
 // DeadLetters lists a school's dead-lettered jobs, oldest death first.
 func (s *Store) DeadLetters(ctx context.Context, school hubsync.SchoolID) ([]hubsync.Job, error) {
 	rows, err := s.reader().QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs

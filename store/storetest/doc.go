@@ -51,7 +51,9 @@
 //     token still works.
 //   - Ack deletes the job; acking it again fails with hubsync.ErrLeaseLost.
 //   - Retry counts the attempt; when the count reaches MaxAttempts the job is dead instead of
-//     rescheduled. Replay of a dead job resets Attempts to 0 and makes it ready at the clock's now.
+//     rescheduled. Kill counts the attempt and makes the job dead at once, with its cause as
+//     LastError. A dead job, killed or retried to death, no longer blocks its key. Replay of a dead
+//     job resets Attempts to 0 and makes it ready at the clock's now.
 //   - Stats: Ready counts waiting jobs due now (blocked ones included) and jobs whose lease expired,
 //     Scheduled counts jobs due later, Leased counts unexpired leases, Dead counts dead letters.
 //   - Times round-trip to the microsecond (the suite uses whole seconds and milliseconds).

@@ -21,6 +21,8 @@ var queueCases = []testCase{
 	{"LeaseExpiryTakeover", testLeaseExpiry},
 	{"LeaseExpiryDeadLettersAtMaxAttempts", testLeaseExpiryDead},
 	{"RetryAndDeadLetter", testRetryDeadLetter},
+	{"KillDeadLettersAtOnce", testKill},
+	{"KillWithStaleLease", testKillStaleLease},
 	{"Release", testRelease},
 	{"ReplayUnknown", testReplayUnknown},
 	{"ReplayWaitsForLeasedKey", testReplayWaits},
@@ -516,8 +518,8 @@ func testStatsNextRunAt(t *testing.T, x fixture) {
 	stats(t, x, "b", hubsync.QueueStats{Ready: 1})
 }
 
-// killJob dequeues the only ready job and retries it until it is dead, returning its id.
-func killJob(t *testing.T, x fixture) int64 {
+// retryUntilDead dequeues the only ready job and retries it until it is dead, returning its id.
+func retryUntilDead(t *testing.T, x fixture) int64 {
 	t.Helper()
 	var id int64
 	for range suiteMaxAttempts {
@@ -532,7 +534,7 @@ func killJob(t *testing.T, x fixture) int64 {
 // must wait, and the leased one, even after its lease expired, is not blocked by it.
 func testReplayWaits(t *testing.T, x fixture) {
 	enqueue(t, x, live("a", "k", "old"))
-	dead := killJob(t, x)
+	dead := retryUntilDead(t, x)
 	enqueue(t, x, live("a", "k", "new"))
 	newer := dequeueOne(t, x)
 	must(t, "Replay", x.q.Replay(x.ctx, dead))
@@ -570,4 +572,70 @@ func testLeaseExpiryDead(t *testing.T, x fixture) {
 	enqueue(t, x, live("a", "k", "next"))
 	j := dequeueOne(t, x)
 	mustEqual(t, "the key's next job runs", string(j.Payload), "next")
+}
+
+// testKill: Kill dead-letters a leased job on its first attempt, with the cause as LastError; the
+// dead job stops blocking its key (the job waiting behind it runs) and can be replayed.
+func testKill(t *testing.T, x fixture) {
+	enqueue(t, x, live("a", "k", "doomed"))
+	j := dequeueOne(t, x)
+	enqueue(t, x, live("a", "k", "behind")) // waits behind the leased job of its key
+	x.clk.Advance(time.Second)
+	const cause = "HubSpot 400: property \"cf_x\" does not exist"
+	must(t, "Kill", x.q.Kill(x.ctx, j, cause))
+	dl, err := x.q.DeadLetters(x.ctx, "a")
+	must(t, "DeadLetters", err)
+	if len(dl) != 1 || dl[0].ID != j.ID {
+		t.Fatalf("DeadLetters after Kill = %+v, want the killed job (id %d)", dl, j.ID)
+	}
+	mustEqual(t, "killed job's attempts (the attempt counts)", dl[0].Attempts, 1)
+	mustEqual(t, "killed job's last error", dl[0].LastError, cause)
+	mustEqual(t, "killed job's payload", string(dl[0].Payload), "doomed")
+	stats(t, x, "a", hubsync.QueueStats{Ready: 1, Dead: 1})
+	for name, err := range map[string]error{
+		"Ack":     x.q.Ack(x.ctx, j),
+		"Retry":   x.q.Retry(x.ctx, j, x.clk.Now(), "late"),
+		"Release": x.q.Release(x.ctx, j, x.clk.Now()),
+		"Kill":    x.q.Kill(x.ctx, j, "again"),
+	} {
+		if !errors.Is(err, hubsync.ErrLeaseLost) {
+			t.Fatalf("%s of a killed job: err = %v, want hubsync.ErrLeaseLost", name, err)
+		}
+	}
+
+	// A dead job does not block its key, whether it died by Kill or by Retry.
+	behind := dequeueOne(t, x)
+	mustEqual(t, "the job behind the killed one", string(behind.Payload), "behind")
+	must(t, "Ack behind", x.q.Ack(x.ctx, behind))
+
+	must(t, "Replay", x.q.Replay(x.ctx, j.ID))
+	stats(t, x, "a", hubsync.QueueStats{Ready: 1})
+	replayed := dequeueOne(t, x)
+	mustEqual(t, "replayed job", replayed.ID, j.ID)
+	mustEqual(t, "replayed attempts", replayed.Attempts, 0)
+	mustEqual(t, "replayed payload", string(replayed.Payload), "doomed")
+	must(t, "Ack replayed", x.q.Ack(x.ctx, replayed))
+	stats(t, x, "a", hubsync.QueueStats{})
+}
+
+// testKillStaleLease: a worker whose expired lease was taken over cannot kill the job; the
+// worker holding the job now can, and the takeover's attempt counts too.
+func testKillStaleLease(t *testing.T, x fixture) {
+	enqueue(t, x, live("a", "k", "p"))
+	slow := dequeueOne(t, x)
+	x.clk.Advance(lease)
+	taken := dequeueOne(t, x)
+	mustEqual(t, "taken-over job", taken.ID, slow.ID)
+	if err := x.q.Kill(x.ctx, slow, "permanent"); !errors.Is(err, hubsync.ErrLeaseLost) {
+		t.Fatalf("Kill with a stale lease: err = %v, want hubsync.ErrLeaseLost", err)
+	}
+	stats(t, x, "a", hubsync.QueueStats{Leased: 1})
+	must(t, "Kill by the current holder", x.q.Kill(x.ctx, taken, "permanent"))
+	dl, err := x.q.DeadLetters(x.ctx, "a")
+	must(t, "DeadLetters", err)
+	if len(dl) != 1 {
+		t.Fatalf("DeadLetters returned %d jobs, want the killed one", len(dl))
+	}
+	mustEqual(t, "attempts (the lost lease and the kill)", dl[0].Attempts, 2)
+	mustEqual(t, "last error", dl[0].LastError, "permanent")
 }
