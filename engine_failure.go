@@ -183,9 +183,7 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 		case actRelease:
 			ferr = e.cfg.Queue.Release(fctx, j, v.runAt)
 		case actKill:
-			ferr = e.cfg.Queue.(interface {
-				Kill(context.Context, Job, string) error
-			}).Kill(fctx, j, err.Error()) // TEMP until Queue.Kill lands
+			ferr = e.cfg.Queue.Kill(fctx, j, err.Error())
 		default:
 			ferr = e.cfg.Queue.Retry(fctx, j, now.Add(backoff(j.Attempts, e.cfg.MaxBackoff)), err.Error())
 		}
