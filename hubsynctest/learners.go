@@ -36,7 +36,7 @@ type LearnerStats struct {
 type lmsSchool struct {
 	catalog []hubsync.LearnerField
 	order   []string                    // emails, in insertion order
-	byEmail map[string]*hubsync.Learner // folded email -> learner
+	byEmail map[string]*hubsync.Learner // hubsync.FoldEmail(email) -> learner
 }
 
 // NewLearners returns an empty in-memory LMS whose pages hold pageSize learners (0 means 200,
@@ -49,8 +49,6 @@ func NewLearners(pageSize int) *Learners {
 }
 
 var _ hubsync.Learners = (*Learners)(nil)
-
-func fold(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 func (l *Learners) school(id hubsync.SchoolID) *lmsSchool {
 	s := l.schools[id]
@@ -76,7 +74,7 @@ func (l *Learners) Put(school hubsync.SchoolID, ln hubsync.Learner) hubsync.Lear
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := l.school(school)
-	key := fold(ln.Email)
+	key := hubsync.FoldEmail(ln.Email)
 	if ln.ID == "" {
 		if old := s.byEmail[key]; old != nil {
 			ln.ID = old.ID
@@ -98,7 +96,7 @@ func (l *Learners) Put(school hubsync.SchoolID, ln hubsync.Learner) hubsync.Lear
 func (l *Learners) Get(school hubsync.SchoolID, email string) (hubsync.Learner, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	x := l.school(school).byEmail[fold(email)]
+	x := l.school(school).byEmail[hubsync.FoldEmail(email)]
 	if x == nil {
 		return hubsync.Learner{}, false
 	}
@@ -130,7 +128,7 @@ func (l *Learners) GetByEmail(ctx context.Context, school hubsync.SchoolID, emai
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.stats.Gets++
-	x := l.school(school).byEmail[fold(email)]
+	x := l.school(school).byEmail[hubsync.FoldEmail(email)]
 	if x == nil {
 		return hubsync.Learner{}, fmt.Errorf("hubsynctest: learner %s: %w", hubsync.MaskEmail(email), hubsync.ErrNotFound)
 	}
@@ -197,16 +195,16 @@ func (l *Learners) Update(ctx context.Context, school hubsync.SchoolID, id strin
 			if e == "" {
 				return hubsync.Learner{}, fmt.Errorf("hubsynctest: email must be a non-empty string")
 			}
-			if other := s.byEmail[fold(e)]; other != nil && other != x {
+			if other := s.byEmail[hubsync.FoldEmail(e)]; other != nil && other != x {
 				return hubsync.Learner{}, fmt.Errorf("hubsynctest: email taken: %w", hubsync.ErrConflict)
 			}
-			old := fold(x.Email)
+			old := hubsync.FoldEmail(x.Email)
 			delete(s.byEmail, old)
 			x.Email = e
-			s.byEmail[fold(e)] = x
+			s.byEmail[hubsync.FoldEmail(e)] = x
 			for i, o := range s.order {
 				if o == old {
-					s.order[i] = fold(e)
+					s.order[i] = hubsync.FoldEmail(e)
 				}
 			}
 		case "username":
@@ -230,7 +228,7 @@ func (l *Learners) Create(ctx context.Context, school hubsync.SchoolID, n hubsyn
 	if err := hubsync.ValidateEmail(n.Email); err != nil {
 		return hubsync.Learner{}, fmt.Errorf("hubsynctest: %w: %v", hubsync.ErrInvalidValue, err)
 	}
-	if s.byEmail[fold(n.Email)] != nil {
+	if s.byEmail[hubsync.FoldEmail(n.Email)] != nil {
 		return hubsync.Learner{}, fmt.Errorf("hubsynctest: email taken: %w", hubsync.ErrConflict)
 	}
 	for _, x := range s.byEmail {
@@ -244,8 +242,8 @@ func (l *Learners) Create(ctx context.Context, school hubsync.SchoolID, n hubsyn
 	l.nextID++
 	ln := &hubsync.Learner{ID: "u" + strconv.Itoa(l.nextID), Email: n.Email, Username: n.Username, Values: maps.Clone(n.Values), Tags: slices.Clone(n.Tags)}
 	sort.Strings(ln.Tags)
-	s.byEmail[fold(n.Email)] = ln
-	s.order = append(s.order, fold(n.Email))
+	s.byEmail[hubsync.FoldEmail(n.Email)] = ln
+	s.order = append(s.order, hubsync.FoldEmail(n.Email))
 	return clone(*ln), nil
 }
 
