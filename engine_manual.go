@@ -284,20 +284,7 @@ func (e *Engine) handleManual(ctx context.Context, school SchoolID, j Job) error
 	}
 	res, err := e.manualPage(ctx, school, pl.Phase, pl.Cursor)
 	if err != nil {
-		// A page that keeps failing for its own sake ends the sync (it would otherwise be
-		// dead-lettered by the queue); work that merely waits (an outage, a rate limit, a lost
-		// connection) is put back by finish however long it takes.
-		v := judge(err, failureInput{now: e.clk.Now(), maxBackoff: e.cfg.MaxBackoff})
-		if (v.act == actRetry && j.Attempts+1 >= manualMaxAttempts) || v.act == actKill {
-			prog.State, prog.Error, prog.FinishedAt, prog.UpdatedAt = ManualFailed, err.Error(), e.clk.Now(), e.clk.Now()
-			e.log.Error("hubsync: manual sync failed", "school", school, "run", prog.Run, "err", err)
-			if serr := e.saveManual(ctx, school, prog, cursor, nil); serr != nil {
-				return serr
-			}
-			e.progress(school, prog)
-			return nil
-		}
-		return err
+		return e.manualPageFailed(ctx, school, j, prog, cursor, err)
 	}
 	// The sync may have been cancelled while this page ran: keep the cancellation.
 	if latest, _, lerr := e.loadManualCursor(ctx, school); lerr == nil && (latest.Run != prog.Run || latest.State != ManualRunning) {
@@ -305,27 +292,51 @@ func (e *Engine) handleManual(ctx context.Context, school SchoolID, j Job) error
 	}
 	prog.add(res)
 	prog.UpdatedAt = e.clk.Now()
-	var nextJob *manualPayload
-	switch {
-	case res.next != "":
-		nextJob = &manualPayload{Run: prog.Run, Phase: pl.Phase, Cursor: res.next}
-	default:
-		i := 0
-		for i < len(prog.Phases) && prog.Phases[i] != pl.Phase {
-			i++
-		}
-		if i+1 < len(prog.Phases) {
-			prog.Phase, prog.PhaseDone, prog.Total = prog.Phases[i+1], 0, -1
-			nextJob = &manualPayload{Run: prog.Run, Phase: prog.Phase}
-		} else {
-			prog.State, prog.FinishedAt = ManualDone, prog.UpdatedAt
-			e.log.Info("hubsync: manual sync done", "school", school, "run", prog.Run, "done", prog.Done, "failed", prog.Failed)
-		}
+	nextJob := prog.advance(pl.Phase, res.next)
+	if prog.State == ManualDone {
+		e.log.Info("hubsync: manual sync done", "school", school, "run", prog.Run, "done", prog.Done, "failed", prog.Failed)
 	}
 	if err := e.saveManual(ctx, school, prog, pl.Cursor, nextJob); err != nil {
 		return err
 	}
 	e.progress(school, prog)
+	return nil
+}
+
+// manualPageFailed decides what a failed page does to its sync. A page that keeps failing for its
+// own sake (or fails permanently) ends the sync as failed, naming the error, instead of being
+// dead-lettered by the queue; work that merely waits (an outage, a rate limit, a lost connection)
+// goes back to finish, which puts it back however long it takes.
+func (e *Engine) manualPageFailed(ctx context.Context, school SchoolID, j Job, prog ManualProgress, cursor string, err error) error {
+	v := judge(err, failureInput{now: e.clk.Now(), maxBackoff: e.cfg.MaxBackoff})
+	if !(v.act == actRetry && j.Attempts+1 >= manualMaxAttempts) && v.act != actKill {
+		return err
+	}
+	prog.State, prog.Error, prog.FinishedAt, prog.UpdatedAt = ManualFailed, err.Error(), e.clk.Now(), e.clk.Now()
+	e.log.Error("hubsync: manual sync failed", "school", school, "run", prog.Run, "err", err)
+	if serr := e.saveManual(ctx, school, prog, cursor, nil); serr != nil {
+		return serr
+	}
+	e.progress(school, prog)
+	return nil
+}
+
+// advance moves the progress past a finished page of phase whose next cursor is next, and returns
+// the job of the page to run next: the next page of the phase, the first page of the next phase,
+// or nil when the sync is done (State is then ManualDone).
+func (p *ManualProgress) advance(phase, next string) *manualPayload {
+	if next != "" {
+		return &manualPayload{Run: p.Run, Phase: phase, Cursor: next}
+	}
+	i := 0
+	for i < len(p.Phases) && p.Phases[i] != phase {
+		i++
+	}
+	if i+1 < len(p.Phases) {
+		p.Phase, p.PhaseDone, p.Total = p.Phases[i+1], 0, -1
+		return &manualPayload{Run: p.Run, Phase: p.Phase}
+	}
+	p.State, p.FinishedAt = ManualDone, p.UpdatedAt
 	return nil
 }
 

@@ -32,69 +32,80 @@ func (e *Engine) sendEvents(ctx context.Context, school SchoolID, jobs []Job) er
 		return err
 	}
 	rl := e.newRecordLog(school, DirectionToHubSpot)
-	logf := rl.add
+	defer e.writeLog(ctx, rl)
 	var batch []hubspot.TimelineEvent
 	var acts []Activity
 	for _, j := range jobs {
 		var a Activity
 		if err := json.Unmarshal(j.Payload, &a); err != nil {
-			logf("", OutcomeFailed, "undecodable event job: "+err.Error())
+			rl.add("", OutcomeFailed, "undecodable event job: "+err.Error())
 			continue
 		}
-		if !settings.EventEnabled(a.Kind) {
-			logf(a.Email, OutcomeSkipped, "timeline event "+string(a.Kind)+" is switched off")
-			continue
+		ok, err := e.admitEvent(ctx, school, settings, a, rl)
+		if err != nil {
+			return err
 		}
-		id := a.OccurrenceID(school)
-		if settings.GDPRToolkit {
-			// A timeline event by email creates the contact; with the GDPR toolkit on only learners
-			// already added to HubSpot (which needed their consent) get events.
-			st, err := e.cfg.Store.GetSyncState(ctx, school, a.Email)
-			if errors.Is(err, ErrNotFound) || (err == nil && st.ContactID == "") {
-				logf(a.Email, OutcomeSkipped, "GDPR toolkit on and the learner is not in HubSpot")
-				continue
-			}
-			if err != nil {
-				return err
-			}
+		if ok {
+			batch = append(batch, timelineEvent(a, a.OccurrenceID(school), e.eventType(a.Kind)))
+			acts = append(acts, a)
 		}
-		if a.Kind.Once() {
-			// The claim names this report of the activity, so a second report (another sign-up
-			// webhook, say) loses to the first while a retry of the same job still wins.
-			token := id + "|" + a.SourceID + "|" + strconv.FormatInt(a.At.UnixMilli(), 10)
-			owner, err := e.cfg.Store.ClaimOnce(ctx, school, a.OnceKey(), token)
-			if err != nil {
-				return err
-			}
-			if owner != token {
-				logf(a.Email, OutcomeSkipped, "timeline event "+string(a.Kind)+" already sent for this learner")
-				continue
-			}
-		}
-		batch = append(batch, timelineEvent(a, id, e.eventType(a.Kind)))
-		acts = append(acts, a)
 	}
 	for start := 0; start < len(batch); start += hubspot.BatchLimit {
 		end := min(start+hubspot.BatchLimit, len(batch))
 		results, err := p.client.CreateTimelineEvents(ctx, batch[start:end])
 		if err != nil {
-			e.writeLog(ctx, rl)
 			return err
 		}
 		for i, r := range results {
 			a := acts[start+i]
 			switch {
 			case r.Err != nil:
-				logf(a.Email, OutcomeFailed, "timeline event "+string(a.Kind)+": "+r.Err.Error())
+				rl.add(a.Email, OutcomeFailed, "timeline event "+string(a.Kind)+": "+r.Err.Error())
 			case r.AlreadyDelivered:
-				logf(a.Email, OutcomeUnchanged, "timeline event "+string(a.Kind)+" was already delivered")
+				rl.add(a.Email, OutcomeUnchanged, "timeline event "+string(a.Kind)+" was already delivered")
 			default:
-				logf(a.Email, OutcomeCreated, "timeline event "+string(a.Kind))
+				rl.add(a.Email, OutcomeCreated, "timeline event "+string(a.Kind))
 			}
 		}
 	}
-	e.writeLog(ctx, rl)
 	return nil
+}
+
+// admitEvent decides whether an activity becomes a timeline event now: its kind is switched on,
+// the GDPR toolkit lets it through, and a once-kind's ledger entry belongs to this occurrence.
+// A refusal is logged as skipped.
+func (e *Engine) admitEvent(ctx context.Context, school SchoolID, settings Settings, a Activity, rl *recordLog) (bool, error) {
+	if !settings.EventEnabled(a.Kind) {
+		rl.add(a.Email, OutcomeSkipped, "timeline event "+string(a.Kind)+" is switched off")
+		return false, nil
+	}
+	if settings.GDPRToolkit {
+		// A timeline event by email creates the contact; with the GDPR toolkit on only learners
+		// already added to HubSpot (which needed their consent) get events.
+		st, err := e.cfg.Store.GetSyncState(ctx, school, a.Email)
+		if errors.Is(err, ErrNotFound) || (err == nil && st.ContactID == "") {
+			rl.add(a.Email, OutcomeSkipped, "GDPR toolkit on and the learner is not in HubSpot")
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	if !a.Kind.Once() {
+		return true, nil
+	}
+	// The claim names this report of the activity, so a second report (another sign-up webhook,
+	// say) loses to the first while a retry of the same job still wins.
+	token := a.OccurrenceID(school) + "|" + a.SourceID + "|" + strconv.FormatInt(a.At.UnixMilli(), 10)
+	owner, err := e.cfg.Store.ClaimOnce(ctx, school, a.OnceKey(), token)
+	if err != nil {
+		return false, err
+	}
+	if owner != token {
+		rl.add(a.Email, OutcomeSkipped, "timeline event "+string(a.Kind)+" already sent for this learner")
+		return false, nil
+	}
+	return true, nil
 }
 
 func timelineEvent(a Activity, id, typ string) hubspot.TimelineEvent {

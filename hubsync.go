@@ -136,52 +136,10 @@ type Engine struct {
 // New checks cfg, applies defaults and returns an Engine. It does no I/O. The error wraps
 // ErrInvalidSettings and names the missing or bad field.
 func New(cfg Config) (*Engine, error) {
-	var errs []error
-	if cfg.Store == nil {
-		errs = append(errs, errors.New("Config.Store is required"))
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	if cfg.Queue == nil {
-		errs = append(errs, errors.New("Config.Queue is required"))
-	}
-	if cfg.Learners == nil {
-		errs = append(errs, errors.New("Config.Learners is required"))
-	}
-	if cfg.HubSpot.ClientID == "" || cfg.HubSpot.ClientSecret == "" {
-		errs = append(errs, errors.New("Config.HubSpot.ClientID and ClientSecret are required"))
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidSettings, errors.Join(errs...))
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = WorkersDefault
-	}
-	if cfg.Lease <= 0 {
-		cfg.Lease = LeaseDefault
-	}
-	if cfg.Poll <= 0 {
-		cfg.Poll = PollDefault
-	}
-	if cfg.SchemaTTL <= 0 {
-		cfg.SchemaTTL = SchemaTTLDefault
-	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = MaxBackoffDefault
-	}
-	if cfg.StateTTL <= 0 {
-		cfg.StateTTL = StateTTLDefault
-	}
-	if cfg.BatchLinger == 0 {
-		cfg.BatchLinger = BatchLingerDefault
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.HubSpot.HTTPClient == nil {
-		cfg.HubSpot.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
-	if len(cfg.HubSpot.Scopes) == 0 {
-		cfg.HubSpot.Scopes = DefaultScopes
-	}
+	cfg = cfg.withDefaults()
 	e := &Engine{
 		cfg:     cfg,
 		clk:     clock.Or(cfg.Clock),
@@ -208,6 +166,57 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.oauth = oa
 	return e, nil
+}
+
+// validate names every required field cfg lacks.
+func (cfg Config) validate() error {
+	var errs []error
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("Config.Store is required"))
+	}
+	if cfg.Queue == nil {
+		errs = append(errs, errors.New("Config.Queue is required"))
+	}
+	if cfg.Learners == nil {
+		errs = append(errs, errors.New("Config.Learners is required"))
+	}
+	if cfg.HubSpot.ClientID == "" || cfg.HubSpot.ClientSecret == "" {
+		errs = append(errs, errors.New("Config.HubSpot.ClientID and ClientSecret are required"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidSettings, errors.Join(errs...))
+	}
+	return nil
+}
+
+// withDefaults returns cfg with every zero field that has a default set to it.
+func (cfg Config) withDefaults() Config {
+	orDefault := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = WorkersDefault
+	}
+	orDefault(&cfg.Lease, LeaseDefault)
+	orDefault(&cfg.Poll, PollDefault)
+	orDefault(&cfg.SchemaTTL, SchemaTTLDefault)
+	orDefault(&cfg.MaxBackoff, MaxBackoffDefault)
+	orDefault(&cfg.StateTTL, StateTTLDefault)
+	if cfg.BatchLinger == 0 {
+		cfg.BatchLinger = BatchLingerDefault // negative: off
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HubSpot.HTTPClient == nil {
+		cfg.HubSpot.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if len(cfg.HubSpot.Scopes) == 0 {
+		cfg.HubSpot.Scopes = DefaultScopes
+	}
+	return cfg
 }
 
 // hubspotOptions are the client options every HubSpot client of the engine shares.

@@ -152,17 +152,33 @@ func parseEvents(body []byte) (events []hubspot.WebhookEvent, bad []string, err 
 	return events, bad, nil
 }
 
+// webhookItem is one routed event: its dedupe key and the job it becomes.
+type webhookItem struct {
+	dedupe string
+	job    JobSpec
+}
+
 // intake routes, deduplicates and queues webhook events.
 func (e *Engine) intake(ctx context.Context, events []hubspot.WebhookEvent) error {
-	type item struct {
-		dedupe string
-		job    JobSpec
+	items, err := e.route(ctx, events)
+	if err != nil || len(items) == 0 {
+		return err
 	}
-	var items []item
+	if err := e.markAndQueue(ctx, items); err != nil {
+		return err
+	}
+	e.notify()
+	return nil
+}
+
+// route turns events into one job per school connected to the event's portal, leaving out the
+// echoes of the engine's own writes and events that carry no profile data.
+func (e *Engine) route(ctx context.Context, events []hubspot.WebhookEvent) ([]webhookItem, error) {
+	var items []webhookItem
 	for _, ev := range events {
 		schools, err := e.schoolsOfPortal(ctx, ev.PortalID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(schools) == 0 {
 			e.log.Info("hubsync: webhook for a portal no school is connected to", "portal", ev.PortalID)
@@ -171,43 +187,53 @@ func (e *Engine) intake(ctx context.Context, events []hubspot.WebhookEvent) erro
 		if e.ownChange(ev) {
 			continue // the echo of the engine's own write
 		}
-		contact := ev.ObjectID
-		switch {
-		case strings.HasSuffix(ev.SubscriptionType, ".deletion"), strings.HasSuffix(ev.SubscriptionType, ".privacyDeletion"):
-			e.log.Info("hubsync: contact deleted in HubSpot; the learner is kept", "portal", ev.PortalID, "contact", ev.ObjectID)
-			continue
-		case strings.HasSuffix(ev.SubscriptionType, ".merge"):
-			if ev.PrimaryObjectID != 0 {
-				contact = ev.PrimaryObjectID
-			}
-			if ev.NewObjectID != 0 {
-				contact = ev.NewObjectID
-			}
-		case strings.HasSuffix(ev.SubscriptionType, ".propertyChange"), strings.HasSuffix(ev.SubscriptionType, ".creation"), strings.HasSuffix(ev.SubscriptionType, ".restore"):
-		default:
-			continue // association changes and the like carry no profile data
-		}
-		if contact == 0 {
+		contact, ok := e.eventContact(ev)
+		if !ok {
 			continue
 		}
 		id := strconv.FormatInt(contact, 10)
 		payload, _ := json.Marshal(inboundPayload{ContactID: id, OccurredAt: ev.OccurredAt})
 		key := fmt.Sprintf("%d|%d|%s|%d|%s|%d", ev.PortalID, ev.EventID, ev.SubscriptionType, ev.ObjectID, ev.PropertyName, ev.OccurredAt.UnixMilli())
 		for _, s := range schools {
-			items = append(items, item{
+			items = append(items, webhookItem{
 				dedupe: string(s) + "|" + key,
 				job:    JobSpec{School: s, Kind: JobInbound, Key: "inbound|" + id, Payload: payload, Priority: PriorityLive},
 			})
 		}
 	}
-	if len(items) == 0 {
-		return nil
+	return items, nil
+}
+
+// eventContact returns the contact whose profile an event changed: the surviving contact of a
+// merge, the object of a property change, creation or restore. ok is false for deletions (which
+// never delete a learner; logged) and events that carry no profile data.
+func (e *Engine) eventContact(ev hubspot.WebhookEvent) (contact int64, ok bool) {
+	contact = ev.ObjectID
+	switch {
+	case strings.HasSuffix(ev.SubscriptionType, ".deletion"), strings.HasSuffix(ev.SubscriptionType, ".privacyDeletion"):
+		e.log.Info("hubsync: contact deleted in HubSpot; the learner is kept", "portal", ev.PortalID, "contact", ev.ObjectID)
+		return 0, false
+	case strings.HasSuffix(ev.SubscriptionType, ".merge"):
+		if ev.PrimaryObjectID != 0 {
+			contact = ev.PrimaryObjectID
+		}
+		if ev.NewObjectID != 0 {
+			contact = ev.NewObjectID
+		}
+	case strings.HasSuffix(ev.SubscriptionType, ".propertyChange"), strings.HasSuffix(ev.SubscriptionType, ".creation"), strings.HasSuffix(ev.SubscriptionType, ".restore"):
+	default:
+		return 0, false // association changes and the like
 	}
+	return contact, contact != 0
+}
+
+// markAndQueue records each event as seen and queues the jobs of those seen for the first time.
+func (e *Engine) markAndQueue(ctx context.Context, items []webhookItem) error {
 	now := e.clk.Now()
 	if tx, ok := e.cfg.Store.(Transactor); ok {
 		// Mark and queue in one transaction: an event is queued exactly once, however often
 		// HubSpot delivers it.
-		err := tx.RunInTx(ctx, func(ctx context.Context, s Store, q Queue) error {
+		return tx.RunInTx(ctx, func(ctx context.Context, s Store, q Queue) error {
 			var jobs []JobSpec
 			for _, it := range items {
 				first, err := s.MarkWebhookSeen(ctx, "hubspot", it.dedupe, now)
@@ -223,10 +249,6 @@ func (e *Engine) intake(ctx context.Context, events []hubspot.WebhookEvent) erro
 			}
 			return q.Enqueue(ctx, jobs...)
 		})
-		if err == nil {
-			e.notify()
-		}
-		return err
 	}
 	// Without a transaction: queue first, then mark. A crash between the two re-queues a
 	// redelivered event, which is harmless (only differing values are written).
@@ -242,7 +264,6 @@ func (e *Engine) intake(ctx context.Context, events []hubspot.WebhookEvent) erro
 			return err
 		}
 	}
-	e.notify()
 	return nil
 }
 
