@@ -163,92 +163,14 @@ func (r MappingReport) Active() []RowReport {
 //
 // A row can have several problems; all are listed.
 func ValidateMappings(mode SyncMode, rows []Mapping, lms []LearnerField, props []Property) MappingReport {
-	fields := IndexFields(lms)
-	propIdx := make(map[string]Property, len(props))
+	v := mappingValidator{fields: IndexFields(lms), props: make(map[string]Property, len(props)),
+		hsTargets: map[string]int{}, lmsTargets: map[string]int{}}
 	for _, p := range props {
-		propIdx[p.Name] = p
+		v.props[p.Name] = p
 	}
-	hsTargets := map[string]int{}  // property -> first row writing it
-	lmsTargets := map[string]int{} // LMS field -> first row writing it
-
 	rep := MappingReport{Rows: make([]RowReport, 0, len(rows))}
 	for i, m := range rows {
-		rr := RowReport{Index: i, Mapping: m, Direction: EffectiveDirection(mode, m.Direction)}
-		add := func(c ProblemCode, format string, args ...any) {
-			rr.Problems = append(rr.Problems, Problem{Code: c, Message: fmt.Sprintf(format, args...)})
-		}
-		fieldKey, propName := strings.TrimSpace(m.LMSField), strings.TrimSpace(m.HubSpotProperty)
-		if fieldKey == "" || propName == "" {
-			add(ProblemInvalidRow, "Row %d needs both an LMS field and a HubSpot property.", i+1)
-		}
-		if err := m.Direction.Validate(); err != nil {
-			add(ProblemInvalidRow, "Row %d has an unknown direction %q.", i+1, string(m.Direction))
-		}
-		f, haveField := fields[fieldKey]
-		p, haveProp := propIdx[propName]
-		if fieldKey != "" && !haveField {
-			add(ProblemLMSFieldMissing, "The LMS field %q does not exist (deleted, or its category is disabled).", fieldKey)
-		}
-		switch {
-		case propName == "":
-		case !haveProp:
-			add(ProblemPropertyMissing, "The HubSpot property %q does not exist (it may have been deleted).", propName)
-		case p.Archived:
-			add(ProblemPropertyArchived, "The HubSpot property %q is archived.", propName)
-		}
-		var pt FieldType
-		if haveProp && !p.Archived {
-			var ok bool
-			if pt, ok = p.SyncType(); !ok {
-				add(ProblemUnsupportedType, "The HubSpot property %q is of type %s; only string, number, date and datetime properties sync.", propName, p.Type)
-			}
-		}
-		if haveField && pt != "" {
-			if f.Type != pt {
-				add(ProblemTypeMismatch, "The LMS field %q is a %s but the HubSpot property %q is a %s.", fieldKey, f.Type, propName, pt)
-			} else {
-				rr.Type = pt
-			}
-		}
-		if (fieldKey == "email") != (propName == "email") && fieldKey != "" && propName != "" {
-			add(ProblemMatchKey, "Email is the match key: %q can only map to %q.", "email", "email")
-		}
-		if rr.Direction.ToHubSpot() {
-			if haveField && !f.Readable {
-				add(ProblemLMSFieldUnreadable, "The LMS field %q cannot be read, so it cannot be sent to HubSpot.", fieldKey)
-			}
-			if haveProp && !p.Archived && !p.Writable() {
-				add(ProblemPropertyReadOnly, "The HubSpot property %q is read-only, so LMS values cannot be written to it.", propName)
-			}
-		}
-		if rr.Direction.ToLMS() && haveField && !f.Writable {
-			add(ProblemLMSFieldReadOnly, "The LMS field %q cannot be written, so HubSpot values cannot be sent to it.", fieldKey)
-		}
-		if len(rr.Problems) == 0 {
-			// Only otherwise valid rows claim targets, so a broken row never blocks a good one.
-			if rr.Direction.ToHubSpot() {
-				if first, dup := hsTargets[propName]; dup {
-					add(ProblemDuplicateTarget, "Row %d already writes the HubSpot property %q.", first+1, propName)
-				}
-			}
-			if rr.Direction.ToLMS() {
-				if first, dup := lmsTargets[fieldKey]; dup {
-					add(ProblemDuplicateTarget, "Row %d already writes the LMS field %q.", first+1, fieldKey)
-				}
-			}
-		}
-		if len(rr.Problems) == 0 {
-			rr.Valid = true
-			if rr.Direction.ToHubSpot() {
-				hsTargets[propName] = i
-			}
-			if rr.Direction.ToLMS() {
-				lmsTargets[fieldKey] = i
-			}
-		} else {
-			rr.Type = ""
-		}
-		rep.Rows = append(rep.Rows, rr)
+		rep.Rows = append(rep.Rows, v.row(mode, i, m))
 	}
 	if n := len(rep.Invalid()); n > 0 {
 		noun := "rows are"
@@ -258,4 +180,122 @@ func ValidateMappings(mode SyncMode, rows []Mapping, lms []LearnerField, props [
 		rep.Warning = fmt.Sprintf("%d mapping %s invalid and will not sync until fixed.", n, noun)
 	}
 	return rep
+}
+
+// mappingValidator checks rows one by one, remembering which targets earlier valid rows write.
+type mappingValidator struct {
+	fields     FieldIndex
+	props      map[string]Property
+	hsTargets  map[string]int // property -> first valid row writing it
+	lmsTargets map[string]int // LMS field -> first valid row writing it
+}
+
+// mappingRow is one row under check: its report and what the two schemas say of its ends.
+type mappingRow struct {
+	rr                 RowReport
+	fieldKey, propName string
+	f                  LearnerField
+	haveField          bool
+	p                  Property
+	haveProp           bool // the property exists and is not archived
+}
+
+func (r *mappingRow) problem(c ProblemCode, format string, args ...any) {
+	r.rr.Problems = append(r.rr.Problems, Problem{Code: c, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *mappingValidator) row(mode SyncMode, i int, m Mapping) RowReport {
+	r := &mappingRow{rr: RowReport{Index: i, Mapping: m, Direction: EffectiveDirection(mode, m.Direction)},
+		fieldKey: strings.TrimSpace(m.LMSField), propName: strings.TrimSpace(m.HubSpotProperty)}
+	if r.fieldKey == "" || r.propName == "" {
+		r.problem(ProblemInvalidRow, "Row %d needs both an LMS field and a HubSpot property.", i+1)
+	}
+	if err := m.Direction.Validate(); err != nil {
+		r.problem(ProblemInvalidRow, "Row %d has an unknown direction %q.", i+1, string(m.Direction))
+	}
+	v.checkEnds(r)
+	r.checkTypes()
+	r.checkAccess()
+	v.claim(r)
+	return r.rr
+}
+
+// checkEnds finds the row's LMS field and HubSpot property, reporting a missing or archived one.
+func (v *mappingValidator) checkEnds(r *mappingRow) {
+	r.f, r.haveField = v.fields[r.fieldKey]
+	if r.fieldKey != "" && !r.haveField {
+		r.problem(ProblemLMSFieldMissing, "The LMS field %q does not exist (deleted, or its category is disabled).", r.fieldKey)
+	}
+	p, ok := v.props[r.propName]
+	switch {
+	case r.propName == "":
+	case !ok:
+		r.problem(ProblemPropertyMissing, "The HubSpot property %q does not exist (it may have been deleted).", r.propName)
+	case p.Archived:
+		r.problem(ProblemPropertyArchived, "The HubSpot property %q is archived.", r.propName)
+	default:
+		r.p, r.haveProp = p, true
+	}
+}
+
+// checkTypes reports a property of a type that does not sync, a type mismatch, and email mapped
+// to anything but email; a row whose types agree gets its sync type.
+func (r *mappingRow) checkTypes() {
+	var pt FieldType
+	if r.haveProp {
+		var ok bool
+		if pt, ok = r.p.SyncType(); !ok {
+			r.problem(ProblemUnsupportedType, "The HubSpot property %q is of type %s; only string, number, date and datetime properties sync.", r.propName, r.p.Type)
+		}
+	}
+	if r.haveField && pt != "" {
+		if r.f.Type != pt {
+			r.problem(ProblemTypeMismatch, "The LMS field %q is a %s but the HubSpot property %q is a %s.", r.fieldKey, r.f.Type, r.propName, pt)
+		} else {
+			r.rr.Type = pt
+		}
+	}
+	if (r.fieldKey == "email") != (r.propName == "email") && r.fieldKey != "" && r.propName != "" {
+		r.problem(ProblemMatchKey, "Email is the match key: %q can only map to %q.", "email", "email")
+	}
+}
+
+// checkAccess reports an end the row's direction needs to read or write and cannot.
+func (r *mappingRow) checkAccess() {
+	if r.rr.Direction.ToHubSpot() {
+		if r.haveField && !r.f.Readable {
+			r.problem(ProblemLMSFieldUnreadable, "The LMS field %q cannot be read, so it cannot be sent to HubSpot.", r.fieldKey)
+		}
+		if r.haveProp && !r.p.Writable() {
+			r.problem(ProblemPropertyReadOnly, "The HubSpot property %q is read-only, so LMS values cannot be written to it.", r.propName)
+		}
+	}
+	if r.rr.Direction.ToLMS() && r.haveField && !r.f.Writable {
+		r.problem(ProblemLMSFieldReadOnly, "The LMS field %q cannot be written, so HubSpot values cannot be sent to it.", r.fieldKey)
+	}
+}
+
+// claim gives an otherwise valid row its targets, unless an earlier valid row writes one of them
+// (a duplicate target). Only valid rows claim, so a broken row never blocks a good one.
+func (v *mappingValidator) claim(r *mappingRow) {
+	dir := r.rr.Direction
+	if len(r.rr.Problems) == 0 {
+		if first, dup := v.hsTargets[r.propName]; dup && dir.ToHubSpot() {
+			r.problem(ProblemDuplicateTarget, "Row %d already writes the HubSpot property %q.", first+1, r.propName)
+		}
+		if first, dup := v.lmsTargets[r.fieldKey]; dup && dir.ToLMS() {
+			r.problem(ProblemDuplicateTarget, "Row %d already writes the LMS field %q.", first+1, r.fieldKey)
+		}
+	}
+	if len(r.rr.Problems) > 0 {
+		r.rr.Type = ""
+		return
+	}
+	r.rr.Valid = true
+	if dir.ToHubSpot() {
+		v.hsTargets[r.propName] = r.rr.Index
+	}
+	if dir.ToLMS() {
+		v.lmsTargets[r.fieldKey] = r.rr.Index
+	}
 }
