@@ -50,6 +50,7 @@ type memData struct {
 
 	settings    map[hubsync.SchoolID][]byte // JSON, so callers never share slices with the store
 	conns       map[hubsync.SchoolID]hubsync.Connection
+	gens        map[hubsync.SchoolID]int64 // Connection.Generation, kept when a connection goes
 	states      map[schoolKey]hubsync.SyncState
 	once        map[schoolKey]string
 	hooks       map[schoolKey]time.Time // school holds the source
@@ -76,6 +77,7 @@ func NewMemStore(opts MemOptions) *MemStore {
 		maxAttempts: max,
 		settings:    map[hubsync.SchoolID][]byte{},
 		conns:       map[hubsync.SchoolID]hubsync.Connection{},
+		gens:        map[hubsync.SchoolID]int64{},
 		states:      map[schoolKey]hubsync.SyncState{},
 		once:        map[schoolKey]string{},
 		hooks:       map[schoolKey]time.Time{},
@@ -217,15 +219,23 @@ func (m *MemStore) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) 
 	return out, nil
 }
 
-// PutConnection stores a school's connection, replacing any.
+// PutConnection stores a school's connection, replacing any, with the school's next Generation.
 func (m *MemStore) PutConnection(ctx context.Context, c hubsync.Connection) error {
 	unlock, err := m.lock(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	c.Generation = m.d.nextGeneration(c.School)
 	setMap(m.d, m.d.conns, c.School, c)
 	return nil
+}
+
+// nextGeneration raises the school's connection generation and returns it.
+func (d *memData) nextGeneration(school hubsync.SchoolID) int64 {
+	g := d.gens[school] + 1
+	setMap(d, d.gens, school, g)
+	return g
 }
 
 // GetConnection returns a school's connection; hubsync.ErrNotFound when there is none.
@@ -242,13 +252,15 @@ func (m *MemStore) GetConnection(ctx context.Context, school hubsync.SchoolID) (
 	return c, nil
 }
 
-// DeleteConnection forgets a school's connection; a missing one is not an error.
+// DeleteConnection forgets a school's connection (keeping its generation counter, which it
+// raises); a missing one is not an error.
 func (m *MemStore) DeleteConnection(ctx context.Context, school hubsync.SchoolID) error {
 	unlock, err := m.lock(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	m.d.nextGeneration(school)
 	deleteMap(m.d, m.d.conns, school)
 	return nil
 }

@@ -71,14 +71,23 @@ func (s *Store) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) {
 	return out, nil
 }
 
-// PutConnection stores a school's connection, replacing any.
+// nextGenerationSQL raises a school's connection generation and returns the new value.
+const nextGenerationSQL = `INSERT INTO connection_generations (school, generation) VALUES (?, 1)
+	ON CONFLICT (school) DO UPDATE SET generation = generation + 1 RETURNING generation`
+
+// PutConnection stores a school's connection, replacing any, with the school's next Generation
+// (c.Generation is ignored). The counter and the row change in one immediate transaction.
 func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
 	return s.write(ctx, func(q querier) error {
+		var gen int64
+		if err := q.QueryRowContext(ctx, nextGenerationSQL, string(c.School)).Scan(&gen); err != nil {
+			return fmt.Errorf("sqlitestore: put connection of %s: raise generation: %w", c.School, err)
+		}
 		_, err := q.ExecContext(ctx, `INSERT OR REPLACE INTO connections (school, access_token, refresh_token, expiry,
-			portal_id, domain, active, deactivated_at, deactivated_reason, notified_at, connected_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			portal_id, domain, active, deactivated_at, deactivated_reason, notified_at, connected_at, generation)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			string(c.School), c.Token.AccessToken, c.Token.RefreshToken, ns(c.Token.Expiry), c.PortalID, c.Domain,
-			c.Active, ns(c.DeactivatedAt), c.DeactivatedReason, ns(c.NotifiedAt), ns(c.ConnectedAt))
+			c.Active, ns(c.DeactivatedAt), c.DeactivatedReason, ns(c.NotifiedAt), ns(c.ConnectedAt), gen)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: put connection of %s: %w", c.School, err)
 		}
@@ -91,9 +100,9 @@ func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hub
 	c := hubsync.Connection{School: school}
 	var expiry, deactivated, notified, connected int64
 	err := s.reader().QueryRowContext(ctx, `SELECT access_token, refresh_token, expiry, portal_id, domain, active,
-		deactivated_at, deactivated_reason, notified_at, connected_at FROM connections WHERE school = ?`, string(school)).
+		deactivated_at, deactivated_reason, notified_at, connected_at, generation FROM connections WHERE school = ?`, string(school)).
 		Scan(&c.Token.AccessToken, &c.Token.RefreshToken, &expiry, &c.PortalID, &c.Domain, &c.Active,
-			&deactivated, &c.DeactivatedReason, &notified, &connected)
+			&deactivated, &c.DeactivatedReason, &notified, &connected, &c.Generation)
 	if errors.Is(err, sql.ErrNoRows) {
 		return hubsync.Connection{}, notFound("connection of %s", school)
 	}
@@ -104,9 +113,14 @@ func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hub
 	return c, nil
 }
 
-// DeleteConnection forgets a school's connection; a missing one is not an error.
+// DeleteConnection forgets a school's connection, raising its generation (the counter stays);
+// a missing connection is not an error.
 func (s *Store) DeleteConnection(ctx context.Context, school hubsync.SchoolID) error {
 	return s.write(ctx, func(q querier) error {
+		var gen int64
+		if err := q.QueryRowContext(ctx, nextGenerationSQL, string(school)).Scan(&gen); err != nil {
+			return fmt.Errorf("sqlitestore: delete connection of %s: raise generation: %w", school, err)
+		}
 		if _, err := q.ExecContext(ctx, `DELETE FROM connections WHERE school = ?`, string(school)); err != nil {
 			return fmt.Errorf("sqlitestore: delete connection of %s: %w", school, err)
 		}

@@ -15,6 +15,7 @@ import (
 var concurrencyCases = []testCase{
 	{"ClaimOnceRace", testClaimOnceRace},
 	{"WebhookSeenRace", testWebhookRace},
+	{"ConnectionGenerationRace", testConnectionGenerationRace},
 	{"DequeueRace", testDequeueRace},
 	{"WorkersExactlyOnce", testWorkers},
 }
@@ -59,6 +60,33 @@ func testWebhookRace(t *testing.T, x fixture) {
 			t.Fatalf("%d racing MarkWebhookSeen callers got first=true, want exactly 1", n)
 		}
 	}
+}
+
+// testConnectionGenerationRace: racing PutConnections each get a generation of their own, so
+// after n of them the school's generation has risen by at least n, and the connection stored is
+// one of theirs.
+func testConnectionGenerationRace(t *testing.T, x fixture) {
+	must(t, "PutConnection", x.s.PutConnection(x.ctx, hubsync.Connection{School: "a", Active: true}))
+	g0 := generation(t, x, "a")
+	errs := make([]error, racers)
+	raceN(racers, func(i int) {
+		if i%4 == 3 {
+			errs[i] = x.s.DeleteConnection(x.ctx, "a")
+			return
+		}
+		errs[i] = x.s.PutConnection(x.ctx, hubsync.Connection{School: "a", Active: true, Token: hubsync.Token{AccessToken: fmt.Sprint("at-", i)}})
+	})
+	for _, err := range errs {
+		must(t, "racing PutConnection or DeleteConnection", err)
+	}
+	must(t, "PutConnection after the race", x.s.PutConnection(x.ctx, hubsync.Connection{School: "a", Active: true, Token: hubsync.Token{AccessToken: "last"}}))
+	c, err := x.s.GetConnection(x.ctx, "a")
+	must(t, "GetConnection", err)
+	if c.Generation < g0+racers+1 {
+		t.Fatalf("after %d racing puts and deletes and one more put the generation is %d, up from %d; want at least %d (each write its own generation)",
+			racers, c.Generation, g0, g0+racers+1)
+	}
+	mustEqual(t, "connection stored last", c.Token.AccessToken, "last")
 }
 
 func testDequeueRace(t *testing.T, x fixture) {

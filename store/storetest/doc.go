@@ -28,6 +28,9 @@
 //
 //   - SyncState: the store lower-cases Email on Put and returns it lower-cased; UpdatedAt is the
 //     clock's time at Put.
+//   - Connection.Generation: the first PutConnection of a school stores at least 1; every
+//     PutConnection and DeleteConnection (inside RunInTx too) raises it above every value it had,
+//     a deleted connection's counter included, and racing writers get distinct values.
 //   - SyncLogEntry: a zero At is set to the clock's time; IDs are assigned, distinct and non-zero.
 //     LogFilter.Email compares case-insensitively; Since keeps entries with At >= Since; a negative
 //     Limit is an error. Entries with equal At come newest-appended first.

@@ -42,6 +42,7 @@ var storeCases = []testCase{
 	{"SettingsRoundTrip", testSettings},
 	{"ListSchools", testListSchools},
 	{"Connection", testConnection},
+	{"ConnectionGeneration", testConnectionGeneration},
 	{"SyncState", testSyncState},
 	{"ClaimOnce", testClaimOnce},
 	{"WebhookDedupe", testWebhookDedupe},
@@ -129,6 +130,7 @@ func testConnection(t *testing.T, x fixture) {
 	must(t, "PutConnection", x.s.PutConnection(x.ctx, c))
 	got, err := x.s.GetConnection(x.ctx, "a")
 	must(t, "GetConnection", err)
+	c.Generation = got.Generation // the store's (testConnectionGeneration checks it)
 	mustEqual(t, "connection", got, c)
 
 	// Replace with a deactivated one (every field set).
@@ -141,6 +143,7 @@ func testConnection(t *testing.T, x fixture) {
 	must(t, "PutConnection replace", x.s.PutConnection(x.ctx, c2))
 	got, err = x.s.GetConnection(x.ctx, "a")
 	must(t, "GetConnection after replace", err)
+	c2.Generation = got.Generation
 	mustEqual(t, "replaced connection", got, c2)
 
 	_, err = x.s.GetConnection(x.ctx, "b")
@@ -149,6 +152,59 @@ func testConnection(t *testing.T, x fixture) {
 	must(t, "DeleteConnection", x.s.DeleteConnection(x.ctx, "a"))
 	_, err = x.s.GetConnection(x.ctx, "a")
 	mustNotFound(t, "GetConnection after DeleteConnection", err)
+}
+
+// generation returns the stored Generation of school's connection.
+func generation(t *testing.T, x fixture, school hubsync.SchoolID) int64 {
+	t.Helper()
+	c, err := x.s.GetConnection(x.ctx, school)
+	must(t, "GetConnection", err)
+	return c.Generation
+}
+
+// testConnectionGeneration: every PutConnection and DeleteConnection raises the school's
+// generation above every value it had, the value passed in is ignored, and a deleted connection's
+// counter is kept.
+func testConnectionGeneration(t *testing.T, x fixture) {
+	put := func(gen int64, token string) int64 {
+		t.Helper()
+		must(t, "PutConnection", x.s.PutConnection(x.ctx, hubsync.Connection{School: "a", Active: true,
+			Token: hubsync.Token{AccessToken: token}, Generation: gen}))
+		return generation(t, x, "a")
+	}
+	g1 := put(1<<40, "at-1") // a Generation passed in is not stored
+	if g1 < 1 {
+		t.Fatalf("first PutConnection stored generation %d, want at least 1", g1)
+	}
+	g2 := put(0, "at-2")
+	if g2 <= g1 {
+		t.Fatalf("second PutConnection (given generation 0) stored generation %d, want more than the first, %d", g2, g1)
+	}
+	g3 := put(g2, "at-3") // what an engine that read the connection writes back
+	if g3 <= g2 {
+		t.Fatalf("third PutConnection stored generation %d, want more than %d", g3, g2)
+	}
+	must(t, "DeleteConnection", x.s.DeleteConnection(x.ctx, "a"))
+	_, err := x.s.GetConnection(x.ctx, "a")
+	mustNotFound(t, "GetConnection after DeleteConnection", err)
+	g4 := put(0, "at-4")
+	if g4 <= g3 {
+		t.Fatalf("PutConnection after DeleteConnection stored generation %d, want more than before the delete, %d", g4, g3)
+	}
+	// Deleting twice raises the counter twice; the next put is above both.
+	must(t, "DeleteConnection", x.s.DeleteConnection(x.ctx, "a"))
+	must(t, "DeleteConnection again", x.s.DeleteConnection(x.ctx, "a"))
+	if g5 := put(0, "at-5"); g5 <= g4 {
+		t.Fatalf("PutConnection after two deletes stored generation %d, want more than %d", g5, g4)
+	}
+
+	// A delete of a school never connected keeps no connection and makes no school.
+	must(t, "DeleteConnection of a school never connected", x.s.DeleteConnection(x.ctx, "never"))
+	_, err = x.s.GetConnection(x.ctx, "never")
+	mustNotFound(t, "GetConnection of a school only ever deleted", err)
+	schools, err := x.s.ListSchools(x.ctx)
+	must(t, "ListSchools", err)
+	mustEqual(t, "schools", schools, []hubsync.SchoolID{"a"})
 }
 
 func testSyncState(t *testing.T, x fixture) {

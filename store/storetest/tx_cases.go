@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/hubsync/hubsync"
@@ -11,6 +12,8 @@ import (
 var txCases = []testCase{
 	{"RollbackUndoesStateAndJob", testTxRollback},
 	{"CommitKeepsStateAndJob", testTxCommit},
+	{"ConnectionGenerationInTx", testTxGeneration},
+	{"ConnectionGenerationTxRace", testTxGenerationRace},
 }
 
 var errTxTest = errors.New("storetest: fn failed on purpose")
@@ -89,4 +92,76 @@ func testTxCommit(t *testing.T, x fixture) {
 	mustEqual(t, "state after commit", got.LearnerID, "inside")
 	j := dequeueOne(t, x)
 	mustEqual(t, "payload after commit", string(j.Payload), "v2")
+}
+
+// testTxGeneration: a PutConnection or DeleteConnection inside RunInTx raises the generation as
+// one outside does, fn sees the raised value, and a rolled-back put leaves the stored connection
+// as it was.
+func testTxGeneration(t *testing.T, x fixture) {
+	tr := transactor(t, x)
+	must(t, "PutConnection", x.s.PutConnection(x.ctx, hubsync.Connection{School: "a", Token: hubsync.Token{AccessToken: "outside"}}))
+	g1 := generation(t, x, "a")
+	var inside int64
+	err := tr.RunInTx(x.ctx, func(ctx context.Context, s hubsync.Store, q hubsync.Queue) error {
+		if err := s.PutConnection(ctx, hubsync.Connection{School: "a", Token: hubsync.Token{AccessToken: "inside"}}); err != nil {
+			return err
+		}
+		c, err := s.GetConnection(ctx, "a")
+		inside = c.Generation
+		return err
+	})
+	must(t, "RunInTx", err)
+	if inside <= g1 {
+		t.Fatalf("PutConnection inside RunInTx gave generation %d, want more than %d", inside, g1)
+	}
+	mustEqual(t, "generation after commit", generation(t, x, "a"), inside)
+
+	err = tr.RunInTx(x.ctx, func(ctx context.Context, s hubsync.Store, q hubsync.Queue) error {
+		if err := s.PutConnection(ctx, hubsync.Connection{School: "a", Token: hubsync.Token{AccessToken: "rolled back"}}); err != nil {
+			return err
+		}
+		return errTxTest
+	})
+	if !errors.Is(err, errTxTest) {
+		t.Fatalf("RunInTx: err = %v, want fn's error", err)
+	}
+	c, err := x.s.GetConnection(x.ctx, "a")
+	must(t, "GetConnection after rollback", err)
+	mustEqual(t, "token after rollback", c.Token.AccessToken, "inside")
+	mustEqual(t, "generation after rollback", c.Generation, inside)
+
+	err = tr.RunInTx(x.ctx, func(ctx context.Context, s hubsync.Store, q hubsync.Queue) error {
+		return s.DeleteConnection(ctx, "a")
+	})
+	must(t, "RunInTx with DeleteConnection", err)
+	must(t, "PutConnection", x.s.PutConnection(x.ctx, hubsync.Connection{School: "a"}))
+	if g := generation(t, x, "a"); g <= inside {
+		t.Fatalf("PutConnection after a DeleteConnection in RunInTx gave generation %d, want more than %d", g, inside)
+	}
+}
+
+// testTxGenerationRace: racing transactions that each put the connection and read it back see
+// distinct generations.
+func testTxGenerationRace(t *testing.T, x fixture) {
+	tr := transactor(t, x)
+	gens := make([]int64, racers)
+	errs := make([]error, racers)
+	raceN(racers, func(i int) {
+		errs[i] = tr.RunInTx(x.ctx, func(ctx context.Context, s hubsync.Store, q hubsync.Queue) error {
+			if err := s.PutConnection(ctx, hubsync.Connection{School: "a", Token: hubsync.Token{AccessToken: fmt.Sprint("at-", i)}}); err != nil {
+				return err
+			}
+			c, err := s.GetConnection(ctx, "a")
+			gens[i] = c.Generation
+			return err
+		})
+	})
+	seen := map[int64]int{}
+	for i, err := range errs {
+		must(t, "racing RunInTx", err)
+		if j, dup := seen[gens[i]]; dup {
+			t.Fatalf("racing transactions %d and %d both got generation %d", j, i, gens[i])
+		}
+		seen[gens[i]] = i
+	}
 }
