@@ -148,6 +148,28 @@ func TestAnotherProcessDisconnectStopsThisEngine(t *testing.T) {
 				t.Fatal("the change kept during the disconnect did not land after the reconnect")
 			}
 
+			// B meets an expired token, refreshes it and stores the new one: A takes the stored
+			// tokens before its next batch (no 401, no refresh of its own), keeping its client.
+			h.hs.ExpireAccessTokens()
+			if err := b.LearnerChanged(h.ctx, school, hubsync.Learner{Email: "four@school.example", Values: map[string]any{"country": "ES"}}); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // the 401, the refresh and a 1 s pause; then the upsert
+				if _, err := b.RunOnce(h.ctx); err != nil {
+					t.Fatal(err)
+				}
+				h.clk.Advance(2 * time.Second)
+			}
+			if h.contact("four@school.example")["country"] != "ES" {
+				t.Fatal("engine B did not sync after refreshing its token")
+			}
+			calls = h.hs.Stats().Requests
+			change("five@school.example", "PT")
+			runA()
+			if got := h.hs.Stats().Requests - calls; got != 1 || h.contact("five@school.example")["country"] != "PT" {
+				t.Fatalf("engine A made %d HubSpot calls after B refreshed the tokens, want 1 (the upsert, with B's token)", got)
+			}
+
 			// B deactivates the school (as when it sees the refresh refused): A stops again.
 			conn, err := sb.GetConnection(h.ctx, school)
 			if err != nil {
