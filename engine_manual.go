@@ -51,9 +51,6 @@ const (
 	PhaseCreateLearners = "create_learners"
 )
 
-// JobManual carries one page of a manual sync (key: the school, so pages run one at a time).
-const JobManual JobKind = "manual"
-
 // ErrSyncRunning is returned by StartManualSync while the school's manual sync runs.
 var ErrSyncRunning = errors.New("hubsync: a manual sync is already running for this school")
 

@@ -10,19 +10,6 @@ import (
 	"github.com/hubsync/hubsync/hubspot"
 )
 
-// Job kinds the engine enqueues.
-const (
-	// JobContact carries a learner's latest state to upsert into HubSpot (key: the email, so
-	// repeated changes coalesce into one job with the newest state).
-	JobContact JobKind = "contact"
-	// JobStage carries a lifecycle trigger for one learner (key: email and trigger, so no trigger is
-	// lost to coalescing).
-	JobStage JobKind = "stage"
-	// JobEvent carries one timeline event occurrence (key: its occurrence id, so a redelivered
-	// source event is one job).
-	JobEvent JobKind = "event"
-)
-
 // contactKey and stageKey are the coalescing keys of contact and stage jobs.
 func contactKey(email string) string { return "contact|" + email }
 func stageKey(email string, tr LifecycleTrigger) string {
@@ -94,45 +81,6 @@ func activityTrigger(k EventKind) (LifecycleTrigger, bool) {
 		return TriggerPurchased, true
 	}
 	return "", false
-}
-
-// handleBatch processes one school's leased jobs.
-func (e *Engine) handleBatch(ctx context.Context, school SchoolID, jobs []Job) {
-	if err := e.checkConnection(ctx, school); err != nil {
-		e.finish(ctx, jobs, err)
-		return
-	}
-	var contacts, events, inbound, manual, unknown []Job
-	for _, j := range jobs {
-		switch j.Kind {
-		case JobInbound:
-			inbound = append(inbound, j)
-		case JobManual:
-			manual = append(manual, j)
-		case JobContact, JobStage:
-			contacts = append(contacts, j)
-		case JobEvent:
-			events = append(events, j)
-		default:
-			unknown = append(unknown, j)
-		}
-	}
-	if len(unknown) > 0 {
-		e.finish(ctx, unknown, fmt.Errorf("hubsync: unknown job kind %q", unknown[0].Kind))
-	}
-	if len(contacts) > 0 {
-		e.finish(ctx, contacts, e.syncContacts(ctx, school, contacts))
-	}
-	if len(events) > 0 {
-		e.finish(ctx, events, e.sendEvents(ctx, school, events))
-	}
-	if len(inbound) > 0 {
-		e.finish(ctx, inbound, e.applyInbound(ctx, school, inbound))
-	}
-	// Backfill pages last: live work of the batch goes first.
-	for _, j := range manual {
-		e.finish(ctx, []Job{j}, e.handleManual(ctx, school, j))
-	}
 }
 
 // pending is what the batch knows of one learner.

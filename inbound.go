@@ -45,10 +45,6 @@ import (
 //     when an email row points to the LMS.
 //   - No matching learner: skipped and logged, unless new-learner creation is on.
 
-// JobInbound carries one HubSpot contact to apply to the LMS (key: portal and contact id, so a
-// burst of changes to one contact is one job).
-const JobInbound JobKind = "inbound"
-
 type inboundPayload struct {
 	ContactID  string    `json:"contact_id"`
 	OccurredAt time.Time `json:"occurred_at"`
