@@ -141,7 +141,10 @@ func (e *Engine) Connection(ctx context.Context, school SchoolID) (Connection, e
 
 // Disconnect stops all sync for school: it revokes the refresh token at HubSpot (a failure to
 // revoke is logged, not returned: the tokens are forgotten either way) and deletes the connection.
-// Pending jobs stay queued and run again if the school reconnects.
+// Pending jobs stay queued and run again if the school reconnects. Other engines on the same store
+// notice before their next batch of the school's work (they compare their cached connection with
+// the stored Connection.Generation), so none of them writes to HubSpot for it afterwards; a batch
+// already in flight in another process finishes.
 func (e *Engine) Disconnect(ctx context.Context, school SchoolID) error {
 	c, err := e.cfg.Store.GetConnection(ctx, school)
 	if errors.Is(err, ErrNotFound) {
