@@ -147,5 +147,6 @@ func apiBase(raw string) (*url.URL, error) {
 func (c *Client) RateLimit() (n int, per time.Duration) { return c.lim.Limit() }
 
 // SetRateLimit changes the client's budget (for example for a school on a higher plan). n < 1 and
-// per <= 0 are treated as 1 request a second, never as unlimited.
+// per <= 0 are treated as 1 request a second, and a window longer than a day as a day, never as
+// unlimited.
 func (c *Client) SetRateLimit(n int, per time.Duration) { c.lim.SetLimit(n, per) }
