@@ -104,7 +104,7 @@ func (c *Client) mintLocked(ctx context.Context) (string, error) {
 			return c.tok, nil
 		}
 		last = apiErr
-		if !apiErr.Temporary() || attempt >= c.maxRetries {
+		if !apiErr.Temporary() || attempt >= c.maxRetries || !c.waits(apiErr) {
 			return "", fmt.Errorf("learnworlds: mint token: %w", last)
 		}
 		if err := c.backoff(ctx, attempt, apiErr); err != nil {

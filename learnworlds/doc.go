@@ -16,7 +16,10 @@
 // limit, which [Config] can change) on the injected clock. A 429 {"error":"Too many requests"} is
 // retried with exponential backoff, or after Retry-After when the answer has it (the API documents
 // no such header), and pauses the client's other calls; a 5xx is retried for reads and idempotent
-// writes, never for a create. Every error answer, in any of the API's four shapes or as HTTP 200
+// writes, never for a create. Retry-After is read within [0, [MaxRetryAfter]] (an hour: a larger
+// or overflowing value is taken as the hour, a negative one or a past date as zero), and one
+// longer than [Config].MaxBackoff is not waited through: the call returns its [*APIError] at once
+// with RetryAfter set. Every error answer, in any of the API's four shapes or as HTTP 200
 // with success:false, becomes an [*APIError] with per-field validation messages; it matches
 // hubsync.ErrNotFound, hubsync.ErrConflict, [ErrUnauthorized], [ErrRateLimited] and
 // [ErrValidation] with errors.Is. Errors and logs never carry a token, a secret or a full email.

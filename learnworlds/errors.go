@@ -41,7 +41,8 @@ type APIError struct {
 	Context string
 	// Fields holds per-field validation messages of a 422, by field name.
 	Fields map[string][]string
-	// RetryAfter is the Retry-After header of a 429 or 503, zero when absent.
+	// RetryAfter is the Retry-After header of a 429 or 503: zero when absent, unreadable,
+	// negative or a past date, and at most MaxRetryAfter.
 	RetryAfter time.Duration
 }
 

@@ -10,11 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hubsync/hubsync/clock"
+	"github.com/hubsync/hubsync/internal/retryafter"
 )
 
 // maxBody bounds how much of a response is read.
@@ -100,7 +100,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			continue
 		}
 		retry := apiErr.StatusCode == http.StatusTooManyRequests || (cl.idempotent && apiErr.StatusCode >= 500)
-		if !retry || attempt >= c.maxRetries {
+		if !retry || attempt >= c.maxRetries || !c.waits(apiErr) {
 			return apiErr
 		}
 		if err := c.backoff(ctx, attempt, apiErr); err != nil {
@@ -109,8 +109,13 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	}
 }
 
-// backoff waits before try attempt+1: Retry-After when the answer had it, else exponential from one
-// second with jitter, capped at MaxBackoff. A 429 also pauses every other call of this client.
+// waits reports whether the client waits out e by itself before a retry: it does unless e carries
+// a Retry-After longer than MaxBackoff, which goes back to the caller instead.
+func (c *Client) waits(e *APIError) bool { return e.RetryAfter <= c.maxBackoff }
+
+// backoff waits before try attempt+1: Retry-After when the answer had it (callers check waits
+// first), else exponential from one second with jitter, capped at MaxBackoff; never more than
+// MaxRetryAfter. A 429 also pauses every other call of this client.
 func (c *Client) backoff(ctx context.Context, attempt int, e *APIError) error {
 	d := e.RetryAfter
 	if d <= 0 {
@@ -118,6 +123,7 @@ func (c *Client) backoff(ctx context.Context, attempt int, e *APIError) error {
 		d += time.Duration(rand.Int64N(int64(d)/5 + 1)) // up to 20% jitter
 		d = min(d, c.maxBackoff)
 	}
+	d = min(d, MaxRetryAfter)
 	if e.StatusCode == http.StatusTooManyRequests {
 		c.lim.PauseUntil(c.clk.Now().Add(d))
 	}
@@ -142,13 +148,7 @@ func parseError(resp *http.Response, body []byte, method, path string, now time.
 		return nil
 	}
 	e := &APIError{StatusCode: resp.StatusCode, Method: method, Path: maskEmails(path)}
-	if ra := resp.Header.Get("Retry-After"); ra != "" {
-		if s, err := strconv.ParseFloat(ra, 64); err == nil && s >= 0 {
-			e.RetryAfter = time.Duration(s * float64(time.Second))
-		} else if t, err := http.ParseTime(ra); err == nil {
-			e.RetryAfter = max(t.Sub(now), 0)
-		}
-	}
+	e.RetryAfter = retryafter.Parse(resp.Header.Get("Retry-After"), now, MaxRetryAfter)
 	if !decoded {
 		e.Message = http.StatusText(resp.StatusCode)
 		if s := strings.TrimSpace(string(body)); s != "" && len(s) < 200 {
