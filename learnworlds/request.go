@@ -34,7 +34,8 @@ type call struct {
 
 // do sends cl with the rate limit, authentication, retries and error decoding, and decodes a
 // successful JSON answer into out (when not nil). Errors: *APIError for an error answer (also a 200
-// with success:false), ctx's error, or a transport/decoding error, all prefixed "learnworlds:".
+// with success:false), ctx's error, a transport error (an *unreachableError, matching
+// hubsync.ErrUnavailable) or a decoding error, all prefixed "learnworlds:".
 func (c *Client) do(ctx context.Context, cl call, out any) error {
 	var payload []byte
 	if cl.body != nil {
@@ -75,12 +76,15 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("learnworlds: %s %s: %w", cl.method, maskEmails(cl.path), scrubURLError(err))
+			return fmt.Errorf("learnworlds: %s %s: %w", cl.method, maskEmails(cl.path), &unreachableError{scrubURLError(err)})
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 		resp.Body.Close()
 		if err != nil {
-			return fmt.Errorf("learnworlds: read %s %s: %w", cl.method, maskEmails(cl.path), err)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("learnworlds: read %s %s: %w", cl.method, maskEmails(cl.path), &unreachableError{err})
 		}
 		apiErr := parseError(resp, body, cl.method, cl.path, c.clk.Now())
 		if apiErr == nil {
