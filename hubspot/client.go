@@ -61,6 +61,15 @@ const (
 	BatchLimit = 100
 )
 
+// MaxRetryAfter caps every wait the client takes from HubSpot: a Retry-After header (a 477
+// "migration in progress" may ask for about a day), the window an X-HubSpot-RateLimit-Interval-
+// Milliseconds header announces, the waits the client sleeps through by itself, and the RetryAfter
+// of the *APIError and *RateLimitError it returns (a daily limit resets at the portal's next
+// midnight, up to a day away). A longer wait, or one too large for a time.Duration, is taken as
+// MaxRetryAfter; a negative one, or a date in the past, as zero. It equals the engine's
+// hubsync.RetryAfterMax.
+const MaxRetryAfter = 24 * time.Hour
+
 // Client calls the HubSpot API for one portal. Create one per connected portal with [New]: its rate
 // limiter is that portal's budget. All methods are safe for concurrent use.
 type Client struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -287,55 +286,6 @@ func matchError(se standardError, byEmail map[string]int) int {
 	return -1
 }
 
-// BatchReadByEmail reads up to [BatchLimit] contacts by email (primary or additional) and returns
-// them keyed by the case-folded email asked for. Emails with no contact are absent from the map (HubSpot
-// answers 207 for them). properties lists what to return; email and hs_additional_emails are
-// always added. It returns ErrInvalidInput for too many emails, and the errors of any call.
-//
-// Docs: https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/guide
-// (POST /crm/objects/2026-03/contacts/batch/read with idProperty=email).
-func (c *Client) BatchReadByEmail(ctx context.Context, emails []string, properties []string) (map[string]Contact, error) {
-	if len(emails) > BatchLimit {
-		return nil, fmt.Errorf("%w: %d emails to read, at most %d per batch", ErrInvalidInput, len(emails), BatchLimit)
-	}
-	want := map[string]bool{}
-	var ids []map[string]string
-	for _, e := range emails {
-		f := FoldEmail(e)
-		if f == "" || want[f] {
-			continue
-		}
-		want[f] = true
-		ids = append(ids, map[string]string{"id": f})
-	}
-	out := map[string]Contact{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	body := map[string]any{
-		"idProperty":            "email",
-		"inputs":                ids,
-		"properties":            withProps(properties, "email", "hs_additional_emails"),
-		"propertiesWithHistory": []string{},
-	}
-	var ans batchAnswer
-	if _, err := c.doer().do(ctx, request{method: http.MethodPost, path: c.contactsPath() + "/batch/read", body: body}, &ans); err != nil {
-		return nil, err
-	}
-	for _, r := range ans.Results {
-		ct := r.contact()
-		if e := ct.Email(); want[e] {
-			out[e] = ct
-		}
-		for _, a := range strings.Split(ct.Properties["hs_additional_emails"], ";") {
-			if f := FoldEmail(a); want[f] {
-				out[f] = ct
-			}
-		}
-	}
-	return out, nil
-}
-
 // withProps returns props with extra appended when missing.
 func withProps(props []string, extra ...string) []string {
 	out := append([]string(nil), props...)
@@ -349,57 +299,6 @@ func withProps(props []string, extra ...string) []string {
 		}
 	}
 	return out
-}
-
-// ListOptions selects what [Client.ListContacts] returns.
-type ListOptions struct {
-	Properties []string // properties to return; HubSpot ignores unknown names
-	PageSize   int      // 1 to 100; 0 means 100
-	Archived   bool     // list archived contacts instead of live ones
-}
-
-type listAnswer struct {
-	Results []wireObject `json:"results"`
-	Paging  *struct {
-		Next *struct {
-			After string `json:"after"`
-		} `json:"next"`
-	} `json:"paging"`
-}
-
-func (l listAnswer) next() string {
-	if l.Paging == nil || l.Paging.Next == nil {
-		return ""
-	}
-	return l.Paging.Next.After
-}
-
-// ListContacts returns every contact, page by page (the cursor is opaque). The iteration stops at
-// the first error, which it yields with a zero Contact: ErrInvalidInput for a bad page size, or
-// any call error.
-//
-// Docs: https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/guide
-// (GET /crm/objects/2026-03/contacts?limit=&after=&properties=).
-func (c *Client) ListContacts(ctx context.Context, opt ListOptions) iter.Seq2[Contact, error] {
-	return func(yield func(Contact, error) bool) {
-		after := ""
-		for {
-			page, next, err := c.ListContactsPage(ctx, opt, after)
-			if err != nil {
-				yield(Contact{}, err)
-				return
-			}
-			for _, ct := range page {
-				if !yield(ct, nil) {
-					return
-				}
-			}
-			if next == "" {
-				return
-			}
-			after = next
-		}
-	}
 }
 
 // GetContact returns one contact by record id. It returns an error matching ErrNotFound when there

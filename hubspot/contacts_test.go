@@ -3,7 +3,6 @@ package hubspot_test
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -150,68 +149,6 @@ func TestLifecycleStageOnlyMovesForward(t *testing.T) {
 	}
 	if got := res[1].Properties["lifecyclestage"]; got != "lead" {
 		t.Fatalf("new contact lifecyclestage %q, want lead", got)
-	}
-}
-
-func TestBatchReadByEmail(t *testing.T) {
-	t.Parallel()
-	for _, v := range versions {
-		t.Run(string(v), func(t *testing.T) {
-			t.Parallel()
-			f := newFixture(t, v, nil)
-			id, err := f.srv.SeedContact(map[string]string{"email": "main@example.com", "hs_additional_emails": "alias@example.com", "firstname": "M"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := f.client.BatchReadByEmail(ctxT(t), []string{"MAIN@example.com", "alias@example.com", "ghost@example.com"}, []string{"firstname"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != 2 || got["main@example.com"].ID != id || got["alias@example.com"].ID != id || got["main@example.com"].Properties["firstname"] != "M" {
-				t.Fatalf("got %+v, want main and alias mapped to contact %s", got, id)
-			}
-		})
-	}
-}
-
-func TestListContactsPages(t *testing.T) {
-	t.Parallel()
-	for _, v := range versions {
-		t.Run(string(v), func(t *testing.T) {
-			t.Parallel()
-			f := newFixture(t, v, nil)
-			for i := range 250 {
-				if _, err := f.srv.SeedContact(map[string]string{"email": fmt.Sprintf("p%03d@example.com", i)}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var emails []string
-			for ct, err := range f.client.ListContacts(ctxT(t), hubspot.ListOptions{Properties: []string{"email"}}) {
-				if err != nil {
-					t.Fatal(err)
-				}
-				emails = append(emails, ct.Email())
-			}
-			slices.Sort(emails)
-			if len(emails) != 250 || len(slices.Compact(emails)) != 250 {
-				t.Fatalf("listed %d contacts (%d distinct), want 250", len(emails), len(slices.Compact(emails)))
-			}
-			if n := f.srv.Stats().ByRoute["GET "+contactsBase(v)]; n != 3 {
-				t.Fatalf("%d list requests, want 3 pages of 100", n)
-			}
-			// Stopping early makes no further request.
-			for range f.client.ListContacts(ctxT(t), hubspot.ListOptions{PageSize: 10}) {
-				break
-			}
-			if n := f.srv.Stats().ByRoute["GET "+contactsBase(v)]; n != 4 {
-				t.Fatalf("%d list requests after an early break, want 4", n)
-			}
-			for _, err := range f.client.ListContacts(ctxT(t), hubspot.ListOptions{PageSize: 101}) {
-				if !errors.Is(err, hubspot.ErrInvalidInput) {
-					t.Fatalf("page size 101: err = %v, want ErrInvalidInput", err)
-				}
-			}
-		})
 	}
 }
 

@@ -30,7 +30,10 @@
 //
 // Short waits are handled inside: a ten-secondly 429 pauses the portal's bucket for the window,
 // 423 waits 2 s, 477 honours Retry-After, 5xx and dropped connections back off with jitter. Retries
-// are bounded ([WithRetry]) and stop when the context ends.
+// are bounded ([WithRetry]) and stop when the context ends. No wait read from HubSpot, slept
+// through or returned as RetryAfter is longer than [MaxRetryAfter] (a day): a larger Retry-After or
+// rate-limit interval, or one too large for a time.Duration, is taken as that cap, and a negative
+// one or a date in the past as zero.
 //
 // # Batches
 //

@@ -45,7 +45,7 @@ type APIError struct {
 	CorrelationID string              // quote it in a HubSpot support ticket
 	Context       map[string][]string // e.g. {"propertyName": ["discount"]}
 	Errors        []ErrorDetail       // per-field errors
-	RetryAfter    time.Duration       // from a Retry-After header (477 and friends), zero when absent
+	RetryAfter    time.Duration       // from a Retry-After header (477 and friends): zero when absent, bad or past, at most MaxRetryAfter
 }
 
 // Error returns "hubspot: <status> <category>: <message>", with email addresses masked.
@@ -86,8 +86,8 @@ func (e *APIError) Is(target error) bool {
 type RateLimitError struct {
 	StatusCode int           // 429, or 423/477 when a lock or a migration outlasted the wait budget
 	Policy     string        // policyName from the 429 body: DAILY, TEN_SECONDLY_ROLLING, SECONDLY...
-	RetryAfter time.Duration // how long from now to wait before trying again
-	Reset      time.Time     // when the limit resets, on the client's clock
+	RetryAfter time.Duration // how long from now to wait before trying again, at most MaxRetryAfter
+	Reset      time.Time     // when the limit resets, on the client's clock (a daily reset may lie beyond RetryAfter)
 	Message    string        // HubSpot's message
 }
 

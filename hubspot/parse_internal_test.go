@@ -3,6 +3,7 @@ package hubspot
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,13 +74,125 @@ func TestParseHubSpotTime(t *testing.T) {
 func TestRetryAfter(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Duration{"": 0, "7": 7 * time.Second, "-3": 0, "soon": 0, "Thu, 01 Jan 2026 00:01:00 GMT": time.Minute} {
+	tests := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0},
+		{"7", 7 * time.Second},
+		{"0", 0},
+		{"-3", 0},
+		{"soon", 0},
+		{"86400", MaxRetryAfter},
+		{"90000", MaxRetryAfter},               // a 477 asking for 25 hours
+		{"1000000000000", MaxRetryAfter},       // 1e12 s overflowed time.Duration
+		{"9223372036854775807", MaxRetryAfter}, // so did math.MaxInt64 seconds
+		{"99999999999999999999999", MaxRetryAfter}, // beyond int64
+		{"-99999999999999999999999", 0},
+		{"Thu, 01 Jan 2026 00:01:00 GMT", time.Minute},
+		{"Wed, 31 Dec 2025 23:59:00 GMT", 0},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", MaxRetryAfter},
+	}
+	for _, tt := range tests {
 		h := http.Header{}
-		h.Set("Retry-After", in)
-		if got := retryAfter(h, now); got != want {
-			t.Errorf("retryAfter(%q) = %v, want %v", in, got, want)
+		h.Set("Retry-After", tt.in)
+		if got := retryAfter(h, now); got != tt.want {
+			t.Errorf("retryAfter(%q) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
+}
+
+func FuzzRetryAfter(f *testing.F) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, s := range []string{"", "7", "-3", "86400", "86401", "9223372036854775807", "1e12", "1.5",
+		"Thu, 01 Jan 2026 00:01:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		h := http.Header{}
+		h.Set("Retry-After", v)
+		got := retryAfter(h, now)
+		if got < 0 || got > MaxRetryAfter {
+			t.Fatalf("retryAfter(%q) = %v, outside [0, %v]", v, got, MaxRetryAfter)
+		}
+		if n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64); err == nil && n <= uint64(MaxRetryAfter/time.Second) && got != time.Duration(n)*time.Second {
+			t.Fatalf("retryAfter(%q) = %v, want exactly %d s", v, got, n)
+		}
+	})
+}
+
+func TestRateHeaders(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                string
+		max, remaining, per string
+		want                RateLimitStatus
+		ok                  bool
+	}{
+		{"documented", "110", "109", "10000", RateLimitStatus{Max: 110, Remaining: 109, Interval: 10 * time.Second}, true},
+		{"no remaining", "110", "", "10000", RateLimitStatus{Max: 110, Remaining: -1, Interval: 10 * time.Second}, true},
+		{"negative remaining", "110", "-4", "10000", RateLimitStatus{Max: 110, Remaining: -1, Interval: 10 * time.Second}, true},
+		{"spaces", " 110 ", " 3 ", " 1000 ", RateLimitStatus{Max: 110, Remaining: 3, Interval: time.Second}, true},
+		{"a day", "110", "1", "86400000", RateLimitStatus{Max: 110, Remaining: 1, Interval: MaxRetryAfter}, true},
+		{"beyond a day", "110", "1", "86400001", RateLimitStatus{Max: 110, Remaining: 1, Interval: MaxRetryAfter}, true},
+		// 9223372036854 ms is a time.Duration just short of overflowing: adopted as is, it made the
+		// limiter's spacing overflow; 1e13 ms and more wrapped around in the multiplication.
+		{"292 years", "1", "0", "9223372036854", RateLimitStatus{Max: 1, Remaining: 0, Interval: MaxRetryAfter}, true},
+		{"overflowing", "110", "1", "10000000000000000", RateLimitStatus{Max: 110, Remaining: 1, Interval: MaxRetryAfter}, true},
+		{"beyond int64", "110", "1", "99999999999999999999999", RateLimitStatus{Max: 110, Remaining: 1, Interval: MaxRetryAfter}, true},
+		{"no headers", "", "", "", RateLimitStatus{}, false},
+		{"no interval", "110", "1", "", RateLimitStatus{}, false},
+		{"zero interval", "110", "1", "0", RateLimitStatus{}, false},
+		{"negative interval", "110", "1", "-10000", RateLimitStatus{}, false},
+		{"hugely negative interval", "110", "1", "-99999999999999999999999", RateLimitStatus{}, false},
+		{"fractional interval", "110", "1", "10000.5", RateLimitStatus{}, false},
+		{"zero max", "0", "0", "10000", RateLimitStatus{}, false},
+		{"negative max", "-1", "0", "10000", RateLimitStatus{}, false},
+		{"max beyond int", "99999999999999999999999", "0", "10000", RateLimitStatus{}, false},
+	}
+	for _, tt := range tests {
+		h := http.Header{}
+		h.Set("X-HubSpot-RateLimit-Max", tt.max)
+		h.Set("X-HubSpot-RateLimit-Remaining", tt.remaining)
+		h.Set("X-HubSpot-RateLimit-Interval-Milliseconds", tt.per)
+		got, ok := rateHeaders(h)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%s: rateHeaders = %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// FuzzRateLimitHeaders checks the X-HubSpot-RateLimit-* parser: it never panics, an interval it
+// accepts is within (0, MaxRetryAfter], a plain positive number of milliseconds up to the cap is
+// read exactly, and Max and Remaining are never below their documented floors.
+func FuzzRateLimitHeaders(f *testing.F) {
+	f.Add("110", "109", "10000")
+	f.Add("1", "0", "9223372036854")
+	f.Add("110", "", "99999999999999999999999")
+	f.Add("0", "-1", "-5")
+	f.Fuzz(func(t *testing.T, maxV, remainingV, perV string) {
+		h := http.Header{}
+		h.Set("X-HubSpot-RateLimit-Max", maxV)
+		h.Set("X-HubSpot-RateLimit-Remaining", remainingV)
+		h.Set("X-HubSpot-RateLimit-Interval-Milliseconds", perV)
+		s, ok := rateHeaders(h)
+		if ok && (s.Max < 1 || s.Remaining < -1 || s.Interval <= 0 || s.Interval > MaxRetryAfter) {
+			t.Fatalf("rateHeaders(%q, %q, %q) = %+v", maxV, remainingV, perV, s)
+		}
+		per, ok := headerInterval(perV)
+		if ok && (per <= 0 || per > MaxRetryAfter) {
+			t.Fatalf("headerInterval(%q) = %v, outside (0, %v]", perV, per, MaxRetryAfter)
+		}
+		if !ok && per != 0 {
+			t.Fatalf("headerInterval(%q) = %v with ok false", perV, per)
+		}
+		v := strings.TrimSpace(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+		if n, err := strconv.ParseUint(v, 10, 64); err == nil && n > 0 && n <= uint64(MaxRetryAfter/time.Millisecond) {
+			if got, ok := headerInterval(v); !ok || got != time.Duration(n)*time.Millisecond {
+				t.Fatalf("headerInterval(%q) = %v, %v; want exactly %d ms", v, got, ok, n)
+			}
+		}
+	})
 }
 
 func FuzzNewAPIError(f *testing.F) {

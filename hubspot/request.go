@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/hubsync/hubsync/clock"
 	"github.com/hubsync/hubsync/internal/ratelimit"
+	"github.com/hubsync/hubsync/internal/retryafter"
 )
 
 // maxBody caps how much of a response the client reads.
@@ -188,33 +188,30 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 }
 
 // classify decides what a non-2xx answer means: how long to wait before retrying, the typed error
-// to return if the wait is not taken, and whether the answer is retryable at all.
+// to return if the wait is not taken, and whether the answer is retryable at all. Every wait, and
+// the RetryAfter of the typed error, is at most MaxRetryAfter.
 func (d *doer) classify(req request, resp *http.Response, apiErr *APIError, eb *errorBody, bo backoff.BackOff) (time.Duration, *RateLimitError, bool) {
 	now := d.cfg.clk.Now()
+	limited := func(code int, policy string, wait time.Duration, msg string) (time.Duration, *RateLimitError, bool) {
+		wait = min(wait, MaxRetryAfter)
+		return wait, &RateLimitError{StatusCode: code, Policy: policy, RetryAfter: wait, Reset: now.Add(wait), Message: msg}, true
+	}
 	switch code := resp.StatusCode; {
 	case code == http.StatusTooManyRequests:
 		policy := eb.PolicyName
 		if policy == "DAILY" {
+			// Reset is the true midnight; RetryAfter stops at the cap (a 25-hour day when the
+			// clocks go back), and a retry then meets the limit again.
 			reset := nextMidnight(now, d.cfg.dailyReset)
-			return 0, &RateLimitError{StatusCode: code, Policy: policy, RetryAfter: reset.Sub(now), Reset: reset, Message: eb.Message}, false
+			return 0, &RateLimitError{StatusCode: code, Policy: policy, RetryAfter: min(reset.Sub(now), MaxRetryAfter), Reset: reset, Message: eb.Message}, false
 		}
-		wait := d.windowFor(req, resp.Header, eb)
-		if apiErr.RetryAfter > wait {
-			wait = apiErr.RetryAfter
-		}
-		return wait, &RateLimitError{StatusCode: code, Policy: policy, RetryAfter: wait, Reset: now.Add(wait), Message: eb.Message}, true
+		return limited(code, policy, max(d.windowFor(req, resp.Header, eb), apiErr.RetryAfter), eb.Message)
 	case code == http.StatusLocked: // 423: a high-volume lock on the object, held for 2 s
-		wait := max(2*time.Second, apiErr.RetryAfter)
-		return wait, &RateLimitError{StatusCode: code, Policy: "LOCKED", RetryAfter: wait, Reset: now.Add(wait), Message: apiErr.Message}, true
+		return limited(code, "LOCKED", max(2*time.Second, apiErr.RetryAfter), apiErr.Message)
 	case code == 477: // Migration in Progress, with Retry-After in seconds (up to about a day)
-		wait := max(apiErr.RetryAfter, time.Second)
-		return wait, &RateLimitError{StatusCode: code, Policy: "MIGRATION_IN_PROGRESS", RetryAfter: wait, Reset: now.Add(wait), Message: apiErr.Message}, true
+		return limited(code, "MIGRATION_IN_PROGRESS", max(apiErr.RetryAfter, time.Second), apiErr.Message)
 	case code == 500 || code == 502 || code == 503 || code == 504 || code == 521 || code == 523 || code == 524:
-		wait := bo.NextBackOff()
-		if apiErr.RetryAfter > wait {
-			wait = apiErr.RetryAfter
-		}
-		return wait, nil, true
+		return min(max(bo.NextBackOff(), apiErr.RetryAfter), MaxRetryAfter), nil, true
 	default: // 4xx, and 522/525/526, which HubSpot says need support, not retries
 		return 0, nil, false
 	}
@@ -233,8 +230,8 @@ func (d *doer) windowFor(req request, h http.Header, eb *errorBody) time.Duratio
 		_, per := d.search.Limit()
 		return per
 	}
-	if ms, err := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds")); err == nil && ms > 0 {
-		return time.Duration(ms) * time.Millisecond
+	if per, ok := headerInterval(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds")); ok {
+		return per
 	}
 	if d.limit == nil {
 		return DefaultInterval
@@ -246,34 +243,22 @@ func (d *doer) windowFor(req request, h http.Header, eb *errorBody) time.Duratio
 // observeLimits adopts the limit HubSpot announces. Headers may be missing (HubSpot omits them
 // when it cannot gather them), and then nothing changes.
 func (d *doer) observeLimits(h http.Header) {
-	n, err1 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Max"))
-	ms, err2 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds"))
-	if err1 != nil || err2 != nil || n <= 0 || ms <= 0 || d.limit == nil {
+	s, ok := rateHeaders(h)
+	if !ok || d.limit == nil {
 		return
 	}
-	d.limit.SetLimit(n, time.Duration(ms)*time.Millisecond)
+	d.limit.SetLimit(s.Max, s.Interval)
 	if d.status != nil {
-		remaining, err := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Remaining"))
-		if err != nil {
-			remaining = -1
-		}
-		d.status.set(RateLimitStatus{Max: n, Remaining: remaining, Interval: time.Duration(ms) * time.Millisecond, At: d.cfg.clk.Now()})
+		s.At = d.cfg.clk.Now()
+		d.status.set(s)
 	}
 }
 
-// retryAfter reads a Retry-After header in seconds or as an HTTP date; zero when absent or bad.
+// retryAfter reads a Retry-After header in seconds or as an HTTP date, within [0, MaxRetryAfter]:
+// zero when absent, bad, negative or in the past; MaxRetryAfter when longer or too large for a
+// time.Duration.
 func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
+	return retryafter.Parse(h.Get("Retry-After"), now, MaxRetryAfter)
 }
 
 // nextMidnight returns the next midnight after now in loc. HubSpot resets daily limits at midnight

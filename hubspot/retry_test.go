@@ -2,6 +2,7 @@ package hubspot_test
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -56,6 +57,22 @@ func TestRetryPolicy(t *testing.T) {
 				var rl *hubspot.RateLimitError
 				if !errors.As(err, &rl) || rl.StatusCode != 477 || rl.RetryAfter != time.Hour {
 					t.Fatalf("err = %v, want a 477 RateLimitError with RetryAfter 1h", err)
+				}
+			},
+			wantCalls: 1,
+		},
+		{
+			// 4611686019 s, about 146 years: as a time.Duration of seconds it overflowed.
+			name:   "477 beyond MaxRetryAfter is capped",
+			faults: []hubspottest.Fault{{PathPrefix: props, Status: 477, RetryAfter: 1 << 62}},
+			wantErr: func(t *testing.T, err error) {
+				var rl *hubspot.RateLimitError
+				if !errors.As(err, &rl) || rl.StatusCode != 477 || rl.RetryAfter != hubspot.MaxRetryAfter {
+					t.Fatalf("err = %v, want a 477 RateLimitError with RetryAfter %v", err, hubspot.MaxRetryAfter)
+				}
+				var ae *hubspot.APIError
+				if errors.As(err, &ae) {
+					t.Fatalf("err = %v is also an APIError", err)
 				}
 			},
 			wantCalls: 1,
@@ -147,6 +164,35 @@ func TestRateLimitFromHeaders(t *testing.T) {
 	}
 	if st := f.client.RateLimitStatus(); st.Max != 50 || st.Remaining != 49 || st.Interval != 5*time.Second || st.At.IsZero() {
 		t.Fatalf("RateLimitStatus = %+v", st)
+	}
+}
+
+// TestRateLimitHeadersAreCapped: a fake announcing one request per 292 years (the longest
+// time.Duration) makes the client adopt a window of MaxRetryAfter, and the 429 that follows asks
+// for MaxRetryAfter. Read as it was sent, the window overflowed the limiter's arithmetic and left
+// the client unlimited.
+func TestRateLimitHeadersAreCapped(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(time.Time{})
+	f := newFixture(t, hubspot.DefaultVersion, []hubspottest.Option{hubspottest.WithClock(clk), hubspottest.WithRateLimit(1, math.MaxInt64)})
+	autoAdvance(t, clk)
+	if _, err := f.client.ListProperties(ctxT(t), false); err != nil {
+		t.Fatal(err)
+	}
+	if n, per := f.client.RateLimit(); n != 1 || per != hubspot.MaxRetryAfter {
+		t.Fatalf("limit after headers = %d/%v, want 1/%v", n, per, hubspot.MaxRetryAfter)
+	}
+	if st := f.client.RateLimitStatus(); st.Interval != hubspot.MaxRetryAfter {
+		t.Fatalf("RateLimitStatus = %+v, want Interval %v", st, hubspot.MaxRetryAfter)
+	}
+	start := clk.Now()
+	_, err := f.client.ListProperties(ctxT(t), false)
+	var rl *hubspot.RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter != hubspot.MaxRetryAfter || !rl.Reset.Equal(clk.Now().Add(hubspot.MaxRetryAfter)) {
+		t.Fatalf("err = %v, want a RateLimitError asking for %v", err, hubspot.MaxRetryAfter)
+	}
+	if waited := clk.Now().Sub(start); waited < hubspot.MaxRetryAfter {
+		t.Fatalf("the second request went after %v, want the limiter to hold it for the capped window", waited)
 	}
 }
 

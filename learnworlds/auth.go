@@ -76,12 +76,18 @@ func (c *Client) mintLocked(ctx context.Context) (string, error) {
 		req.Header.Set("Lw-Client", c.clientID)
 		resp, err := c.hc.Do(req)
 		if err != nil {
-			return "", fmt.Errorf("learnworlds: token request: %w", err)
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			return "", fmt.Errorf("learnworlds: token request: %w", &unreachableError{scrubURLError(err)})
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 		resp.Body.Close()
 		if err != nil {
-			return "", fmt.Errorf("learnworlds: token response: %w", err)
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			return "", fmt.Errorf("learnworlds: token response: %w", &unreachableError{err})
 		}
 		apiErr := parseError(resp, body, http.MethodPost, path, c.clk.Now())
 		if apiErr == nil {
@@ -104,7 +110,7 @@ func (c *Client) mintLocked(ctx context.Context) (string, error) {
 			return c.tok, nil
 		}
 		last = apiErr
-		if !apiErr.Temporary() || attempt >= c.maxRetries {
+		if !apiErr.Temporary() || attempt >= c.maxRetries || !c.waits(apiErr) {
 			return "", fmt.Errorf("learnworlds: mint token: %w", last)
 		}
 		if err := c.backoff(ctx, attempt, apiErr); err != nil {

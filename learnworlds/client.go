@@ -20,13 +20,21 @@ const (
 	DefaultRatePer   = 10 * time.Second
 	// DefaultMaxRetries is how many times one call is repeated after a 429 or a 5xx.
 	DefaultMaxRetries = 5
-	// DefaultMaxBackoff caps the wait between two tries when the answer has no Retry-After.
+	// DefaultMaxBackoff caps the wait between two tries when the answer has no Retry-After, and
+	// is the longest Retry-After the client waits through by itself.
 	DefaultMaxBackoff = 10 * time.Second
 	// DefaultTokenLeeway is how long before expires_in a cached token is replaced.
 	DefaultTokenLeeway = 60 * time.Second
 	// apiPath is where the API lives under a school's domain.
 	apiPath = "/admin/api"
 )
+
+// MaxRetryAfter caps every Retry-After the client reads (APIError.RetryAfter) and so every wait it
+// takes from the API: a longer value, or one too large for a time.Duration, is taken as
+// MaxRetryAfter; a negative one, or a date in the past, as zero. LearnWorlds documents no
+// Retry-After and no long waits, only a limit of 30 requests per 10 s, so an hour is far beyond
+// anything it should ask for; the engine accepts up to hubsync.RetryAfterMax.
+const MaxRetryAfter = 1 * time.Hour
 
 // Config configures a Client for one school.
 type Config struct {
@@ -49,7 +57,10 @@ type Config struct {
 	RatePer   time.Duration
 	// MaxRetries bounds the repeats after a 429 or 5xx; zero means DefaultMaxRetries, negative none.
 	MaxRetries int
-	// MaxBackoff caps exponential backoff; zero means DefaultMaxBackoff.
+	// MaxBackoff caps exponential backoff, and is the longest Retry-After the client waits through
+	// before a retry; a longer one returns the *APIError at once, RetryAfter set, for the caller to
+	// reschedule (the Learners adapter hands it to the engine as hubsync.RetryAfter). Zero means
+	// DefaultMaxBackoff.
 	MaxBackoff time.Duration
 	// Logger receives retry and token messages (never a token, secret or full email); nil discards.
 	Logger *slog.Logger
@@ -147,5 +158,6 @@ func apiBase(raw string) (*url.URL, error) {
 func (c *Client) RateLimit() (n int, per time.Duration) { return c.lim.Limit() }
 
 // SetRateLimit changes the client's budget (for example for a school on a higher plan). n < 1 and
-// per <= 0 are treated as 1 request a second, never as unlimited.
+// per <= 0 are treated as 1 request a second, and a window longer than a day as a day, never as
+// unlimited.
 func (c *Client) SetRateLimit(n int, per time.Duration) { c.lim.SetLimit(n, per) }

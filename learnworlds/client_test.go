@@ -391,6 +391,61 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	}
 }
 
+// TestLongRetryAfterGoesBackToTheCaller: a Retry-After longer than MaxBackoff is not slept
+// through: the *APIError comes back at once with RetryAfter set, capped at MaxRetryAfter, for the
+// caller (the engine) to reschedule. With a MaxBackoff beyond MaxRetryAfter, the client waits the
+// cap and no more.
+func TestLongRetryAfterGoesBackToTheCaller(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		header     string
+		maxBackoff time.Duration
+		want       time.Duration // RetryAfter of the error; 0 when the call waits and succeeds
+		wantWait   time.Duration // fake time the call takes
+	}{
+		{"30", 0, 30 * time.Second, 0},
+		{"3601", 0, learnworlds.MaxRetryAfter, 0},
+		{"1000000000000", 0, learnworlds.MaxRetryAfter, 0},       // 1e12 s overflowed time.Duration
+		{"9223372036854775807", 0, learnworlds.MaxRetryAfter, 0}, // and so did this
+		{"Fri, 31 Dec 9999 23:59:59 GMT", 0, learnworlds.MaxRetryAfter, 0},
+		{"9223372036854775807", 2 * time.Hour, 0, learnworlds.MaxRetryAfter},
+	}
+	for _, tt := range tests {
+		t.Run(tt.header, func(t *testing.T) {
+			t.Parallel()
+			clk := clock.NewFake(time.Time{})
+			s := newFake(t, learnworldstest.WithClock(clk))
+			s.AddUser(learnworldstest.User{Email: "ann@example.com"})
+			c := newClient(t, s, func(c *learnworlds.Config) { c.Clock = clk; c.MaxBackoff = tt.maxBackoff })
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			drive(ctx, clk)
+			if _, err := c.GetUser(ctx, "ann@example.com"); err != nil { // mint first
+				t.Fatal(err)
+			}
+			s.InjectFault(learnworldstest.Fault{Path: "/v2/users", Status: 429, RetryAfter: tt.header})
+			before, start := s.Stats().Requests, clk.Now()
+			_, err := c.GetUser(ctx, "ann@example.com")
+			if waited := clk.Now().Sub(start); waited < tt.wantWait || waited > tt.wantWait+time.Millisecond { // the limiter's spacing
+				t.Errorf("the call took %v of fake time, want %v", waited, tt.wantWait)
+			}
+			if tt.want == 0 {
+				if err != nil {
+					t.Fatalf("err = %v, want success after the capped wait", err)
+				}
+				return
+			}
+			var apiErr *learnworlds.APIError
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.RetryAfter != tt.want {
+				t.Fatalf("err = %v, want a 429 APIError with RetryAfter %v", err, tt.want)
+			}
+			if n := s.Stats().Requests - before; n != 1 {
+				t.Errorf("%d requests, want 1 (no retry)", n)
+			}
+		})
+	}
+}
+
 func TestServerErrorsRetriedForReadsNotForCreate(t *testing.T) {
 	t.Parallel()
 	clk := clock.NewFake(time.Time{})

@@ -16,10 +16,16 @@
 // limit, which [Config] can change) on the injected clock. A 429 {"error":"Too many requests"} is
 // retried with exponential backoff, or after Retry-After when the answer has it (the API documents
 // no such header), and pauses the client's other calls; a 5xx is retried for reads and idempotent
-// writes, never for a create. Every error answer, in any of the API's four shapes or as HTTP 200
+// writes, never for a create. Retry-After is read within [0, [MaxRetryAfter]] (an hour: a larger
+// or overflowing value is taken as the hour, a negative one or a past date as zero), and one
+// longer than [Config].MaxBackoff is not waited through: the call returns its [*APIError] at once
+// with RetryAfter set. Every error answer, in any of the API's four shapes or as HTTP 200
 // with success:false, becomes an [*APIError] with per-field validation messages; it matches
 // hubsync.ErrNotFound, hubsync.ErrConflict, [ErrUnauthorized], [ErrRateLimited] and
-// [ErrValidation] with errors.Is. Errors and logs never carry a token, a secret or a full email.
+// [ErrValidation] with errors.Is, and hubsync.ErrUnavailable for a 429 and every 5xx ([APIError.Is]).
+// A request that gets no answer (connection refused or reset, timeout, DNS failure) returns an
+// error matching hubsync.ErrUnavailable as well, through which errors.As still finds the transport
+// error. Errors and logs never carry a token, a secret or a full email.
 //
 // Users: [Client.Users] iterates over all users 200 a page, stopping at meta.totalPages because
 // the API answers a page past the end with the last page again; [Client.GetUser] takes an id or
@@ -44,6 +50,14 @@
 // fields), and writes by reading the learner and sending its whole fields object with the change
 // applied, because whether PUT merges or replaces is undocumented. The last purchase date costs one
 // call per learner and is opt-in ([School].LastPurchaseDate).
+//
+// The adapter's errors tell the engine what to do with the work. When the API cannot take it now
+// (a 429, a 5xx, no answer at all) the error matches hubsync.ErrUnavailable, and the engine pauses
+// the school without counting an attempt; when a 429 or 503 says how long with Retry-After, the
+// error is a *hubsync.RetryAfterError with that Delay (at most [MaxRetryAfter]), and the engine
+// waits exactly that. A refusal the API will never accept keeps its meaning: hubsync.ErrNotFound
+// (404), [ErrValidation] (422, or a 400 naming fields) and hubsync.ErrConflict (email or username
+// taken), logged per record by the engine.
 //
 // The fake school for tests is package learnworldstest.
 package learnworlds

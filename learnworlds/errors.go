@@ -12,7 +12,9 @@ import (
 )
 
 // Sentinel errors of package learnworlds. An *APIError matches the ones that fit its status with
-// errors.Is, and also hubsync.ErrNotFound (404) and hubsync.ErrConflict (email or username taken).
+// errors.Is, and also hubsync.ErrNotFound (404), hubsync.ErrConflict (email or username taken) and
+// hubsync.ErrUnavailable (429 and every 5xx); a request that got no answer (connection refused or
+// reset, timeout, DNS failure) returns an error matching hubsync.ErrUnavailable too.
 var (
 	// ErrUnauthorized: the API refused the credentials or the token (401, or 400 access_denied).
 	ErrUnauthorized = errors.New("learnworlds: unauthorized")
@@ -41,7 +43,8 @@ type APIError struct {
 	Context string
 	// Fields holds per-field validation messages of a 422, by field name.
 	Fields map[string][]string
-	// RetryAfter is the Retry-After header of a 429 or 503, zero when absent.
+	// RetryAfter is the Retry-After header of a 429 or 503: zero when absent, unreadable,
+	// negative or a past date, and at most MaxRetryAfter.
 	RetryAfter time.Duration
 }
 
@@ -65,11 +68,16 @@ func (e *APIError) Error() string {
 	return maskEmails(b.String())
 }
 
-// Is matches ErrUnauthorized, ErrRateLimited, ErrValidation, hubsync.ErrNotFound (404) and
+// Is matches ErrUnauthorized, ErrRateLimited, ErrValidation, hubsync.ErrNotFound (404),
 // hubsync.ErrConflict (409, or a validation error saying the email or username is taken: the
-// status the real API uses for a duplicate is undocumented, so both are recognised).
+// status the real API uses for a duplicate is undocumented, so both are recognised) and
+// hubsync.ErrUnavailable (429 and every 5xx: the API cannot take the work now, and the engine
+// waits instead of counting a failed attempt). No other status matches hubsync.ErrUnavailable: a
+// 4xx the API will never accept fails the record, not the school.
 func (e *APIError) Is(target error) bool {
 	switch target {
+	case hubsync.ErrUnavailable:
+		return e.Temporary()
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized || (e.StatusCode == http.StatusBadRequest && e.Context == "access_denied")
 	case ErrRateLimited:
@@ -99,5 +107,17 @@ func (e *APIError) taken() bool {
 
 // Temporary reports whether repeating the same request later may succeed (429 and 5xx).
 func (e *APIError) Temporary() bool {
-	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
+	return e.StatusCode == http.StatusTooManyRequests || (e.StatusCode >= 500 && e.StatusCode <= 599)
 }
+
+// unreachableError is a request that got no answer from the API: the connection was refused or
+// reset, it timed out, the school's host name did not resolve, or the answer broke off. Its text is
+// the transport error's; it matches hubsync.ErrUnavailable, and unwraps to the transport error
+// (a *net.OpError, *net.DNSError or the like), which errors.As still finds.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string { return e.err.Error() }
+
+func (e *unreachableError) Unwrap() error { return e.err }
+
+func (e *unreachableError) Is(target error) bool { return target == hubsync.ErrUnavailable }

@@ -65,9 +65,9 @@ func TestErrorShapes(t *testing.T) {
 			[]error{learnworlds.ErrValidation}, "Validation Failed", map[string]string{"company": "The 'Company' field is required."}},
 		{"duplicate email", 422, `{"statusCode":422,"error":"Validation Failed","errors":{"email":["The email has already been taken."]}}`,
 			[]error{learnworlds.ErrValidation, hubsync.ErrConflict}, "Validation Failed", map[string]string{"email": "The email has already been taken."}},
-		{"too many", 429, `{"error":"Too many requests"}`, []error{learnworlds.ErrRateLimited}, "Too many requests", nil},
-		{"server", 500, `{"error":"Server Error"}`, nil, "Server Error", nil},
-		{"not json", 502, `<html>bad gateway</html>`, nil, "bad gateway", nil},
+		{"too many", 429, `{"error":"Too many requests"}`, []error{learnworlds.ErrRateLimited, hubsync.ErrUnavailable}, "Too many requests", nil},
+		{"server", 500, `{"error":"Server Error"}`, []error{hubsync.ErrUnavailable}, "Server Error", nil},
+		{"not json", 502, `<html>bad gateway</html>`, []error{hubsync.ErrUnavailable}, "bad gateway", nil},
 		{"200 success false", 200, `{"success":false,"errors":[{"code":"400","context":null,"message":"Something failed"}]}`, nil, "Something failed", nil},
 	}
 	for _, tt := range tests {
@@ -99,6 +99,42 @@ func TestErrorShapes(t *testing.T) {
 				t.Errorf("error %q lacks the package prefix", err)
 			}
 		})
+	}
+}
+
+// TestAPIErrorIsUnavailable: 429 and every 5xx match hubsync.ErrUnavailable, nothing else does.
+func TestAPIErrorIsUnavailable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		status int
+		fields map[string][]string
+		want   bool
+	}{
+		{200, nil, false}, // success:false
+		{400, nil, false},
+		{400, map[string][]string{"email": {"is invalid"}}, false},
+		{401, nil, false},
+		{403, nil, false},
+		{404, nil, false},
+		{409, nil, false},
+		{422, map[string][]string{"email": {"The email has already been taken."}}, false},
+		{429, nil, true},
+		{500, nil, true},
+		{501, nil, true},
+		{502, nil, true},
+		{503, nil, true},
+		{504, nil, true},
+		{599, nil, true},
+		{600, nil, false},
+	}
+	for _, tt := range tests {
+		e := &learnworlds.APIError{StatusCode: tt.status, Fields: tt.fields}
+		if got := errors.Is(e, hubsync.ErrUnavailable); got != tt.want {
+			t.Errorf("errors.Is(status %d, hubsync.ErrUnavailable) = %v, want %v", tt.status, got, tt.want)
+		}
+		if got := e.Temporary(); got != tt.want {
+			t.Errorf("status %d: Temporary() = %v, want %v", tt.status, got, tt.want)
+		}
 	}
 }
 

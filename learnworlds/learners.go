@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"net/mail"
 	"slices"
 	"strconv"
@@ -35,6 +36,14 @@ type school struct {
 
 // Learners implements hubsync.Learners over the public LearnWorlds API, for one or many schools.
 // It is safe for concurrent use.
+//
+// Its errors speak the engine's control language (see hubsync.ErrUnavailable): a 429 or a 5xx
+// matches hubsync.ErrUnavailable, and a 429 or 503 carrying a Retry-After comes as
+// hubsync.RetryAfter with that delay, so the engine pauses the school instead of counting failed
+// attempts; so does a request that got no answer (connection refused, timeout, DNS failure). The
+// *APIError and the transport error stay reachable with errors.As. A refusal the API will never
+// accept is returned as it is: 404 matches hubsync.ErrNotFound, 422 (or a 400 naming fields)
+// ErrValidation, and an email or username taken hubsync.ErrConflict.
 type Learners struct {
 	schools map[hubsync.SchoolID]school
 }
@@ -78,7 +87,8 @@ func (l *Learners) Catalog(_ context.Context, id hubsync.SchoolID) ([]hubsync.Le
 
 // GetByEmail finds a learner by email (GET /v2/users/{email}). Errors: hubsync.ErrNotFound, an
 // error for an empty email, ErrUnknownSchool, *APIError.
-func (l *Learners) GetByEmail(ctx context.Context, id hubsync.SchoolID, email string) (hubsync.Learner, error) {
+func (l *Learners) GetByEmail(ctx context.Context, id hubsync.SchoolID, email string) (_ hubsync.Learner, err error) {
+	defer func() { err = engineError(err) }()
 	s, err := l.school(id)
 	if err != nil {
 		return hubsync.Learner{}, err
@@ -100,7 +110,8 @@ func (l *Learners) GetByEmail(ctx context.Context, id hubsync.SchoolID, email st
 // ListPage returns the page of learners at cursor: the page number ("" is page 1), 200 learners a
 // page, newest first; Next is "" on the last page (meta.totalPages) and Total is meta.totalItems.
 // Errors: a cursor that is not a page number (naming it), ErrUnknownSchool, *APIError.
-func (l *Learners) ListPage(ctx context.Context, id hubsync.SchoolID, cursor string) (hubsync.LearnerPage, error) {
+func (l *Learners) ListPage(ctx context.Context, id hubsync.SchoolID, cursor string) (_ hubsync.LearnerPage, err error) {
+	defer func() { err = engineError(err) }()
 	s, err := l.school(id)
 	if err != nil {
 		return hubsync.LearnerPage{}, err
@@ -142,7 +153,8 @@ func (l *Learners) ListPage(ctx context.Context, id hubsync.SchoolID, cursor str
 // any call. Because the API does not say whether PUT merges or replaces "fields", Update reads the
 // learner first and sends its whole fields object with the changes applied: two calls (three with
 // LastPurchaseDate). Password, role and enrollments are never sent.
-func (l *Learners) Update(ctx context.Context, id hubsync.SchoolID, learnerID string, values map[string]any) (hubsync.Learner, error) {
+func (l *Learners) Update(ctx context.Context, id hubsync.SchoolID, learnerID string, values map[string]any) (_ hubsync.Learner, err error) {
+	defer func() { err = engineError(err) }()
 	s, err := l.school(id)
 	if err != nil {
 		return hubsync.Learner{}, err
@@ -230,7 +242,8 @@ func checkEmail(e string) error {
 // and the registration email when SendWelcomeEmail. Errors: hubsync.ErrConflict when the email or
 // username is taken, hubsync.ErrInvalidValue, ErrValidation (with the API's per-field messages),
 // ErrUnknownSchool, *APIError.
-func (l *Learners) Create(ctx context.Context, id hubsync.SchoolID, nl hubsync.NewLearner) (hubsync.Learner, error) {
+func (l *Learners) Create(ctx context.Context, id hubsync.SchoolID, nl hubsync.NewLearner) (_ hubsync.Learner, err error) {
+	defer func() { err = engineError(err) }()
 	s, err := l.school(id)
 	if err != nil {
 		return hubsync.Learner{}, err
@@ -264,7 +277,8 @@ func (l *Learners) Create(ctx context.Context, id hubsync.SchoolID, nl hubsync.N
 
 // AddTags attaches tags to learner id (PUT /v2/users/{id}/tags, action attach). No tags is a no-op.
 // Errors: hubsync.ErrNotFound, ErrUnknownSchool, *APIError.
-func (l *Learners) AddTags(ctx context.Context, id hubsync.SchoolID, learnerID string, tags []string) error {
+func (l *Learners) AddTags(ctx context.Context, id hubsync.SchoolID, learnerID string, tags []string) (err error) {
+	defer func() { err = engineError(err) }()
 	s, err := l.school(id)
 	if err != nil {
 		return err
@@ -273,6 +287,20 @@ func (l *Learners) AddTags(ctx context.Context, id hubsync.SchoolID, learnerID s
 		return nil
 	}
 	_, err = s.Client.UpdateTags(ctx, learnerID, TagAttach, tags)
+	return err
+}
+
+// engineError is the adapter's one rule for what the engine should make of a failure: a 429 or
+// 503 carrying a Retry-After becomes hubsync.RetryAfter(err, delay), which still matches
+// hubsync.ErrUnavailable and unwraps to err. Anything else is returned as it is: other 429s and
+// 5xx, and requests that got no answer, already match hubsync.ErrUnavailable; 4xx answers keep
+// their meaning (hubsync.ErrNotFound, ErrValidation, hubsync.ErrConflict...).
+func engineError(err error) error {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 &&
+		(apiErr.StatusCode == http.StatusTooManyRequests || apiErr.StatusCode == http.StatusServiceUnavailable) {
+		return hubsync.RetryAfter(err, apiErr.RetryAfter)
+	}
 	return err
 }
 

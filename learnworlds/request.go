@@ -10,11 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hubsync/hubsync/clock"
+	"github.com/hubsync/hubsync/internal/retryafter"
 )
 
 // maxBody bounds how much of a response is read.
@@ -34,7 +34,8 @@ type call struct {
 
 // do sends cl with the rate limit, authentication, retries and error decoding, and decodes a
 // successful JSON answer into out (when not nil). Errors: *APIError for an error answer (also a 200
-// with success:false), ctx's error, or a transport/decoding error, all prefixed "learnworlds:".
+// with success:false), ctx's error, a transport error (an *unreachableError, matching
+// hubsync.ErrUnavailable) or a decoding error, all prefixed "learnworlds:".
 func (c *Client) do(ctx context.Context, cl call, out any) error {
 	var payload []byte
 	if cl.body != nil {
@@ -75,12 +76,15 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("learnworlds: %s %s: %w", cl.method, maskEmails(cl.path), scrubURLError(err))
+			return fmt.Errorf("learnworlds: %s %s: %w", cl.method, maskEmails(cl.path), &unreachableError{scrubURLError(err)})
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 		resp.Body.Close()
 		if err != nil {
-			return fmt.Errorf("learnworlds: read %s %s: %w", cl.method, maskEmails(cl.path), err)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("learnworlds: read %s %s: %w", cl.method, maskEmails(cl.path), &unreachableError{err})
 		}
 		apiErr := parseError(resp, body, cl.method, cl.path, c.clk.Now())
 		if apiErr == nil {
@@ -100,7 +104,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			continue
 		}
 		retry := apiErr.StatusCode == http.StatusTooManyRequests || (cl.idempotent && apiErr.StatusCode >= 500)
-		if !retry || attempt >= c.maxRetries {
+		if !retry || attempt >= c.maxRetries || !c.waits(apiErr) {
 			return apiErr
 		}
 		if err := c.backoff(ctx, attempt, apiErr); err != nil {
@@ -109,8 +113,13 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	}
 }
 
-// backoff waits before try attempt+1: Retry-After when the answer had it, else exponential from one
-// second with jitter, capped at MaxBackoff. A 429 also pauses every other call of this client.
+// waits reports whether the client waits out e by itself before a retry: it does unless e carries
+// a Retry-After longer than MaxBackoff, which goes back to the caller instead.
+func (c *Client) waits(e *APIError) bool { return e.RetryAfter <= c.maxBackoff }
+
+// backoff waits before try attempt+1: Retry-After when the answer had it (callers check waits
+// first), else exponential from one second with jitter, capped at MaxBackoff; never more than
+// MaxRetryAfter. A 429 also pauses every other call of this client.
 func (c *Client) backoff(ctx context.Context, attempt int, e *APIError) error {
 	d := e.RetryAfter
 	if d <= 0 {
@@ -118,6 +127,7 @@ func (c *Client) backoff(ctx context.Context, attempt int, e *APIError) error {
 		d += time.Duration(rand.Int64N(int64(d)/5 + 1)) // up to 20% jitter
 		d = min(d, c.maxBackoff)
 	}
+	d = min(d, MaxRetryAfter)
 	if e.StatusCode == http.StatusTooManyRequests {
 		c.lim.PauseUntil(c.clk.Now().Add(d))
 	}
@@ -142,13 +152,7 @@ func parseError(resp *http.Response, body []byte, method, path string, now time.
 		return nil
 	}
 	e := &APIError{StatusCode: resp.StatusCode, Method: method, Path: maskEmails(path)}
-	if ra := resp.Header.Get("Retry-After"); ra != "" {
-		if s, err := strconv.ParseFloat(ra, 64); err == nil && s >= 0 {
-			e.RetryAfter = time.Duration(s * float64(time.Second))
-		} else if t, err := http.ParseTime(ra); err == nil {
-			e.RetryAfter = max(t.Sub(now), 0)
-		}
-	}
+	e.RetryAfter = retryafter.Parse(resp.Header.Get("Retry-After"), now, MaxRetryAfter)
 	if !decoded {
 		e.Message = http.StatusText(resp.StatusCode)
 		if s := strings.TrimSpace(string(body)); s != "" && len(s) < 200 {

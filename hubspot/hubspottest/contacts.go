@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hubsync/hubsync/hubspot"
 )
 
 // contact is a stored contact.
@@ -40,16 +42,14 @@ func (c *contact) snapshot() Contact {
 // hubTime formats a time as HubSpot does in properties.
 func hubTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-func fold(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
-
 // emailsOf returns a contact's primary and additional emails, folded.
 func emailsOf(props map[string]string) []string {
 	var out []string
-	if e := fold(props["email"]); e != "" {
+	if e := hubspot.FoldEmail(props["email"]); e != "" {
 		out = append(out, e)
 	}
 	for _, a := range strings.Split(props["hs_additional_emails"], ";") {
-		if a = fold(a); a != "" {
+		if a = hubspot.FoldEmail(a); a != "" {
 			out = append(out, a)
 		}
 	}
@@ -58,7 +58,7 @@ func emailsOf(props map[string]string) []string {
 
 // lookupLocked finds a live contact by any of its emails (primary or additional).
 func (s *Server) lookupLocked(email string) *contact {
-	if id, ok := s.byEmail[fold(email)]; ok {
+	if id, ok := s.byEmail[hubspot.FoldEmail(email)]; ok {
 		if c := s.contacts[id]; c != nil && !c.archived {
 			return c
 		}
@@ -92,7 +92,7 @@ func (s *Server) reindexLocked(c *contact, old map[string]string) {
 func (s *Server) createLocked(email string, now time.Time) *contact {
 	s.nextID++
 	c := &contact{id: s.nextID, props: map[string]string{}, created: now, updated: now}
-	c.props["email"] = fold(email)
+	c.props["email"] = hubspot.FoldEmail(email)
 	c.props["hs_object_id"] = strconv.FormatInt(c.id, 10)
 	c.props["createdate"] = hubTime(now)
 	c.props["lastmodifieddate"] = hubTime(now)
@@ -133,7 +133,7 @@ func (s *Server) applyLocked(c *contact, props map[string]string, now time.Time)
 			}
 		}
 		if k == "email" {
-			v = fold(v)
+			v = hubspot.FoldEmail(v)
 		}
 		if c.props[k] == v {
 			continue
@@ -157,7 +157,7 @@ func (s *Server) applyLocked(c *contact, props map[string]string, now time.Time)
 // must hold an email; createdate and lastmodifieddate may be given (ISO 8601) to shape searches.
 // It returns the new record id, or an error when the email is missing or taken.
 func (s *Server) SeedContact(props map[string]string) (string, error) {
-	email := fold(props["email"])
+	email := hubspot.FoldEmail(props["email"])
 	if email == "" {
 		return "", errors.New("hubspottest: seeded contact needs an email")
 	}
@@ -305,7 +305,7 @@ func (s *Server) handleBatchUpsert(w http.ResponseWriter, r *http.Request) {
 	seen := map[string]bool{}
 	var dups []string
 	for _, in := range body.Inputs {
-		k := fold(in.ID)
+		k := hubspot.FoldEmail(in.ID)
 		if seen[k] {
 			dups = append(dups, in.ID)
 		}
@@ -325,11 +325,11 @@ func (s *Server) handleBatchUpsert(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		var details []errorDetail
-		if d := s.checkValueLocked("email", fold(in.ID)); d != nil {
+		if d := s.checkValueLocked("email", hubspot.FoldEmail(in.ID)); d != nil {
 			details = append(details, *d)
 		}
 		for k, v := range in.Properties {
-			if k == "email" && fold(v) == fold(in.ID) {
+			if k == "email" && hubspot.FoldEmail(v) == hubspot.FoldEmail(in.ID) {
 				continue
 			}
 			if d := s.checkValueLocked(k, v); d != nil {

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/hubsync/hubsync/hubspot"
 )
 
 // validatePropsLocked checks every value of a write; it returns the refusals sorted by message.
@@ -13,7 +15,7 @@ func (s *Server) validatePropsLocked(props map[string]string) []errorDetail {
 	var details []errorDetail
 	for k, v := range props {
 		if k == "email" {
-			v = fold(v)
+			v = hubspot.FoldEmail(v)
 		}
 		if d := s.checkValueLocked(k, v); d != nil {
 			details = append(details, *d)
@@ -117,7 +119,7 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 			bad = append(bad, inputError{index: i, id: in.Properties["email"], trace: in.ObjectWriteTraceID, message: fmt.Sprintf("Contact already exists. Existing ID: %d", other)})
 			continue
 		}
-		if e := fold(in.Properties["email"]); e != "" {
+		if e := hubspot.FoldEmail(in.Properties["email"]); e != "" {
 			if j, dup := seen[e]; dup {
 				bad = append(bad, inputError{index: i, id: e, trace: in.ObjectWriteTraceID, message: fmt.Sprintf("Duplicate email in batch input (inputs %d and %d)", j, i)})
 				continue

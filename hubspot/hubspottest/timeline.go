@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/hubsync/hubsync/hubspot"
 )
 
 // Timeline flavours as recorded on TimelineEvent.
@@ -60,7 +62,7 @@ func (s *Server) resolveLocked(in timelineInput, now time.Time) (*contact, error
 	if in.Email == "" {
 		return nil, fmt.Errorf("event %s names no contact (email, objectId or utk)", in.ID)
 	}
-	if d := s.checkValueLocked("email", fold(in.Email)); d != nil {
+	if d := s.checkValueLocked("email", hubspot.FoldEmail(in.Email)); d != nil {
 		return nil, fmt.Errorf("%s", d.Message)
 	}
 	if c := s.lookupLocked(in.Email); c != nil {
@@ -171,7 +173,7 @@ func (s *Server) appEvents(w http.ResponseWriter, inputs []timelineInput, batch 
 			return
 		}
 		if in.Email != "" {
-			if d := s.checkValueLocked("email", fold(in.Email)); d != nil {
+			if d := s.checkValueLocked("email", hubspot.FoldEmail(in.Email)); d != nil {
 				writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("occurrence %d: %s", i, d.Message), nil)
 				return
 			}

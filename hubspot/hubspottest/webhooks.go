@@ -223,7 +223,7 @@ func (s *Server) WebhookStats() WebhookStats {
 func (s *Server) AdminUpsertContact(email string, props map[string]string, src ChangeSource) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if d := s.checkValueLocked("email", fold(email)); d != nil {
+	if d := s.checkValueLocked("email", hubspot.FoldEmail(email)); d != nil {
 		return "", errors.New("hubspottest: " + d.Message)
 	}
 	for k, v := range props {
@@ -237,7 +237,7 @@ func (s *Server) AdminUpsertContact(email string, props map[string]string, src C
 	if c != nil {
 		id = c.id
 	}
-	merged := map[string]string{"email": fold(email), "hs_additional_emails": props["hs_additional_emails"]}
+	merged := map[string]string{"email": hubspot.FoldEmail(email), "hs_additional_emails": props["hs_additional_emails"]}
 	if c != nil {
 		merged["email"] = c.props["email"]
 		if _, ok := props["hs_additional_emails"]; !ok {

@@ -22,6 +22,12 @@ import (
 // DefaultPer is the window New and SetLimit use when they are given a window of zero or less.
 const DefaultPer = time.Second
 
+// MaxPer is the longest window New and SetLimit accept; a longer one is taken as MaxPer. It is the
+// longest any API hubsync talks to counts in (HubSpot's daily limit). Without it a window read from
+// a server's header could overflow the spacing arithmetic (292 years is a valid time.Duration) and
+// wrap around to a negative spacing, which x/time/rate reads as no limit at all.
+const MaxPer = 24 * time.Hour
+
 // margin is added to every spacing between two admissions so float rounding inside x/time/rate can
 // never place two requests closer than the spacing the window guarantee is computed from.
 const margin = time.Microsecond
@@ -42,8 +48,9 @@ type Limiter struct {
 // New returns a limiter that admits at most n requests in any window of length per (so a server
 // counting a fixed or rolling window never sees more than n), with a burst of one.
 //
-// Bad input never yields an unlimited limiter: n < 1 is treated as 1 and per <= 0 as [DefaultPer],
-// so a misconfigured limiter is slow (one request a second) rather than absent. A nil clk means
+// Bad input never yields an unlimited limiter: n < 1 is treated as 1, per <= 0 as [DefaultPer] and
+// per > [MaxPer] as MaxPer, so a misconfigured limiter is slow (one request a second) rather than
+// absent. A nil clk means
 // [clock.Real].
 func New(clk clock.Clock, n int, per time.Duration) *Limiter {
 	n, per = normalize(n, per)
@@ -60,7 +67,7 @@ func normalize(n int, per time.Duration) (int, time.Duration) {
 	if per <= 0 {
 		per = DefaultPer
 	}
-	return n, per
+	return n, min(per, MaxPer)
 }
 
 // Headroom is the share of the window kept free for jitter: requests admitted on schedule reach

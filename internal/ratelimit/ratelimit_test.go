@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"math"
 	"sort"
 	"sync"
 	"testing"
@@ -26,6 +27,7 @@ func TestNewNormalizesBadInput(t *testing.T) {
 		{"zero per", 10, 0, 10, DefaultPer},
 		{"negative per", 10, -time.Second, 10, DefaultPer},
 		{"both bad", 0, 0, 1, DefaultPer},
+		{"per beyond MaxPer", 10, 48 * time.Hour, 10, MaxPer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,6 +50,34 @@ func TestBadInputStillLimits(t *testing.T) {
 	times := drive(t, clk, l, 1, 3)
 	if got := times[2].Sub(times[0]); got < 2*DefaultPer {
 		t.Fatalf("three requests took %v on a 1-per-%v limiter, want more than %v", got, DefaultPer, 2*DefaultPer)
+	}
+}
+
+// TestHugeWindowStillLimits: a window so long that the spacing arithmetic overflowed used to give
+// a negative spacing, which x/time/rate reads as no limit at all. Such windows are taken as MaxPer.
+func TestHugeWindowStillLimits(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		n   int
+		per time.Duration
+	}{{1, math.MaxInt64}, {1, 9223372036854 * time.Millisecond}, {2, math.MaxInt64}, {3, math.MaxInt64}, {1, MaxPer}} {
+		clk := clock.NewFake(time.Time{})
+		l := New(clk, tt.n, tt.per)
+		if n, per := l.Limit(); n != tt.n || per != MaxPer {
+			t.Errorf("New(%d, %v).Limit() = %d/%v, want %d/%v", tt.n, tt.per, n, per, tt.n, MaxPer)
+		}
+		if err := l.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		now := clk.Now()
+		want := MaxPer / time.Duration(max(tt.n-1, 1))
+		if d := l.lim.ReserveN(now, 1).DelayFrom(now); d < want {
+			t.Errorf("%d per %v: the second request may go after %v, want at least %v", tt.n, tt.per, d, want)
+		}
+		l.SetLimit(tt.n, tt.per)
+		if _, per := l.Limit(); per != MaxPer {
+			t.Errorf("SetLimit(%d, %v): window %v, want %v", tt.n, tt.per, per, MaxPer)
+		}
 	}
 }
 
