@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +18,7 @@ type MemOptions struct {
 	// Clock is the time source; nil means real time.
 	Clock clock.Clock
 	// MaxAttempts is how many tries a job gets: the Retry that brings its attempt count to
-	// MaxAttempts dead-letters it. Zero means 10.
+	// MaxAttempts dead-letters it. Zero means hubsync.MaxAttemptsDefault.
 	MaxAttempts int
 }
 
@@ -70,7 +69,7 @@ type schoolKey struct {
 func NewMemStore(opts MemOptions) *MemStore {
 	max := opts.MaxAttempts
 	if max <= 0 {
-		max = 10
+		max = hubsync.MaxAttemptsDefault
 	}
 	d := &memData{
 		clk:         clock.Or(opts.Clock),
@@ -265,7 +264,7 @@ func (m *MemStore) DeleteConnection(ctx context.Context, school hubsync.SchoolID
 	return nil
 }
 
-// GetSyncState returns one learner's state (email compared case-insensitively);
+// GetSyncState returns one learner's state (email folded with hubsync.FoldEmail);
 // hubsync.ErrNotFound when there is none.
 func (m *MemStore) GetSyncState(ctx context.Context, school hubsync.SchoolID, email string) (hubsync.SyncState, error) {
 	unlock, err := m.lock(ctx)
@@ -273,14 +272,15 @@ func (m *MemStore) GetSyncState(ctx context.Context, school hubsync.SchoolID, em
 		return hubsync.SyncState{}, err
 	}
 	defer unlock()
-	st, ok := m.d.states[schoolKey{school, strings.ToLower(email)}]
+	st, ok := m.d.states[schoolKey{school, hubsync.FoldEmail(email)}]
 	if !ok {
 		return hubsync.SyncState{}, fmt.Errorf("hubsynctest: sync state of %s in %s: %w", hubsync.MaskEmail(email), school, hubsync.ErrNotFound)
 	}
 	return copyState(st), nil
 }
 
-// PutSyncState stores st under its lower-cased email, setting UpdatedAt to the clock's time.
+// PutSyncState stores st under its folded email (hubsync.FoldEmail), setting UpdatedAt to the
+// clock's time.
 func (m *MemStore) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
 	unlock, err := m.lock(ctx)
 	if err != nil {
@@ -288,7 +288,7 @@ func (m *MemStore) PutSyncState(ctx context.Context, st hubsync.SyncState) error
 	}
 	defer unlock()
 	st = copyState(st)
-	st.Email = strings.ToLower(st.Email)
+	st.Email = hubsync.FoldEmail(st.Email)
 	st.UpdatedAt = m.d.clk.Now()
 	setMap(m.d, m.d.states, schoolKey{st.School, st.Email}, st)
 	return nil
@@ -422,15 +422,13 @@ func (m *MemStore) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLog
 	return nil
 }
 
-// ListSyncLog returns a school's entries matching f, newest first (by At, then latest appended).
-// A negative f.Limit is an error.
+// ListSyncLog returns a school's entries matching f (hubsync.LogFilter.Match), newest first (by
+// At, then latest appended). A filter LogFilter.Validate refuses is an error wrapping
+// hubsync.ErrInvalidValue.
 func (m *MemStore) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubsync.LogFilter) ([]hubsync.SyncLogEntry, error) {
-	if f.Limit < 0 {
-		return nil, fmt.Errorf("hubsynctest: log filter limit %d is negative", f.Limit)
-	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 100
+	f, err := f.Normalized()
+	if err != nil {
+		return nil, fmt.Errorf("hubsynctest: list sync log of %s: %w", school, err)
 	}
 	unlock, err := m.lock(ctx)
 	if err != nil {
@@ -439,11 +437,9 @@ func (m *MemStore) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f h
 	defer unlock()
 	var out []hubsync.SyncLogEntry
 	for _, e := range m.d.log {
-		if e.School != school || (f.Outcome != "" && e.Outcome != f.Outcome) ||
-			(f.Email != "" && !strings.EqualFold(e.Email, f.Email)) || (!f.Since.IsZero() && e.At.Before(f.Since)) {
-			continue
+		if e.School == school && f.Match(e) {
+			out = append(out, e)
 		}
-		out = append(out, e)
 	}
 	slices.SortFunc(out, func(a, b hubsync.SyncLogEntry) int {
 		if c := b.At.Compare(a.At); c != 0 {
@@ -451,8 +447,8 @@ func (m *MemStore) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f h
 		}
 		return cmp.Compare(b.ID, a.ID)
 	})
-	if len(out) > limit {
-		out = out[:limit]
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
 	}
 	return out, nil
 }

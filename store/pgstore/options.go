@@ -12,8 +12,6 @@ import (
 
 // Defaults for the options.
 const (
-	// MaxAttemptsDefault is the number of failed tries after which Retry dead-letters a job.
-	MaxAttemptsDefault = 10
 	// SchemaDefault is the PostgreSQL schema that holds the tables.
 	SchemaDefault = "hubsync"
 	// LeaseDefault is the lease Dequeue grants when DequeueOptions.Lease is zero or negative.
@@ -35,7 +33,7 @@ type config struct {
 }
 
 func defaultConfig() config {
-	return config{clock: clock.Real(), maxAttempts: MaxAttemptsDefault, schema: SchemaDefault, logger: slog.New(slog.DiscardHandler)}
+	return config{clock: clock.Real(), maxAttempts: hubsync.MaxAttemptsDefault, schema: SchemaDefault, logger: slog.New(slog.DiscardHandler)}
 }
 
 // WithClock sets the time source (nil means real time). Every time the store records or compares
@@ -46,7 +44,7 @@ func WithClock(c hubsync.Clock) Option {
 
 // WithMaxAttempts sets how many failed tries a job gets: the Retry that brings its attempt count to
 // n dead-letters it. n must be at least 1; Open fails with an error naming it otherwise.
-// The default is MaxAttemptsDefault.
+// The default is hubsync.MaxAttemptsDefault.
 func WithMaxAttempts(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 {

@@ -3,16 +3,12 @@ package pgstore
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hubsync/hubsync"
 )
-
-// syncLogLimitDefault is the number of entries ListSyncLog returns when LogFilter.Limit is 0.
-const syncLogLimitDefault = 100
 
 // AppendSyncLog adds entries to the per-record sync log in one statement; a zero At becomes the
 // clock's time. It fails, adding nothing, when an entry has no school, or on a database error.
@@ -45,24 +41,26 @@ func (s *Store) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEnt
 	return nil
 }
 
-// ListSyncLog returns a school's log entries matching f, newest first (entries with equal At:
-// last appended first). Email compares case-insensitively, Since keeps At >= Since, and Limit 0
-// means 100. It fails on a negative Limit or a database error.
+// foldEmailSQL is hubsync.FoldEmail in SQL, for the stored email column: ASCII white space
+// trimmed, lower-cased. (FoldEmail also trims Unicode spaces, which no address carries.)
+const foldEmailSQL = `lower(btrim(email, E' \t\n\x0B\f\r'))`
+
+// ListSyncLog returns a school's log entries matching f (hubsync.LogFilter.Match, stated in SQL),
+// newest first (entries with equal At: last appended first), at most f.Limit of them
+// (hubsync.LogLimitDefault when 0). It fails with an error wrapping hubsync.ErrInvalidValue on a
+// filter LogFilter.Validate refuses, or on a database error.
 func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubsync.LogFilter) ([]hubsync.SyncLogEntry, error) {
-	if f.Limit < 0 {
-		return nil, fmt.Errorf("pgstore: sync log limit must not be negative, got %d", f.Limit)
-	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = syncLogLimitDefault
+	f, err := f.Normalized()
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: listing the sync log of school %q: %w", school, err)
 	}
 	rows, err := s.db.Query(ctx, `SELECT id, at, direction, email, outcome, reason FROM sync_log
 		WHERE school = $1
 		  AND ($2 = '' OR outcome = $2)
-		  AND ($3 = '' OR lower(email) = $3)
+		  AND ($3 = '' OR `+foldEmailSQL+` = $3)
 		  AND ($4::timestamptz IS NULL OR at >= $4)
 		ORDER BY at DESC, id DESC
-		LIMIT $5`, string(school), string(f.Outcome), strings.ToLower(f.Email), nullTime(f.Since), limit)
+		LIMIT $5`, string(school), string(f.Outcome), f.Email, nullTime(f.Since), f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: listing the sync log of school %q: %w", school, err)
 	}

@@ -5,17 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hubsync/hubsync"
 )
 
-// GetSyncState returns the state of one learner, the email compared case-insensitively; an error
-// wrapping hubsync.ErrNotFound when there is none. Errors mask the email.
+// GetSyncState returns the state of one learner, the email folded with hubsync.FoldEmail; an
+// error wrapping hubsync.ErrNotFound when there is none. Errors mask the email.
 func (s *Store) GetSyncState(ctx context.Context, school hubsync.SchoolID, email string) (hubsync.SyncState, error) {
-	key := strings.ToLower(email)
+	key := hubsync.FoldEmail(email)
 	st := hubsync.SyncState{School: school, Email: key}
 	var sentHS, sentLMS []byte
 	err := s.db.QueryRow(ctx, `SELECT learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at
@@ -37,13 +36,15 @@ func (s *Store) GetSyncState(ctx context.Context, school hubsync.SchoolID, email
 	return st, nil
 }
 
-// PutSyncState stores st under its school and lower-cased email, replacing what was there, with
-// UpdatedAt set to the clock's time. It fails on an empty school or email, or a database error.
+// PutSyncState stores st under its school and folded email (hubsync.FoldEmail), replacing what
+// was there, with UpdatedAt set to the clock's time. It fails on an empty school or email, or a
+// database error.
 func (s *Store) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
 	if st.School == "" {
 		return errNoSchool
 	}
-	if st.Email == "" {
+	key := hubsync.FoldEmail(st.Email)
+	if key == "" {
 		return fmt.Errorf("pgstore: sync state of school %q has no email", st.School)
 	}
 	sentHS, err := encodeMap(st.SentToHubSpot)
@@ -59,7 +60,7 @@ func (s *Store) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
 		ON CONFLICT (school, email) DO UPDATE SET learner_id = EXCLUDED.learner_id, contact_id = EXCLUDED.contact_id,
 			sent_hubspot = EXCLUDED.sent_hubspot, sent_lms = EXCLUDED.sent_lms,
 			lifecycle_stage = EXCLUDED.lifecycle_stage, updated_at = EXCLUDED.updated_at`,
-		string(st.School), strings.ToLower(st.Email), st.LearnerID, st.ContactID, sentHS, sentLMS, st.LifecycleStage, s.now())
+		string(st.School), key, st.LearnerID, st.ContactID, sentHS, sentLMS, st.LifecycleStage, s.now())
 	if err != nil {
 		return fmt.Errorf("pgstore: saving sync state of %s in school %q: %w", hubsync.MaskEmail(st.Email), st.School, err)
 	}

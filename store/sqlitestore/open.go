@@ -18,8 +18,6 @@ import (
 
 // Defaults for the options of [Open].
 const (
-	// MaxAttemptsDefault is how many tries a job gets when WithMaxAttempts is not given.
-	MaxAttemptsDefault = 10
 	// BusyTimeoutDefault is how long a write waits for another process's write to finish.
 	BusyTimeoutDefault = 5 * time.Second
 	// LeaseDefault is the lease Dequeue gives when DequeueOptions.Lease is zero.
@@ -80,7 +78,7 @@ type Option func(*config)
 func WithClock(c clock.Clock) Option { return func(o *config) { o.clk = c } }
 
 // WithMaxAttempts sets how many tries a job gets: the Retry that brings its attempt count to n
-// dead-letters it. The default is MaxAttemptsDefault; n must be at least 1.
+// dead-letters it. The default is hubsync.MaxAttemptsDefault; n must be at least 1.
 func WithMaxAttempts(n int) Option { return func(o *config) { o.maxAttempts = n } }
 
 // WithBusyTimeout sets how long a write waits for another process holding the file's write lock
@@ -96,7 +94,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *config) { o.log = l } }
 // its writer and readers), when an option is out of range, or when the file cannot be opened or
 // migrated. Close the store when done.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	cfg := config{maxAttempts: MaxAttemptsDefault, busyTimeout: BusyTimeoutDefault, sync: SyncFull}
+	cfg := config{maxAttempts: hubsync.MaxAttemptsDefault, busyTimeout: BusyTimeoutDefault, sync: SyncFull}
 	for _, o := range opts {
 		o(&cfg)
 	}

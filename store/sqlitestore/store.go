@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hubsync/hubsync"
@@ -128,14 +127,14 @@ func (s *Store) DeleteConnection(ctx context.Context, school hubsync.SchoolID) e
 	})
 }
 
-// GetSyncState returns one learner's state (email compared case-insensitively);
+// GetSyncState returns one learner's state (email folded with hubsync.FoldEmail);
 // hubsync.ErrNotFound when there is none.
 func (s *Store) GetSyncState(ctx context.Context, school hubsync.SchoolID, email string) (hubsync.SyncState, error) {
 	st := hubsync.SyncState{School: school}
 	var toHS, toLMS string
 	var updated int64
 	err := s.reader().QueryRowContext(ctx, `SELECT email, learner_id, contact_id, sent_to_hubspot, sent_to_lms,
-		lifecycle_stage, updated_at FROM sync_states WHERE school = ? AND email = ?`, string(school), strings.ToLower(email)).
+		lifecycle_stage, updated_at FROM sync_states WHERE school = ? AND email = ?`, string(school), hubsync.FoldEmail(email)).
 		Scan(&st.Email, &st.LearnerID, &st.ContactID, &toHS, &toLMS, &st.LifecycleStage, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return hubsync.SyncState{}, notFound("sync state of %s in %s", hubsync.MaskEmail(email), school)
@@ -150,7 +149,8 @@ func (s *Store) GetSyncState(ctx context.Context, school hubsync.SchoolID, email
 	return st, nil
 }
 
-// PutSyncState stores st under its lower-cased email, setting UpdatedAt to the clock's time.
+// PutSyncState stores st under its folded email (hubsync.FoldEmail), setting UpdatedAt to the
+// clock's time.
 func (s *Store) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
 	toHS, err1 := json.Marshal(st.SentToHubSpot)
 	toLMS, err2 := json.Marshal(st.SentToLMS)
@@ -160,7 +160,7 @@ func (s *Store) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
 	return s.write(ctx, func(q querier) error {
 		_, err := q.ExecContext(ctx, `INSERT OR REPLACE INTO sync_states (school, email, learner_id, contact_id,
 			sent_to_hubspot, sent_to_lms, lifecycle_stage, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			string(st.School), strings.ToLower(st.Email), st.LearnerID, st.ContactID, string(toHS), string(toLMS),
+			string(st.School), hubsync.FoldEmail(st.Email), st.LearnerID, st.ContactID, string(toHS), string(toLMS),
 			st.LifecycleStage, ns(s.clk.Now()))
 		if err != nil {
 			return fmt.Errorf("sqlitestore: put sync state of %s in %s: %w", hubsync.MaskEmail(st.Email), st.School, err)
@@ -261,7 +261,9 @@ func (s *Store) DeleteCheckpoint(ctx context.Context, school hubsync.SchoolID, n
 	})
 }
 
-// AppendSyncLog adds entries in one transaction, setting a zero At to the clock's time.
+// AppendSyncLog adds entries in one transaction, setting a zero At to the clock's time. Each
+// entry's Email is stored as given, beside its folded form (hubsync.FoldEmail) that
+// LogFilter.Email is compared with.
 func (s *Store) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEntry) error {
 	if len(entries) == 0 {
 		return nil
@@ -274,7 +276,7 @@ func (s *Store) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEnt
 			}
 			if _, err := q.ExecContext(ctx, `INSERT INTO sync_log (school, at, direction, email, email_lc, outcome, reason)
 				VALUES (?, ?, ?, ?, ?, ?, ?)`, string(e.School), ns(e.At), string(e.Direction), e.Email,
-				strings.ToLower(e.Email), string(e.Outcome), e.Reason); err != nil {
+				hubsync.FoldEmail(e.Email), string(e.Outcome), e.Reason); err != nil {
 				return fmt.Errorf("sqlitestore: append sync log: %w", err)
 			}
 		}
@@ -282,15 +284,13 @@ func (s *Store) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEnt
 	})
 }
 
-// ListSyncLog returns a school's entries matching f, newest first (by At, then latest appended).
-// A negative f.Limit is an error.
+// ListSyncLog returns a school's entries matching f, newest first (by At, then latest appended),
+// stating hubsync.LogFilter.Match in SQL. A filter LogFilter.Validate refuses is an error
+// wrapping hubsync.ErrInvalidValue.
 func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubsync.LogFilter) ([]hubsync.SyncLogEntry, error) {
-	if f.Limit < 0 {
-		return nil, fmt.Errorf("sqlitestore: log filter limit %d is negative", f.Limit)
-	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 100
+	f, err := f.Normalized()
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list sync log of %s: %w", school, err)
 	}
 	query := `SELECT id, at, direction, email, outcome, reason FROM sync_log WHERE school = ?`
 	args := []any{string(school)}
@@ -300,14 +300,14 @@ func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubs
 	}
 	if f.Email != "" {
 		query += ` AND email_lc = ?`
-		args = append(args, strings.ToLower(f.Email))
+		args = append(args, f.Email)
 	}
 	if !f.Since.IsZero() {
 		query += ` AND at >= ?`
 		args = append(args, ns(f.Since))
 	}
 	query += ` ORDER BY at DESC, id DESC LIMIT ?`
-	args = append(args, limit)
+	args = append(args, f.Limit)
 	rows, err := s.reader().QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list sync log of %s: %w", school, err)

@@ -18,7 +18,7 @@
 // The factory must return a fresh, empty store and queue (no schools, no jobs) that read the time
 // only from cfg.Clock, and whose queue dead-letters a job when a Retry brings its attempt count to
 // cfg.MaxAttempts. Every implementation in this module takes these two as constructor options
-// (Clock, and MaxAttempts with a default of 10). The suite calls the factory once per subtest and
+// (Clock, and MaxAttempts with a default of hubsync.MaxAttemptsDefault). The suite calls the factory once per subtest and
 // runs subtests in parallel, so the factory must be safe for concurrent use.
 //
 // # What the suite pins down beyond the port's doc comments
@@ -26,14 +26,17 @@
 // The doc comments on hubsync.Store and hubsync.Queue are the contract. Where they leave a choice
 // open, the suite checks the following, and every implementation must agree:
 //
-//   - SyncState: the store lower-cases Email on Put and returns it lower-cased; UpdatedAt is the
-//     clock's time at Put.
+//   - SyncState: the store folds Email with hubsync.FoldEmail (trimmed, lower-cased) on Put and
+//     Get, and returns it folded; UpdatedAt is the clock's time at Put.
 //   - Connection.Generation: the first PutConnection of a school stores at least 1; every
 //     PutConnection and DeleteConnection (inside RunInTx too) raises it above every value it had,
 //     a deleted connection's counter included, and racing writers get distinct values.
 //   - SyncLogEntry: a zero At is set to the clock's time; IDs are assigned, distinct and non-zero.
-//     LogFilter.Email compares case-insensitively; Since keeps entries with At >= Since; a negative
-//     Limit is an error. Entries with equal At come newest-appended first.
+//     Entries keep Email as given; ListSyncLog applies LogFilter.Normalized and LogFilter.Match
+//     (Email compared folded; Since keeps entries with At >= Since; Limit 0 means
+//     hubsync.LogLimitDefault), and a filter LogFilter.Validate refuses (a negative Limit, an
+//     unknown Outcome) is an error wrapping hubsync.ErrInvalidValue. Entries with equal At come
+//     newest-appended first.
 //   - A zero JobSpec.RunAt is stored as the enqueue time, and Job.RunAt reports it so.
 //   - Enqueue checks the whole batch first: an empty School or Kind, or a Priority other than
 //     PriorityLive or PriorityBackfill, fails the call and enqueues nothing.
