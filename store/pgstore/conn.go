@@ -2,10 +2,20 @@ package pgstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
+
+// dbtx is what both *pgxpool.Pool and pgx.Tx offer; Begin on a pgx.Tx makes a savepoint.
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
 
 // jobExec runs one job-lifecycle statement (Ack, Retry, Release, Kill). With WithAsyncAcks on a pool it
 // runs in its own transaction with synchronous_commit off, in one round trip; otherwise as is.
@@ -69,4 +79,21 @@ func (s *Store) jobQuery(ctx context.Context, scan func(pgx.Rows) error, sql str
 		err = cerr
 	}
 	return err
+}
+
+// nullTime maps the zero time to SQL NULL so it round-trips as the zero time.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// fromNull is the inverse of nullTime.
+func fromNull(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
 }
