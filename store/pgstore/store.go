@@ -63,24 +63,23 @@ func (s *Store) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) {
 	return out, nil
 }
 
-// nextGenerationSQL raises the connection generation of school $1 and returns it; the other
-// statements of this file use it as a CTE named gen.
-const nextGenerationSQL = `WITH gen AS (
-	INSERT INTO connection_generations (school, generation) VALUES ($1, 1)
+// nextGenerationSQL raises the connection generation of school $1 and returns it. Its row lock
+// is always taken before the connection row's (a deadlock otherwise, between a put and a delete).
+const nextGenerationSQL = `INSERT INTO connection_generations (school, generation) VALUES ($1, 1)
 	ON CONFLICT (school) DO UPDATE SET generation = connection_generations.generation + 1
-	RETURNING generation
-)
-`
+	RETURNING generation`
 
 // PutConnection stores a school's connection (tokens, portal, active flag), replacing any, with
 // the school's next Generation (c.Generation is ignored): one statement raises the counter and
-// writes the row, so racing writers get distinct generations and the last one's row has the
-// largest. It fails on an empty school id or a database error; the error never contains a token.
+// then, with the value, writes the row, so racing writers get distinct generations and the last
+// one's row has the largest. It fails on an empty school id or a database error; the error never
+// contains a token.
 func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
 	if c.School == "" {
 		return errNoSchool
 	}
-	_, err := s.db.Exec(ctx, nextGenerationSQL+`INSERT INTO connections (school, access_token, refresh_token, expiry, portal_id, domain,
+	_, err := s.db.Exec(ctx, `WITH gen AS (`+nextGenerationSQL+`)
+		INSERT INTO connections (school, access_token, refresh_token, expiry, portal_id, domain,
 			active, deactivated_at, deactivated_reason, notified_at, connected_at, generation)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, (SELECT generation FROM gen))
 		ON CONFLICT (school) DO UPDATE SET access_token = EXCLUDED.access_token, refresh_token = EXCLUDED.refresh_token,
@@ -112,11 +111,18 @@ func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hub
 	return c, nil
 }
 
-// DeleteConnection forgets a school's connection and tokens, raising its generation in the same
-// statement (the counter stays). Deleting a missing one is not an error; only a database failure
-// is.
+// DeleteConnection forgets a school's connection and tokens, raising its generation first in the
+// same transaction (the counter stays). Deleting a missing one is not an error; only a database
+// failure is.
 func (s *Store) DeleteConnection(ctx context.Context, school hubsync.SchoolID) error {
-	if _, err := s.db.Exec(ctx, nextGenerationSQL+`DELETE FROM connections WHERE school = $1`, string(school)); err != nil {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, nextGenerationSQL, string(school)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM connections WHERE school = $1`, string(school))
+		return err
+	})
+	if err != nil {
 		return interpretError(fmt.Sprintf("deleting the connection of school %q", school), err)
 	}
 	return nil
