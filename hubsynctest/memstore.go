@@ -13,13 +13,31 @@ import (
 	"github.com/hubsync/hubsync/clock"
 )
 
-// MemOptions configures [NewMemStore].
-type MemOptions struct {
-	// Clock is the time source; nil means real time.
-	Clock clock.Clock
-	// MaxAttempts is how many tries a job gets: the Retry that brings its attempt count to
-	// MaxAttempts dead-letters it. Zero means hubsync.MaxAttemptsDefault.
-	MaxAttempts int
+// MemOption configures [NewMemStore], as sqlitestore.Option and pgstore.Option configure
+// theirs.
+type MemOption func(*memConfig) error
+
+type memConfig struct {
+	clk         clock.Clock
+	maxAttempts int
+}
+
+// WithMemClock sets the time source (nil, the default, means real time). Every time the store
+// stamps or compares comes from it.
+func WithMemClock(c clock.Clock) MemOption {
+	return func(cfg *memConfig) error { cfg.clk = c; return nil }
+}
+
+// WithMemMaxAttempts sets how many tries a job gets: the Retry that brings its attempt count to
+// n dead-letters it. The default is hubsync.MaxAttemptsDefault; n must be at least 1.
+func WithMemMaxAttempts(n int) MemOption {
+	return func(cfg *memConfig) error {
+		if n < 1 {
+			return fmt.Errorf("hubsynctest: WithMemMaxAttempts: max attempts must be at least 1, got %d", n)
+		}
+		cfg.maxAttempts = n
+		return nil
+	}
 }
 
 // MemStore is an in-memory hubsync.Store, hubsync.Queue and hubsync.Transactor, for tests and
@@ -65,15 +83,19 @@ type schoolKey struct {
 	key    string
 }
 
-// NewMemStore returns an empty in-memory store and queue.
-func NewMemStore(opts MemOptions) *MemStore {
-	max := opts.MaxAttempts
-	if max <= 0 {
-		max = hubsync.MaxAttemptsDefault
+// NewMemStore returns an empty in-memory store and queue. It panics, naming the option, when an
+// option is given an invalid value: a test helper's options are constants, so that is a bug in
+// the test, and a constructor that cannot fail otherwise keeps every test's setup one line.
+func NewMemStore(opts ...MemOption) *MemStore {
+	cfg := memConfig{maxAttempts: hubsync.MaxAttemptsDefault}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			panic(err)
+		}
 	}
 	d := &memData{
-		clk:         clock.Or(opts.Clock),
-		maxAttempts: max,
+		clk:         clock.Or(cfg.clk),
+		maxAttempts: cfg.maxAttempts,
 		settings:    map[hubsync.SchoolID][]byte{},
 		conns:       map[hubsync.SchoolID]hubsync.Connection{},
 		gens:        map[hubsync.SchoolID]int64{},
@@ -97,71 +119,6 @@ func (m *MemStore) lock(ctx context.Context) (func(), error) {
 	}
 	m.mu.Lock()
 	return m.mu.Unlock, nil
-}
-
-// RunInTx runs fn with a Store and Queue whose changes are undone when fn returns an error (which
-// RunInTx then returns). Other callers wait until fn returns. Inside fn, RunInTx joins the
-// running transaction.
-func (m *MemStore) RunInTx(ctx context.Context, fn func(ctx context.Context, s hubsync.Store, q hubsync.Queue) error) error {
-	if m.mu == nil {
-		return fn(ctx, m, m)
-	}
-	unlock, err := m.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	undo := []func(){}
-	m.d.undo = &undo
-	rollback := func() {
-		m.d.undo = nil
-		for i := len(undo) - 1; i >= 0; i-- {
-			undo[i]()
-		}
-		m.d.q.rebuild()
-	}
-	done := false
-	defer func() {
-		if !done { // fn panicked: undo its changes, then panic on
-			rollback()
-		}
-	}()
-	view := &MemStore{d: m.d}
-	err = fn(ctx, view, view)
-	done = true
-	if err != nil {
-		rollback()
-		return err
-	}
-	m.d.undo = nil
-	return nil
-}
-
-// setMap sets m[k] = v, recording the old entry when a transaction runs.
-func setMap[K comparable, V any](d *memData, m map[K]V, k K, v V) {
-	if d.undo != nil {
-		old, had := m[k]
-		*d.undo = append(*d.undo, func() {
-			if had {
-				m[k] = old
-			} else {
-				delete(m, k)
-			}
-		})
-	}
-	m[k] = v
-}
-
-// deleteMap deletes m[k], recording the old entry when a transaction runs.
-func deleteMap[K comparable, V any](d *memData, m map[K]V, k K) {
-	old, had := m[k]
-	if !had {
-		return
-	}
-	if d.undo != nil {
-		*d.undo = append(*d.undo, func() { m[k] = old })
-	}
-	delete(m, k)
 }
 
 // PutSettings replaces a school's settings. It fails only when ctx has ended or s does not
