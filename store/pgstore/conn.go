@@ -17,63 +17,61 @@ type dbtx interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
-// jobExec runs one job-lifecycle statement (Ack, Retry, Release, Kill). With WithAsyncAcks on a pool it
-// runs in its own transaction with synchronous_commit off, in one round trip; otherwise as is.
+// relaxed reports whether job-lifecycle statements commit without waiting for the WAL flush:
+// with WithAsyncAcks, on a pool (inside RunInTx the caller's transaction decides).
+func (s *Store) relaxed() bool { return s.cfg.asyncAcks && s.pool != nil }
+
+// jobExec runs one job-lifecycle statement (Ack, Retry, Release, Kill): in a relaxed transaction
+// when s is relaxed, as is otherwise.
 func (s *Store) jobExec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if !s.cfg.asyncAcks || s.pool == nil {
+	if !s.relaxed() {
 		return s.db.Exec(ctx, sql, args...)
 	}
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(`SET LOCAL synchronous_commit TO off`)
-	b.Queue(sql, args...)
-	b.Queue(`COMMIT`)
-	br := s.db.SendBatch(ctx, b)
-	_, err := br.Exec()
-	if err == nil {
-		_, err = br.Exec()
-	}
 	var tag pgconn.CommandTag
-	if err == nil {
+	err := s.relaxedTx(ctx, sql, args, func(br pgx.BatchResults) (err error) {
 		tag, err = br.Exec()
-	}
-	if err == nil {
-		_, err = br.Exec()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+		return err
+	})
 	return tag, err
 }
 
-// jobQuery is jobExec for a statement returning rows, which scan reads.
+// jobQuery is jobExec for a statement returning rows (Dequeue's lease), which scan reads.
 func (s *Store) jobQuery(ctx context.Context, scan func(pgx.Rows) error, sql string, args ...any) error {
-	if !s.cfg.asyncAcks || s.pool == nil {
+	if !s.relaxed() {
 		rows, err := s.db.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
 		return scan(rows)
 	}
+	return s.relaxedTx(ctx, sql, args, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		return scan(rows)
+	})
+}
+
+// relaxedTx runs one statement in its own transaction with synchronous_commit off, in one round
+// trip: BEGIN, SET LOCAL, the statement, COMMIT, sent as one batch. read takes the statement's
+// result from the batch; the first error of any of the four is returned.
+func (s *Store) relaxedTx(ctx context.Context, sql string, args []any, read func(pgx.BatchResults) error) error {
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	b.Queue(`SET LOCAL synchronous_commit TO off`)
 	b.Queue(sql, args...)
 	b.Queue(`COMMIT`)
 	br := s.db.SendBatch(ctx, b)
-	_, err := br.Exec()
+	_, err := br.Exec() // BEGIN
 	if err == nil {
-		_, err = br.Exec()
+		_, err = br.Exec() // SET LOCAL
 	}
 	if err == nil {
-		var rows pgx.Rows
-		rows, err = br.Query()
-		if err == nil {
-			err = scan(rows)
-		}
+		err = read(br)
 	}
 	if err == nil {
-		_, err = br.Exec()
+		_, err = br.Exec() // COMMIT
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
