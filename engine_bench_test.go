@@ -35,7 +35,7 @@ func BenchmarkLiveSync(b *testing.B) {
 	for range b.N {
 		ctx, cancel := context.WithCancel(context.Background())
 		hs := hubspottest.NewServer(hubspottest.WithRateLimit(110, window))
-		store := hubsynctest.NewMemStore(hubsynctest.MemOptions{})
+		store := hubsynctest.NewMemStore()
 		lms := hubsynctest.NewLearners(0)
 		eng, err := hubsync.New(hubsync.Config{
 			Store: store, Queue: store, Learners: lms,

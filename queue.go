@@ -29,15 +29,27 @@ const (
 type JobSpec struct {
 	School SchoolID
 	Kind   JobKind
-	// Key coalesces: while a job with the same school and key waits (not leased), enqueueing
-	// another replaces its payload with the new one (the latest state wins), keeps the earlier
-	// RunAt and the higher priority, and keeps its attempt count. While one is leased, the new job
-	// waits behind it: jobs of one key never run at the same time and run in enqueue order. An
-	// empty Key never coalesces.
+	// Key names what the job is about inside its school (a learner, say); jobs with the same
+	// school and Key coalesce and run one at a time, in order. An empty Key never coalesces and
+	// never waits for another job.
+	//
+	// Coalescing: while a job of the key waits, enqueueing another merges into the newest waiting
+	// one instead of adding a job. A leased job never counts as waiting, not even once its lease
+	// expired, so a slow worker never has its job's payload swapped under it. The merged job
+	// takes the new Kind and Payload (the latest state wins), the earlier RunAt and the higher
+	// priority, and keeps its ID, Attempts and LastError. While the key's only live job is leased,
+	// the new job is added and waits behind it.
+	//
+	// Order: jobs of one key are never leased at the same time and run strictly in enqueue order.
+	// The oldest live (not dead) job of a key blocks the ones behind it, even while it waits for
+	// a Retry's run-at time. A leased job, even one whose lease expired, goes first: a replayed
+	// dead job, though older, waits behind it. A dead job, retried to death or killed, blocks
+	// nothing.
 	Key      string
 	Payload  []byte
 	Priority Priority
-	// RunAt is the earliest time the job may be dequeued; zero means now.
+	// RunAt is the earliest time the job may be dequeued. A zero RunAt is stored as the time of
+	// the Enqueue, and Job.RunAt reports it so.
 	RunAt time.Time
 }
 
@@ -71,10 +83,15 @@ func ValidateJobs(jobs []JobSpec) error {
 type Job struct {
 	ID int64
 	JobSpec
-	// Attempts counts the tries before this one (0 on the first run).
-	Attempts  int
+	// Attempts counts the tries before this one (0 on the first run). Retry and Kill count one,
+	// and so does a lease that expired and was taken over (see Queue); Release counts none, and
+	// Replay starts again from 0.
+	Attempts int
+	// LastError says why the last counted try failed: the cause given to Retry or Kill, or that
+	// the lease expired.
 	LastError string
-	// LeaseToken identifies this lease; Ack and Retry with a stale token fail with ErrLeaseLost.
+	// LeaseToken identifies this lease; Ack, Retry, Release and Kill with a stale token fail with
+	// ErrLeaseLost.
 	LeaseToken string
 	LeaseUntil time.Time
 	EnqueuedAt time.Time
@@ -88,6 +105,7 @@ type DequeueOptions struct {
 	// them into one call to that school's portal. 0 means 1.
 	Max int
 	// Lease is how long the jobs stay leased; after it a crashed worker's jobs can be taken over.
+	// 0 means the queue's default lease.
 	Lease time.Duration
 	// Kinds, when not empty, restricts the kinds returned.
 	Kinds []JobKind
@@ -95,40 +113,75 @@ type DequeueOptions struct {
 	Exclude []SchoolID
 }
 
-// QueueStats counts a school's jobs.
+// QueueStats counts a school's jobs at the queue clock's time; each job not yet acked is in
+// exactly one count.
 type QueueStats struct {
-	Ready, Scheduled, Leased, Dead int
+	// Ready counts waiting jobs that are due, those blocked behind another job of their key
+	// included, and leased jobs whose lease expired.
+	Ready int
+	// Scheduled counts waiting jobs due later.
+	Scheduled int
+	// Leased counts jobs under a lease that has not expired.
+	Leased int
+	// Dead counts dead-lettered jobs.
+	Dead int
 }
 
 // Queue is the durable job queue. Implementations must be safe for many workers in many processes.
+// They take every time they store or compare (enqueue time, run-at, leases, deaths) from an
+// injected Clock and keep times to the microsecond at least. Each is configured with a maximum
+// number of attempts, MaxAttemptsDefault unless set otherwise. store/storetest checks what these
+// comments promise.
 //
-// Dequeue is fair across schools (a school with a million backfill jobs does not starve another's
-// live job), serves PriorityLive before PriorityBackfill inside a school, never returns a job whose
-// RunAt is in the future, and never leases two jobs with the same school and Key at once.
+// A job is waiting (due at its RunAt), leased (a worker holds it until LeaseUntil) or dead
+// (dead-lettered, until Replay); Ack deletes it.
+//
+// Dequeue is fair across schools: of the schools with a job ready it serves the one served least
+// recently, so N schools with ready jobs are each served once in any N consecutive single-job
+// dequeues, and a school with a million backfill jobs does not starve another's live job. Inside
+// a school it serves by priority (PriorityLive before PriorityBackfill), then RunAt, then enqueue
+// order. It never returns a job whose RunAt is in the future, and never leases two jobs with the
+// same school and Key at once (see JobSpec.Key for the order of a key's jobs).
+//
+// A job whose lease expired is ready again. The worker that takes it over sees Attempts increased
+// by one and a LastError saying the lease expired; when that count reaches the maximum attempts
+// the job is dead-lettered instead (a job that keeps killing its workers). The old worker's Ack,
+// Retry, Release and Kill then fail with ErrLeaseLost; until someone takes the job over, the old
+// lease token still works.
 type Queue interface {
-	// Enqueue adds jobs durably (see JobSpec.Key for coalescing).
+	// Enqueue adds jobs durably, all or none (see JobSpec.Key for coalescing). It checks the whole
+	// batch first (ValidateJobs): a job with no School or Kind, or with a Priority other than
+	// PriorityLive or PriorityBackfill, fails the call with an error wrapping ErrInvalidValue, and
+	// nothing is enqueued. Enqueue of no jobs does nothing.
 	Enqueue(ctx context.Context, jobs ...JobSpec) error
-	// Dequeue leases up to opts.Max ready jobs of one school. It returns an empty slice, not an
-	// error, when nothing is ready.
+	// Dequeue leases up to opts.Max ready jobs of one school, in the order above. It returns an
+	// empty slice, not an error, when nothing is ready.
 	Dequeue(ctx context.Context, opts DequeueOptions) ([]Job, error)
-	// Ack completes a job. ErrLeaseLost when the lease expired and another worker took it.
+	// Ack completes a job, deleting it. It fails with ErrLeaseLost when j's lease is no longer the
+	// job's: another worker took the job over after the lease expired, or it was acked, retried,
+	// released or killed already (so a second Ack fails). An expired lease nobody took over still
+	// acks.
 	Ack(ctx context.Context, j Job) error
-	// Retry gives a job back to run again at runAt, counting the attempt and recording cause. After
-	// the queue's configured maximum attempts the job is dead-lettered instead. ErrLeaseLost as Ack.
+	// Retry gives a job back to run again at runAt (zero: now), counting the attempt and recording
+	// cause as its LastError; it stays the head of its key's jobs. The Retry that brings the count
+	// to the queue's maximum attempts dead-letters the job instead. ErrLeaseLost as Ack.
 	Retry(ctx context.Context, j Job, runAt time.Time, cause string) error
 	// Release gives a leased job back without counting an attempt (a worker shutting down, or work
-	// postponed by a rate limit), to run again at runAt.
+	// postponed by a rate limit), to run again at runAt (zero: now). ErrLeaseLost as Ack.
 	Release(ctx context.Context, j Job, runAt time.Time) error
 	// Kill dead-letters a leased job at once, whatever its attempt count, recording cause as its
 	// LastError (the engine uses it for work whose error is permanent). The job counts the
 	// attempt. It can be replayed like any dead letter. ErrLeaseLost as Ack.
 	Kill(ctx context.Context, j Job, cause string) error
-	// DeadLetters lists a school's dead-lettered jobs, oldest first.
+	// DeadLetters lists a school's dead-lettered jobs, oldest death first, with the Attempts and
+	// LastError they died with.
 	DeadLetters(ctx context.Context, school SchoolID) ([]Job, error)
-	// Replay moves a dead-lettered job back to the ready queue with its attempts reset.
-	// ErrNotFound when no dead job has that id.
+	// Replay moves a dead-lettered job back to the queue, ready at the clock's now, with its
+	// Attempts reset to 0; it waits behind a leased job of its key (see JobSpec.Key). ErrNotFound
+	// when no dead job has that id (a waiting or leased one included).
 	Replay(ctx context.Context, id int64) error
-	// Stats counts a school's jobs by state.
+	// Stats counts a school's jobs by state (see QueueStats); all counts are 0 for a school with
+	// no jobs.
 	Stats(ctx context.Context, school SchoolID) (QueueStats, error)
 	// NextRunAt returns the earliest RunAt of a waiting (not leased, not dead) job across all
 	// schools, so idle workers know how long to wait; ok is false when nothing waits.

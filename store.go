@@ -59,7 +59,7 @@ type Connection struct {
 // recognises its own writes coming back as changes (echo suppression).
 type SyncState struct {
 	School SchoolID
-	// Email is the lower-cased match key.
+	// Email is the match key, folded by the store with FoldEmail (trimmed, lower-cased).
 	Email     string
 	LearnerID string
 	ContactID string
@@ -70,7 +70,8 @@ type SyncState struct {
 	SentToLMS map[string]string
 	// LifecycleStage is the last stage the engine wrote or saw.
 	LifecycleStage string
-	// UpdatedAt is set by the store on every Put.
+	// UpdatedAt is set by the store, to its clock's time, on every Put; the value given is
+	// ignored.
 	UpdatedAt time.Time
 }
 
@@ -82,7 +83,8 @@ type Checkpoint struct {
 	// Cursor is the opaque position to resume from (a page token, a page number, a timestamp).
 	Cursor string
 	// Data is any state the pass keeps with the cursor (counts, started time), opaque to the store.
-	Data      []byte
+	Data []byte
+	// UpdatedAt is set by the store, to its clock's time, on every Put.
 	UpdatedAt time.Time
 }
 
@@ -100,9 +102,11 @@ const (
 
 // SyncLogEntry is one per-record line of the sync log: what was done to which record and why.
 type SyncLogEntry struct {
-	ID     int64 // assigned by the store
+	// ID is assigned by the store on append: distinct and non-zero.
+	ID     int64
 	School SchoolID
-	At     time.Time
+	// At is when it happened; a zero At is set to the store clock's time on append.
+	At time.Time
 	// Direction is ToHubSpot or ToLMS.
 	Direction Direction
 	// Email is the record's match key. Implementations store it as given; anything that prints it
@@ -162,7 +166,9 @@ func (f LogFilter) Match(en SyncLogEntry) bool {
 
 // Store is the engine's persistence for everything but jobs. Every method is keyed by school, is
 // safe for concurrent use by many engine instances sharing one database, and returns an error
-// wrapping ErrNotFound when the record asked for is missing.
+// wrapping ErrNotFound when the record asked for is missing. Implementations take every time they
+// stamp from an injected Clock and keep times to the microsecond at least. store/storetest checks
+// what these comments promise.
 type Store interface {
 	// PutSettings replaces a school's settings (creating the school on first use).
 	PutSettings(ctx context.Context, school SchoolID, s Settings) error
@@ -171,19 +177,26 @@ type Store interface {
 	// ListSchools returns every school that has settings or a connection, sorted.
 	ListSchools(ctx context.Context) ([]SchoolID, error)
 
-	// PutConnection stores a school's connection (tokens, portal, active flag), replacing any.
+	// PutConnection stores a school's connection (tokens, portal, active flag), replacing any,
+	// and raises the school's Generation (see Connection.Generation; c.Generation is ignored)
+	// above every value it had: the first put of a school stores at least 1. Raising the counter
+	// and writing the connection are one atomic change, inside RunInTx too, so racing writers in
+	// any number of processes each get a generation of their own.
 	PutConnection(ctx context.Context, c Connection) error
 	// GetConnection returns a school's connection; ErrNotFound when it was never connected or was
 	// disconnected.
 	GetConnection(ctx context.Context, school SchoolID) (Connection, error)
-	// DeleteConnection forgets a school's connection and tokens. Deleting a missing one is not an
-	// error.
+	// DeleteConnection forgets a school's connection and tokens, and raises its Generation as
+	// PutConnection does: the counter outlives the connection, so the next put is above every
+	// value before the delete. Deleting a missing one is not an error, and a school whose
+	// connection was only ever deleted is not listed by ListSchools.
 	DeleteConnection(ctx context.Context, school SchoolID) error
 
-	// GetSyncState returns the state for one learner (email compared case-insensitively);
-	// ErrNotFound when there is none.
+	// GetSyncState returns the state for one learner, the email folded with FoldEmail (so case
+	// and the white space around it do not matter); ErrNotFound when there is none.
 	GetSyncState(ctx context.Context, school SchoolID, email string) (SyncState, error)
-	// PutSyncState stores st, replacing the state for its school and email.
+	// PutSyncState stores st under its school and FoldEmail(st.Email), replacing the state
+	// there. The stored Email is the folded one; UpdatedAt is set to the clock's time.
 	PutSyncState(ctx context.Context, st SyncState) error
 
 	// ClaimOnce records that the once-per-learner event key (see OnceKey) belongs to the occurrence
@@ -207,15 +220,21 @@ type Store interface {
 	// DeleteCheckpoint removes a checkpoint; a missing one is not an error.
 	DeleteCheckpoint(ctx context.Context, school SchoolID, name string) error
 
-	// AppendSyncLog adds entries to the per-record sync log.
+	// AppendSyncLog adds entries to the per-record sync log, assigning their IDs; a zero At
+	// becomes the clock's time, and Email is kept as given. Appending none does nothing.
 	AppendSyncLog(ctx context.Context, entries ...SyncLogEntry) error
-	// ListSyncLog returns a school's log entries matching f, newest first.
+	// ListSyncLog returns a school's log entries matching f, newest first (by At; entries with
+	// equal At, the last appended first). It applies f.Normalized first: a filter Validate refuses
+	// (a negative Limit, an unknown Outcome) fails with an error wrapping ErrInvalidValue, and
+	// Limit 0 means LogLimitDefault. It keeps the entries f.Match accepts: Email compared folded,
+	// Since keeping entries with At at or after it.
 	ListSyncLog(ctx context.Context, school SchoolID, f LogFilter) ([]SyncLogEntry, error)
 }
 
 // Transactor is implemented by a Store whose Queue lives in the same database. RunInTx calls fn
 // with a Store and Queue bound to one transaction, so an enqueued job and the state change it
-// belongs to commit together or not at all. fn's error rolls back and is returned.
+// belongs to commit together or not at all: fn sees its own writes, its error rolls back every
+// write and enqueue it made and is returned, and a nil error commits them all.
 type Transactor interface {
 	RunInTx(ctx context.Context, fn func(ctx context.Context, s Store, q Queue) error) error
 }

@@ -162,27 +162,6 @@ func (q *memQueue) dropFromKey(j *memJob) {
 	}
 }
 
-// saveJob records, while a transaction runs, how to restore job id as it is now.
-func (d *memData) saveJob(id int64) {
-	if d.undo == nil {
-		return
-	}
-	jobs := d.q.jobs
-	old, had := jobs[id]
-	var saved memJob
-	if had {
-		saved = *old
-	}
-	*d.undo = append(*d.undo, func() {
-		if had {
-			*old = saved
-			jobs[id] = old
-		} else {
-			delete(jobs, id)
-		}
-	})
-}
-
 func validateSpecs(jobs []hubsync.JobSpec) error {
 	if err := hubsync.ValidateJobs(jobs); err != nil {
 		return fmt.Errorf("hubsynctest: enqueue: %w", err)
@@ -490,7 +469,7 @@ func (m *MemStore) Replay(ctx context.Context, id int64) error {
 	return nil
 }
 
-// Stats counts a school's jobs by state (see store/storetest for what each count holds).
+// Stats counts a school's jobs by state (see hubsync.QueueStats for what each count holds).
 func (m *MemStore) Stats(ctx context.Context, school hubsync.SchoolID) (hubsync.QueueStats, error) {
 	unlock, err := m.lock(ctx)
 	if err != nil {

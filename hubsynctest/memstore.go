@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,13 +13,31 @@ import (
 	"github.com/hubsync/hubsync/clock"
 )
 
-// MemOptions configures [NewMemStore].
-type MemOptions struct {
-	// Clock is the time source; nil means real time.
-	Clock clock.Clock
-	// MaxAttempts is how many tries a job gets: the Retry that brings its attempt count to
-	// MaxAttempts dead-letters it. Zero means 10.
-	MaxAttempts int
+// MemOption configures [NewMemStore], as sqlitestore.Option and pgstore.Option configure
+// theirs.
+type MemOption func(*memConfig) error
+
+type memConfig struct {
+	clk         clock.Clock
+	maxAttempts int
+}
+
+// WithMemClock sets the time source (nil, the default, means real time). Every time the store
+// stamps or compares comes from it.
+func WithMemClock(c clock.Clock) MemOption {
+	return func(cfg *memConfig) error { cfg.clk = c; return nil }
+}
+
+// WithMemMaxAttempts sets how many tries a job gets: the Retry that brings its attempt count to
+// n dead-letters it. The default is hubsync.MaxAttemptsDefault; n must be at least 1.
+func WithMemMaxAttempts(n int) MemOption {
+	return func(cfg *memConfig) error {
+		if n < 1 {
+			return fmt.Errorf("hubsynctest: WithMemMaxAttempts: max attempts must be at least 1, got %d", n)
+		}
+		cfg.maxAttempts = n
+		return nil
+	}
 }
 
 // MemStore is an in-memory hubsync.Store, hubsync.Queue and hubsync.Transactor, for tests and
@@ -66,15 +83,19 @@ type schoolKey struct {
 	key    string
 }
 
-// NewMemStore returns an empty in-memory store and queue.
-func NewMemStore(opts MemOptions) *MemStore {
-	max := opts.MaxAttempts
-	if max <= 0 {
-		max = 10
+// NewMemStore returns an empty in-memory store and queue. It panics, naming the option, when an
+// option is given an invalid value: a test helper's options are constants, so that is a bug in
+// the test, and a constructor that cannot fail otherwise keeps every test's setup one line.
+func NewMemStore(opts ...MemOption) *MemStore {
+	cfg := memConfig{maxAttempts: hubsync.MaxAttemptsDefault}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			panic(err)
+		}
 	}
 	d := &memData{
-		clk:         clock.Or(opts.Clock),
-		maxAttempts: max,
+		clk:         clock.Or(cfg.clk),
+		maxAttempts: cfg.maxAttempts,
 		settings:    map[hubsync.SchoolID][]byte{},
 		conns:       map[hubsync.SchoolID]hubsync.Connection{},
 		gens:        map[hubsync.SchoolID]int64{},
@@ -98,71 +119,6 @@ func (m *MemStore) lock(ctx context.Context) (func(), error) {
 	}
 	m.mu.Lock()
 	return m.mu.Unlock, nil
-}
-
-// RunInTx runs fn with a Store and Queue whose changes are undone when fn returns an error (which
-// RunInTx then returns). Other callers wait until fn returns. Inside fn, RunInTx joins the
-// running transaction.
-func (m *MemStore) RunInTx(ctx context.Context, fn func(ctx context.Context, s hubsync.Store, q hubsync.Queue) error) error {
-	if m.mu == nil {
-		return fn(ctx, m, m)
-	}
-	unlock, err := m.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	undo := []func(){}
-	m.d.undo = &undo
-	rollback := func() {
-		m.d.undo = nil
-		for i := len(undo) - 1; i >= 0; i-- {
-			undo[i]()
-		}
-		m.d.q.rebuild()
-	}
-	done := false
-	defer func() {
-		if !done { // fn panicked: undo its changes, then panic on
-			rollback()
-		}
-	}()
-	view := &MemStore{d: m.d}
-	err = fn(ctx, view, view)
-	done = true
-	if err != nil {
-		rollback()
-		return err
-	}
-	m.d.undo = nil
-	return nil
-}
-
-// setMap sets m[k] = v, recording the old entry when a transaction runs.
-func setMap[K comparable, V any](d *memData, m map[K]V, k K, v V) {
-	if d.undo != nil {
-		old, had := m[k]
-		*d.undo = append(*d.undo, func() {
-			if had {
-				m[k] = old
-			} else {
-				delete(m, k)
-			}
-		})
-	}
-	m[k] = v
-}
-
-// deleteMap deletes m[k], recording the old entry when a transaction runs.
-func deleteMap[K comparable, V any](d *memData, m map[K]V, k K) {
-	old, had := m[k]
-	if !had {
-		return
-	}
-	if d.undo != nil {
-		*d.undo = append(*d.undo, func() { m[k] = old })
-	}
-	delete(m, k)
 }
 
 // PutSettings replaces a school's settings. It fails only when ctx has ended or s does not
@@ -265,7 +221,7 @@ func (m *MemStore) DeleteConnection(ctx context.Context, school hubsync.SchoolID
 	return nil
 }
 
-// GetSyncState returns one learner's state (email compared case-insensitively);
+// GetSyncState returns one learner's state (email folded with hubsync.FoldEmail);
 // hubsync.ErrNotFound when there is none.
 func (m *MemStore) GetSyncState(ctx context.Context, school hubsync.SchoolID, email string) (hubsync.SyncState, error) {
 	unlock, err := m.lock(ctx)
@@ -273,14 +229,15 @@ func (m *MemStore) GetSyncState(ctx context.Context, school hubsync.SchoolID, em
 		return hubsync.SyncState{}, err
 	}
 	defer unlock()
-	st, ok := m.d.states[schoolKey{school, strings.ToLower(email)}]
+	st, ok := m.d.states[schoolKey{school, hubsync.FoldEmail(email)}]
 	if !ok {
 		return hubsync.SyncState{}, fmt.Errorf("hubsynctest: sync state of %s in %s: %w", hubsync.MaskEmail(email), school, hubsync.ErrNotFound)
 	}
 	return copyState(st), nil
 }
 
-// PutSyncState stores st under its lower-cased email, setting UpdatedAt to the clock's time.
+// PutSyncState stores st under its folded email (hubsync.FoldEmail), setting UpdatedAt to the
+// clock's time.
 func (m *MemStore) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
 	unlock, err := m.lock(ctx)
 	if err != nil {
@@ -288,7 +245,7 @@ func (m *MemStore) PutSyncState(ctx context.Context, st hubsync.SyncState) error
 	}
 	defer unlock()
 	st = copyState(st)
-	st.Email = strings.ToLower(st.Email)
+	st.Email = hubsync.FoldEmail(st.Email)
 	st.UpdatedAt = m.d.clk.Now()
 	setMap(m.d, m.d.states, schoolKey{st.School, st.Email}, st)
 	return nil
@@ -422,15 +379,13 @@ func (m *MemStore) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLog
 	return nil
 }
 
-// ListSyncLog returns a school's entries matching f, newest first (by At, then latest appended).
-// A negative f.Limit is an error.
+// ListSyncLog returns a school's entries matching f (hubsync.LogFilter.Match), newest first (by
+// At, then latest appended). A filter LogFilter.Validate refuses is an error wrapping
+// hubsync.ErrInvalidValue.
 func (m *MemStore) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubsync.LogFilter) ([]hubsync.SyncLogEntry, error) {
-	if f.Limit < 0 {
-		return nil, fmt.Errorf("hubsynctest: log filter limit %d is negative", f.Limit)
-	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 100
+	f, err := f.Normalized()
+	if err != nil {
+		return nil, fmt.Errorf("hubsynctest: list sync log of %s: %w", school, err)
 	}
 	unlock, err := m.lock(ctx)
 	if err != nil {
@@ -439,11 +394,9 @@ func (m *MemStore) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f h
 	defer unlock()
 	var out []hubsync.SyncLogEntry
 	for _, e := range m.d.log {
-		if e.School != school || (f.Outcome != "" && e.Outcome != f.Outcome) ||
-			(f.Email != "" && !strings.EqualFold(e.Email, f.Email)) || (!f.Since.IsZero() && e.At.Before(f.Since)) {
-			continue
+		if e.School == school && f.Match(e) {
+			out = append(out, e)
 		}
-		out = append(out, e)
 	}
 	slices.SortFunc(out, func(a, b hubsync.SyncLogEntry) int {
 		if c := b.At.Compare(a.At); c != 0 {
@@ -451,8 +404,8 @@ func (m *MemStore) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f h
 		}
 		return cmp.Compare(b.ID, a.ID)
 	})
-	if len(out) > limit {
-		out = out[:limit]
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
 	}
 	return out, nil
 }

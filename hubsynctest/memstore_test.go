@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,21 +17,21 @@ import (
 func TestMemStoreConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t testing.TB, cfg storetest.Config) (hubsync.Store, hubsync.Queue) {
-		m := hubsynctest.NewMemStore(hubsynctest.MemOptions{Clock: cfg.Clock, MaxAttempts: cfg.MaxAttempts})
+		m := hubsynctest.NewMemStore(hubsynctest.WithMemClock(cfg.Clock), hubsynctest.WithMemMaxAttempts(cfg.MaxAttempts))
 		return m, m
 	})
 }
 
 func BenchmarkMemQueueThroughput(b *testing.B) {
 	storetest.Benchmark(b, func(t testing.TB, cfg storetest.Config) (hubsync.Store, hubsync.Queue) {
-		m := hubsynctest.NewMemStore(hubsynctest.MemOptions{Clock: cfg.Clock, MaxAttempts: cfg.MaxAttempts})
+		m := hubsynctest.NewMemStore(hubsynctest.WithMemClock(cfg.Clock), hubsynctest.WithMemMaxAttempts(cfg.MaxAttempts))
 		return m, m
 	})
 }
 
 func TestMemStoreHonoursContext(t *testing.T) {
 	t.Parallel()
-	m := hubsynctest.NewMemStore(hubsynctest.MemOptions{})
+	m := hubsynctest.NewMemStore()
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	for name, err := range map[string]error{
@@ -49,7 +50,7 @@ func TestMemStoreHonoursContext(t *testing.T) {
 
 func TestMemStoreNestedTxJoins(t *testing.T) {
 	t.Parallel()
-	m := hubsynctest.NewMemStore(hubsynctest.MemOptions{})
+	m := hubsynctest.NewMemStore()
 	ctx := t.Context()
 	boom := errors.New("boom")
 	err := m.RunInTx(ctx, func(ctx context.Context, s hubsync.Store, q hubsync.Queue) error {
@@ -79,7 +80,7 @@ func TestMemStoreNestedTxJoins(t *testing.T) {
 func ExampleNewMemStore() {
 	ctx := context.Background()
 	clk := clock.NewFake(time.Time{})
-	m := hubsynctest.NewMemStore(hubsynctest.MemOptions{Clock: clk, MaxAttempts: 3})
+	m := hubsynctest.NewMemStore(hubsynctest.WithMemClock(clk), hubsynctest.WithMemMaxAttempts(3))
 	for _, v := range []string{"v1", "v2", "v3"} { // three changes of one learner coalesce
 		_ = m.Enqueue(ctx, hubsync.JobSpec{School: "school-1", Kind: "push", Key: "jane@example.com", Payload: []byte(v)})
 	}
@@ -95,7 +96,7 @@ func ExampleNewMemStore() {
 
 func TestMemStorePanicInTxRollsBack(t *testing.T) {
 	t.Parallel()
-	m := hubsynctest.NewMemStore(hubsynctest.MemOptions{})
+	m := hubsynctest.NewMemStore()
 	ctx := t.Context()
 	func() {
 		defer func() { _ = recover() }()
@@ -110,4 +111,16 @@ func TestMemStorePanicInTxRollsBack(t *testing.T) {
 	if err := m.PutSettings(ctx, "a", hubsync.Settings{}); err != nil {
 		t.Fatalf("the store is unusable after a panicking transaction: %v", err)
 	}
+}
+
+func TestNewMemStorePanicsOnABadOption(t *testing.T) {
+	t.Parallel()
+	defer func() {
+		p := recover()
+		err, ok := p.(error)
+		if !ok || !strings.HasPrefix(err.Error(), "hubsynctest: WithMemMaxAttempts: ") {
+			t.Fatalf("NewMemStore(WithMemMaxAttempts(0)) panicked with %v, want an error naming the option", p)
+		}
+	}()
+	hubsynctest.NewMemStore(hubsynctest.WithMemMaxAttempts(0))
 }

@@ -22,7 +22,7 @@ func TestEngineWebhooksFeedTheEngine(t *testing.T) {
 	t.Cleanup(lw.Close)
 	hs := hubspottest.NewServer()
 	t.Cleanup(hs.Close)
-	store := hubsynctest.NewMemStore(hubsynctest.MemOptions{})
+	store := hubsynctest.NewMemStore()
 	learners := newLearners(t, lw, false)
 	const redirect = "https://lms.example/cb"
 	eng, err := hubsync.New(hubsync.Config{

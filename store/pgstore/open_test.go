@@ -25,12 +25,12 @@ func TestOpenRejectsBadOptions(t *testing.T) {
 		opt  pgstore.Option
 		want string
 	}{
-		{"upper-case schema", pgstore.WithSchema("HubSync"), `schema "HubSync"`},
+		{"upper-case schema", pgstore.WithSchema("HubSync"), `WithSchema: schema "HubSync"`},
 		{"empty schema", pgstore.WithSchema(""), `schema ""`},
 		{"quote in schema", pgstore.WithSchema(`a"b`), `schema "a\"b"`},
 		{"long schema", pgstore.WithSchema(strings.Repeat("a", 64)), "at most 63 bytes"},
-		{"zero max attempts", pgstore.WithMaxAttempts(0), "max attempts must be at least 1, got 0"},
-		{"zero max conns", pgstore.WithMaxConns(0), "max conns"},
+		{"zero max attempts", pgstore.WithMaxAttempts(0), "WithMaxAttempts: max attempts must be at least 1, got 0"},
+		{"zero max conns", pgstore.WithMaxConns(0), "WithMaxConns: max conns"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"sync"
+	"time"
 )
 
 // querier is what the store's SQL runs through: the writer connection or the read pool, both
@@ -24,43 +24,6 @@ type writer struct {
 	conn  *sql.Conn
 	sem   chan struct{}
 	stmts map[string]*sql.Stmt // guarded by sem
-}
-
-// tx runs fn inside BEGIN IMMEDIATE ... COMMIT on the writer, rolling back when fn fails.
-func (w *writer) tx(ctx context.Context, fn func() error) error {
-	select {
-	case w.sem <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("sqlitestore: waiting for the writer: %w", ctx.Err())
-	}
-	defer func() { <-w.sem }()
-	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("sqlitestore: begin: %w", err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			if p := recover(); p != nil {
-				// fn panicked: leave the connection out of the transaction, then panic on.
-				_, _ = w.conn.ExecContext(context.Background(), "ROLLBACK")
-				panic(p)
-			}
-		}
-	}()
-	if err := fn(); err != nil {
-		committed = true // handled here, not by the deferred rollback
-		// A background context: the rollback must run even when ctx ended.
-		if _, rerr := w.conn.ExecContext(context.Background(), "ROLLBACK"); rerr != nil {
-			return errors.Join(err, fmt.Errorf("sqlitestore: rollback: %w", rerr))
-		}
-		return err
-	}
-	committed = true
-	if _, err := w.conn.ExecContext(context.Background(), "COMMIT"); err != nil {
-		_, _ = w.conn.ExecContext(context.Background(), "ROLLBACK")
-		return fmt.Errorf("sqlitestore: commit: %w", err)
-	}
-	return nil
 }
 
 // stmt returns the prepared statement for query; the caller holds sem.
@@ -166,4 +129,37 @@ func (c *stmtCache) QueryRowContext(ctx context.Context, query string, args ...a
 		return c.db.QueryRowContext(ctx, query, args...)
 	}
 	return st.QueryRowContext(ctx, args...)
+}
+
+// reader returns what reads go through: the transaction inside RunInTx, else the read pool.
+func (s *Store) reader() querier {
+	if s.inTx {
+		return writerQ{s.w}
+	}
+	return s.rstmts
+}
+
+// write runs fn in one immediate transaction on the writer connection, or in RunInTx's
+// transaction when there is one.
+func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
+	if s.inTx {
+		return fn(writerQ{s.w})
+	}
+	return s.w.tx(ctx, func() error { return fn(writerQ{s.w}) })
+}
+
+// ns encodes a time as Unix nanoseconds, the zero time as 0.
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNS decodes what ns encoded, in UTC.
+func fromNS(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }

@@ -34,6 +34,6 @@
 // With SyncFull each ack's commit waits for an fsync (about 2 ms on that disk); SyncNormal is
 // several times faster. On an idle machine expect the upper figures or better.
 //
-// The package passes store/storetest.Run; what the queue guarantees beyond the port's doc
-// comments (coalescing, per-key order, fairness, lease takeover) is listed in storetest's doc.
+// The package passes store/storetest.Run, which checks the contract the doc comments of
+// hubsync.Store and hubsync.Queue state (coalescing, per-key order, fairness, lease takeover).
 package sqlitestore

@@ -18,8 +18,6 @@ import (
 
 // Defaults for the options of [Open].
 const (
-	// MaxAttemptsDefault is how many tries a job gets when WithMaxAttempts is not given.
-	MaxAttemptsDefault = 10
 	// BusyTimeoutDefault is how long a write waits for another process's write to finish.
 	BusyTimeoutDefault = 5 * time.Second
 	// LeaseDefault is the lease Dequeue gives when DequeueOptions.Lease is zero.
@@ -47,6 +45,10 @@ var (
 	_ hubsync.Transactor = (*Store)(nil)
 )
 
+// Option configures [Open]. An option given an invalid value makes Open fail with an error
+// naming the option.
+type Option func(*config) error
+
 type config struct {
 	clk         clock.Clock
 	maxAttempts int
@@ -69,48 +71,65 @@ const (
 	SyncNormal Synchronous = "NORMAL"
 )
 
-// WithSynchronous sets SQLite's synchronous mode; the default is SyncFull.
-func WithSynchronous(m Synchronous) Option { return func(o *config) { o.sync = m } }
+// WithSynchronous sets SQLite's synchronous mode, SyncFull or SyncNormal; the default is SyncFull.
+func WithSynchronous(m Synchronous) Option {
+	return func(o *config) error {
+		if m != SyncFull && m != SyncNormal {
+			return fmt.Errorf("sqlitestore: WithSynchronous: synchronous mode %q is not %q or %q", m, SyncFull, SyncNormal)
+		}
+		o.sync = m
+		return nil
+	}
+}
 
-// Option configures [Open].
-type Option func(*config)
-
-// WithClock sets the time source (the default is real time). Run-at times, leases and the
-// stamps the store writes all come from it.
-func WithClock(c clock.Clock) Option { return func(o *config) { o.clk = c } }
+// WithClock sets the time source (nil, the default, means real time). Run-at times, leases and
+// the stamps the store writes all come from it.
+func WithClock(c clock.Clock) Option { return func(o *config) error { o.clk = c; return nil } }
 
 // WithMaxAttempts sets how many tries a job gets: the Retry that brings its attempt count to n
-// dead-letters it. The default is MaxAttemptsDefault; n must be at least 1.
-func WithMaxAttempts(n int) Option { return func(o *config) { o.maxAttempts = n } }
+// dead-letters it. The default is hubsync.MaxAttemptsDefault; n must be at least 1.
+func WithMaxAttempts(n int) Option {
+	return func(o *config) error {
+		if n < 1 {
+			return fmt.Errorf("sqlitestore: WithMaxAttempts: max attempts must be at least 1, got %d", n)
+		}
+		o.maxAttempts = n
+		return nil
+	}
+}
 
 // WithBusyTimeout sets how long a write waits for another process holding the file's write lock
-// before it fails with SQLITE_BUSY. The default is BusyTimeoutDefault.
-func WithBusyTimeout(d time.Duration) Option { return func(o *config) { o.busyTimeout = d } }
+// before it fails with SQLITE_BUSY. The default is BusyTimeoutDefault; d must not be negative.
+func WithBusyTimeout(d time.Duration) Option {
+	return func(o *config) error {
+		if d < 0 {
+			return fmt.Errorf("sqlitestore: WithBusyTimeout: busy timeout must not be negative, got %v", d)
+		}
+		o.busyTimeout = d
+		return nil
+	}
+}
 
-// WithLogger sets the logger for migrations (the default is slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(o *config) { o.log = l } }
+// WithLogger sets the logger for migrations (nil, the default, means slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *config) error { o.log = l; return nil } }
 
 // Open opens (creating if needed) the SQLite database file at path, switches it to WAL, applies
 // any migration not yet applied, and returns the store. It fails when path is empty or is not a
 // plain file name (":memory:" and "file:" URIs are refused: the store needs one shared file for
-// its writer and readers), when an option is out of range, or when the file cannot be opened or
-// migrated. Close the store when done.
+// its writer and readers), when an option is given an invalid value, or when the file cannot be
+// opened or migrated. Close the store when done.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	cfg := config{maxAttempts: MaxAttemptsDefault, busyTimeout: BusyTimeoutDefault, sync: SyncFull}
+	cfg := config{maxAttempts: hubsync.MaxAttemptsDefault, busyTimeout: BusyTimeoutDefault, sync: SyncFull}
 	for _, o := range opts {
-		o(&cfg)
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case path == "":
 		return nil, errors.New("sqlitestore: open: empty database path")
 	case path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsAny(path, "?#"):
 		return nil, fmt.Errorf("sqlitestore: open: %q is not a plain file path", path)
-	case cfg.maxAttempts < 1:
-		return nil, fmt.Errorf("sqlitestore: open: max attempts %d is less than 1", cfg.maxAttempts)
-	case cfg.busyTimeout < 0:
-		return nil, fmt.Errorf("sqlitestore: open: busy timeout %v is negative", cfg.busyTimeout)
-	case cfg.sync != SyncFull && cfg.sync != SyncNormal:
-		return nil, fmt.Errorf("sqlitestore: open: synchronous mode %q is not %q or %q", cfg.sync, SyncFull, SyncNormal)
 	}
 	if cfg.log == nil {
 		cfg.log = slog.Default()
@@ -149,50 +168,4 @@ func (s *Store) Close() error {
 		return errors.New("sqlitestore: close called inside a transaction")
 	}
 	return errors.Join(s.rstmts.close(), s.r.Close(), s.w.close())
-}
-
-// reader returns what reads go through: the transaction inside RunInTx, else the read pool.
-func (s *Store) reader() querier {
-	if s.inTx {
-		return writerQ{s.w}
-	}
-	return s.rstmts
-}
-
-// write runs fn in one immediate transaction on the writer connection, or in RunInTx's
-// transaction when there is one.
-func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
-	if s.inTx {
-		return fn(writerQ{s.w})
-	}
-	return s.w.tx(ctx, func() error { return fn(writerQ{s.w}) })
-}
-
-// RunInTx calls fn with a Store and Queue bound to one immediate transaction: everything fn does
-// commits together when it returns nil, or is rolled back when it returns an error (which RunInTx
-// returns). Other writers of this Store wait until fn returns, so fn must not call the outer
-// Store. Inside fn, RunInTx joins the running transaction.
-func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context, st hubsync.Store, q hubsync.Queue) error) error {
-	if s.inTx {
-		return fn(ctx, s, s)
-	}
-	view := *s
-	view.inTx = true
-	return s.w.tx(ctx, func() error { return fn(ctx, &view, &view) })
-}
-
-// ns encodes a time as Unix nanoseconds, the zero time as 0.
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// fromNS decodes what ns encoded, in UTC.
-func fromNS(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
 }

@@ -26,9 +26,9 @@ func TestOpenRejectsBadInput(t *testing.T) {
 		{"memory", ":memory:", nil, "not a plain file path"},
 		{"uri", "file:x.db?mode=ro", nil, "not a plain file path"},
 		{"query in name", filepath.Join(dir, "x.db?_pragma=foo"), nil, "not a plain file path"},
-		{"zero attempts", filepath.Join(dir, "a.db"), []sqlitestore.Option{sqlitestore.WithMaxAttempts(0)}, "max attempts 0"},
-		{"negative busy timeout", filepath.Join(dir, "b.db"), []sqlitestore.Option{sqlitestore.WithBusyTimeout(-time.Second)}, "busy timeout"},
-		{"unknown synchronous mode", filepath.Join(dir, "d.db"), []sqlitestore.Option{sqlitestore.WithSynchronous("OFF")}, "synchronous mode"},
+		{"zero attempts", filepath.Join(dir, "a.db"), []sqlitestore.Option{sqlitestore.WithMaxAttempts(0)}, "WithMaxAttempts: max attempts must be at least 1, got 0"},
+		{"negative busy timeout", filepath.Join(dir, "b.db"), []sqlitestore.Option{sqlitestore.WithBusyTimeout(-time.Second)}, "WithBusyTimeout: busy timeout"},
+		{"unknown synchronous mode", filepath.Join(dir, "d.db"), []sqlitestore.Option{sqlitestore.WithSynchronous("OFF")}, `WithSynchronous: synchronous mode "OFF"`},
 		{"missing directory", filepath.Join(dir, "nope", "c.db"), nil, "sqlitestore: open"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

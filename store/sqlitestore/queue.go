@@ -69,7 +69,7 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...hubsync.JobSpec) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("sqlitestore: enqueue: %w", err)
+		return interpretError("enqueue", err)
 	}
 	return nil
 }
@@ -157,7 +157,7 @@ func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hub
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: dequeue: %w", err)
+		return nil, interpretError("dequeue", err)
 	}
 	return out, nil
 }
@@ -218,11 +218,6 @@ func (s *Store) ready(ctx context.Context, q querier, school hubsync.SchoolID, n
 	return out, rows.Err()
 }
 
-// leaseLost is the error for a call whose lease on j is no longer the job's.
-func leaseLost(op string, j hubsync.Job) error {
-	return fmt.Errorf("sqlitestore: %s job %d: %w", op, j.ID, hubsync.ErrLeaseLost)
-}
-
 // execLeased runs a statement guarded by j's lease and returns ErrLeaseLost when it touched
 // nothing.
 func (s *Store) execLeased(ctx context.Context, op string, j hubsync.Job, query string, args ...any) error {
@@ -236,7 +231,7 @@ func (s *Store) execLeased(ctx context.Context, op string, j hubsync.Job, query 
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("sqlitestore: %s job %d: %w", op, j.ID, err)
+		return interpretError(fmt.Sprintf("%s job %d", op, j.ID), err)
 	}
 	if n == 0 {
 		return leaseLost(op, j)
@@ -288,19 +283,19 @@ func (s *Store) DeadLetters(ctx context.Context, school hubsync.SchoolID) ([]hub
 	rows, err := s.reader().QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs
 		WHERE school = ? AND dead_at IS NOT NULL ORDER BY dead_at, id`, string(school))
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: dead letters of %s: %w", school, err)
+		return nil, interpretError(fmt.Sprintf("dead letters of %s", school), err)
 	}
 	defer rows.Close()
 	out := []hubsync.Job{}
 	for rows.Next() {
 		j, err := scanJob(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: dead letters of %s: %w", school, err)
+			return nil, interpretError(fmt.Sprintf("dead letters of %s", school), err)
 		}
 		out = append(out, j)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: dead letters of %s: %w", school, err)
+		return nil, interpretError(fmt.Sprintf("dead letters of %s", school), err)
 	}
 	return out, nil
 }
@@ -319,15 +314,15 @@ func (s *Store) Replay(ctx context.Context, id int64) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("sqlitestore: replay job %d: %w", id, err)
+		return interpretError(fmt.Sprintf("replay job %d", id), err)
 	}
 	if n == 0 {
-		return notFound("replay job %d: no dead job with that id", id)
+		return fmt.Errorf("sqlitestore: replay job %d: no dead job with that id: %w", id, hubsync.ErrNotFound)
 	}
 	return nil
 }
 
-// Stats counts a school's jobs by state (see store/storetest for what each count holds).
+// Stats counts a school's jobs by state (see hubsync.QueueStats for what each count holds).
 func (s *Store) Stats(ctx context.Context, school hubsync.SchoolID) (hubsync.QueueStats, error) {
 	now := ns(s.clk.Now())
 	var st hubsync.QueueStats
@@ -338,7 +333,7 @@ func (s *Store) Stats(ctx context.Context, school hubsync.SchoolID) (hubsync.Que
 			COALESCE(SUM(dead_at IS NOT NULL), 0)
 		FROM jobs WHERE school = ?2`, now, string(school)).Scan(&st.Ready, &st.Scheduled, &st.Leased, &st.Dead)
 	if err != nil {
-		return hubsync.QueueStats{}, fmt.Errorf("sqlitestore: stats of %s: %w", school, err)
+		return hubsync.QueueStats{}, interpretError(fmt.Sprintf("stats of %s", school), err)
 	}
 	return st, nil
 }
@@ -354,7 +349,7 @@ func (s *Store) NextRunAt(ctx context.Context) (time.Time, bool, error) {
 			ns(s.clk.Now())).Scan(&expired)
 	}
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("sqlitestore: next run at: %w", err)
+		return time.Time{}, false, interpretError("next run at", err)
 	}
 	switch {
 	case waiting.Valid && expired.Valid:

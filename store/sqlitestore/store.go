@@ -2,20 +2,13 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hubsync/hubsync"
 )
-
-// notFound wraps hubsync.ErrNotFound with what was missing.
-func notFound(format string, args ...any) error {
-	return fmt.Errorf("sqlitestore: %s: %w", fmt.Sprintf(format, args...), hubsync.ErrNotFound)
-}
 
 // PutSettings replaces a school's settings (stored as JSON).
 func (s *Store) PutSettings(ctx context.Context, school hubsync.SchoolID, st hubsync.Settings) error {
@@ -27,7 +20,7 @@ func (s *Store) PutSettings(ctx context.Context, school hubsync.SchoolID, st hub
 		_, err := q.ExecContext(ctx, `INSERT INTO settings (school, body) VALUES (?, ?)
 			ON CONFLICT (school) DO UPDATE SET body = excluded.body`, string(school), body)
 		if err != nil {
-			return fmt.Errorf("sqlitestore: put settings of %s: %w", school, err)
+			return interpretError(fmt.Sprintf("put settings of %s", school), err)
 		}
 		return nil
 	})
@@ -37,11 +30,8 @@ func (s *Store) PutSettings(ctx context.Context, school hubsync.SchoolID, st hub
 func (s *Store) GetSettings(ctx context.Context, school hubsync.SchoolID) (hubsync.Settings, error) {
 	var body []byte
 	err := s.reader().QueryRowContext(ctx, `SELECT body FROM settings WHERE school = ?`, string(school)).Scan(&body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return hubsync.Settings{}, notFound("settings of %s", school)
-	}
 	if err != nil {
-		return hubsync.Settings{}, fmt.Errorf("sqlitestore: get settings of %s: %w", school, err)
+		return hubsync.Settings{}, interpretError(fmt.Sprintf("get settings of %s", school), err)
 	}
 	var st hubsync.Settings
 	if err := json.Unmarshal(body, &st); err != nil {
@@ -54,19 +44,19 @@ func (s *Store) GetSettings(ctx context.Context, school hubsync.SchoolID) (hubsy
 func (s *Store) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) {
 	rows, err := s.reader().QueryContext(ctx, `SELECT school FROM settings UNION SELECT school FROM connections ORDER BY 1`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list schools: %w", err)
+		return nil, interpretError("list schools", err)
 	}
 	defer rows.Close()
 	var out []hubsync.SchoolID
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list schools: %w", err)
+			return nil, interpretError("list schools", err)
 		}
 		out = append(out, hubsync.SchoolID(id))
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list schools: %w", err)
+		return nil, interpretError("list schools", err)
 	}
 	return out, nil
 }
@@ -81,7 +71,7 @@ func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
 	return s.write(ctx, func(q querier) error {
 		var gen int64
 		if err := q.QueryRowContext(ctx, nextGenerationSQL, string(c.School)).Scan(&gen); err != nil {
-			return fmt.Errorf("sqlitestore: put connection of %s: raise generation: %w", c.School, err)
+			return interpretError(fmt.Sprintf("put connection of %s: raise generation", c.School), err)
 		}
 		_, err := q.ExecContext(ctx, `INSERT OR REPLACE INTO connections (school, access_token, refresh_token, expiry,
 			portal_id, domain, active, deactivated_at, deactivated_reason, notified_at, connected_at, generation)
@@ -89,7 +79,7 @@ func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
 			string(c.School), c.Token.AccessToken, c.Token.RefreshToken, ns(c.Token.Expiry), c.PortalID, c.Domain,
 			c.Active, ns(c.DeactivatedAt), c.DeactivatedReason, ns(c.NotifiedAt), ns(c.ConnectedAt), gen)
 		if err != nil {
-			return fmt.Errorf("sqlitestore: put connection of %s: %w", c.School, err)
+			return interpretError(fmt.Sprintf("put connection of %s", c.School), err)
 		}
 		return nil
 	})
@@ -103,11 +93,8 @@ func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hub
 		deactivated_at, deactivated_reason, notified_at, connected_at, generation FROM connections WHERE school = ?`, string(school)).
 		Scan(&c.Token.AccessToken, &c.Token.RefreshToken, &expiry, &c.PortalID, &c.Domain, &c.Active,
 			&deactivated, &c.DeactivatedReason, &notified, &connected, &c.Generation)
-	if errors.Is(err, sql.ErrNoRows) {
-		return hubsync.Connection{}, notFound("connection of %s", school)
-	}
 	if err != nil {
-		return hubsync.Connection{}, fmt.Errorf("sqlitestore: get connection of %s: %w", school, err)
+		return hubsync.Connection{}, interpretError(fmt.Sprintf("get connection of %s", school), err)
 	}
 	c.Token.Expiry, c.DeactivatedAt, c.NotifiedAt, c.ConnectedAt = fromNS(expiry), fromNS(deactivated), fromNS(notified), fromNS(connected)
 	return c, nil
@@ -119,29 +106,26 @@ func (s *Store) DeleteConnection(ctx context.Context, school hubsync.SchoolID) e
 	return s.write(ctx, func(q querier) error {
 		var gen int64
 		if err := q.QueryRowContext(ctx, nextGenerationSQL, string(school)).Scan(&gen); err != nil {
-			return fmt.Errorf("sqlitestore: delete connection of %s: raise generation: %w", school, err)
+			return interpretError(fmt.Sprintf("delete connection of %s: raise generation", school), err)
 		}
 		if _, err := q.ExecContext(ctx, `DELETE FROM connections WHERE school = ?`, string(school)); err != nil {
-			return fmt.Errorf("sqlitestore: delete connection of %s: %w", school, err)
+			return interpretError(fmt.Sprintf("delete connection of %s", school), err)
 		}
 		return nil
 	})
 }
 
-// GetSyncState returns one learner's state (email compared case-insensitively);
+// GetSyncState returns one learner's state (email folded with hubsync.FoldEmail);
 // hubsync.ErrNotFound when there is none.
 func (s *Store) GetSyncState(ctx context.Context, school hubsync.SchoolID, email string) (hubsync.SyncState, error) {
 	st := hubsync.SyncState{School: school}
 	var toHS, toLMS string
 	var updated int64
 	err := s.reader().QueryRowContext(ctx, `SELECT email, learner_id, contact_id, sent_to_hubspot, sent_to_lms,
-		lifecycle_stage, updated_at FROM sync_states WHERE school = ? AND email = ?`, string(school), strings.ToLower(email)).
+		lifecycle_stage, updated_at FROM sync_states WHERE school = ? AND email = ?`, string(school), hubsync.FoldEmail(email)).
 		Scan(&st.Email, &st.LearnerID, &st.ContactID, &toHS, &toLMS, &st.LifecycleStage, &updated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return hubsync.SyncState{}, notFound("sync state of %s in %s", hubsync.MaskEmail(email), school)
-	}
 	if err != nil {
-		return hubsync.SyncState{}, fmt.Errorf("sqlitestore: get sync state of %s in %s: %w", hubsync.MaskEmail(email), school, err)
+		return hubsync.SyncState{}, interpretError(fmt.Sprintf("get sync state of %s in %s", hubsync.MaskEmail(email), school), err)
 	}
 	if err := errors.Join(json.Unmarshal([]byte(toHS), &st.SentToHubSpot), json.Unmarshal([]byte(toLMS), &st.SentToLMS)); err != nil {
 		return hubsync.SyncState{}, fmt.Errorf("sqlitestore: decode sync state of %s in %s: %w", hubsync.MaskEmail(email), school, err)
@@ -150,7 +134,8 @@ func (s *Store) GetSyncState(ctx context.Context, school hubsync.SchoolID, email
 	return st, nil
 }
 
-// PutSyncState stores st under its lower-cased email, setting UpdatedAt to the clock's time.
+// PutSyncState stores st under its folded email (hubsync.FoldEmail), setting UpdatedAt to the
+// clock's time.
 func (s *Store) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
 	toHS, err1 := json.Marshal(st.SentToHubSpot)
 	toLMS, err2 := json.Marshal(st.SentToLMS)
@@ -160,10 +145,10 @@ func (s *Store) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
 	return s.write(ctx, func(q querier) error {
 		_, err := q.ExecContext(ctx, `INSERT OR REPLACE INTO sync_states (school, email, learner_id, contact_id,
 			sent_to_hubspot, sent_to_lms, lifecycle_stage, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			string(st.School), strings.ToLower(st.Email), st.LearnerID, st.ContactID, string(toHS), string(toLMS),
+			string(st.School), hubsync.FoldEmail(st.Email), st.LearnerID, st.ContactID, string(toHS), string(toLMS),
 			st.LifecycleStage, ns(s.clk.Now()))
 		if err != nil {
-			return fmt.Errorf("sqlitestore: put sync state of %s in %s: %w", hubsync.MaskEmail(st.Email), st.School, err)
+			return interpretError(fmt.Sprintf("put sync state of %s in %s", hubsync.MaskEmail(st.Email), st.School), err)
 		}
 		return nil
 	})
@@ -181,7 +166,7 @@ func (s *Store) ClaimOnce(ctx context.Context, school hubsync.SchoolID, key, occ
 		return q.QueryRowContext(ctx, `SELECT owner FROM once_claims WHERE school = ? AND key = ?`, string(school), key).Scan(&owner)
 	})
 	if err != nil {
-		return "", fmt.Errorf("sqlitestore: claim once-event key in %s: %w", school, err)
+		return "", interpretError(fmt.Sprintf("claim once-event key in %s", school), err)
 	}
 	return owner, nil
 }
@@ -200,7 +185,7 @@ func (s *Store) MarkWebhookSeen(ctx context.Context, source, eventID string, at 
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("sqlitestore: mark %s webhook seen: %w", source, err)
+		return false, interpretError(fmt.Sprintf("mark %s webhook seen", source), err)
 	}
 	return first, nil
 }
@@ -217,7 +202,7 @@ func (s *Store) ForgetWebhooksBefore(ctx context.Context, t time.Time) (int, err
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: forget webhooks: %w", err)
+		return 0, interpretError("forget webhooks", err)
 	}
 	return int(n), nil
 }
@@ -229,7 +214,7 @@ func (s *Store) PutCheckpoint(ctx context.Context, c hubsync.Checkpoint) error {
 		_, err := q.ExecContext(ctx, `INSERT OR REPLACE INTO checkpoints (school, name, cursor, data, updated_at)
 			VALUES (?, ?, ?, ?, ?)`, string(c.School), c.Name, c.Cursor, c.Data, ns(s.clk.Now()))
 		if err != nil {
-			return fmt.Errorf("sqlitestore: put checkpoint %q of %s: %w", c.Name, c.School, err)
+			return interpretError(fmt.Sprintf("put checkpoint %q of %s", c.Name, c.School), err)
 		}
 		return nil
 	})
@@ -241,11 +226,8 @@ func (s *Store) GetCheckpoint(ctx context.Context, school hubsync.SchoolID, name
 	var updated int64
 	err := s.reader().QueryRowContext(ctx, `SELECT cursor, data, updated_at FROM checkpoints WHERE school = ? AND name = ?`,
 		string(school), name).Scan(&c.Cursor, &c.Data, &updated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return hubsync.Checkpoint{}, notFound("checkpoint %q of %s", name, school)
-	}
 	if err != nil {
-		return hubsync.Checkpoint{}, fmt.Errorf("sqlitestore: get checkpoint %q of %s: %w", name, school, err)
+		return hubsync.Checkpoint{}, interpretError(fmt.Sprintf("get checkpoint %q of %s", name, school), err)
 	}
 	c.UpdatedAt = fromNS(updated)
 	return c, nil
@@ -255,13 +237,15 @@ func (s *Store) GetCheckpoint(ctx context.Context, school hubsync.SchoolID, name
 func (s *Store) DeleteCheckpoint(ctx context.Context, school hubsync.SchoolID, name string) error {
 	return s.write(ctx, func(q querier) error {
 		if _, err := q.ExecContext(ctx, `DELETE FROM checkpoints WHERE school = ? AND name = ?`, string(school), name); err != nil {
-			return fmt.Errorf("sqlitestore: delete checkpoint %q of %s: %w", name, school, err)
+			return interpretError(fmt.Sprintf("delete checkpoint %q of %s", name, school), err)
 		}
 		return nil
 	})
 }
 
-// AppendSyncLog adds entries in one transaction, setting a zero At to the clock's time.
+// AppendSyncLog adds entries in one transaction, setting a zero At to the clock's time. Each
+// entry's Email is stored as given, beside its folded form (hubsync.FoldEmail) that
+// LogFilter.Email is compared with.
 func (s *Store) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEntry) error {
 	if len(entries) == 0 {
 		return nil
@@ -274,23 +258,21 @@ func (s *Store) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEnt
 			}
 			if _, err := q.ExecContext(ctx, `INSERT INTO sync_log (school, at, direction, email, email_lc, outcome, reason)
 				VALUES (?, ?, ?, ?, ?, ?, ?)`, string(e.School), ns(e.At), string(e.Direction), e.Email,
-				strings.ToLower(e.Email), string(e.Outcome), e.Reason); err != nil {
-				return fmt.Errorf("sqlitestore: append sync log: %w", err)
+				hubsync.FoldEmail(e.Email), string(e.Outcome), e.Reason); err != nil {
+				return interpretError("append sync log", err)
 			}
 		}
 		return nil
 	})
 }
 
-// ListSyncLog returns a school's entries matching f, newest first (by At, then latest appended).
-// A negative f.Limit is an error.
+// ListSyncLog returns a school's entries matching f, newest first (by At, then latest appended),
+// stating hubsync.LogFilter.Match in SQL. A filter LogFilter.Validate refuses is an error
+// wrapping hubsync.ErrInvalidValue.
 func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubsync.LogFilter) ([]hubsync.SyncLogEntry, error) {
-	if f.Limit < 0 {
-		return nil, fmt.Errorf("sqlitestore: log filter limit %d is negative", f.Limit)
-	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 100
+	f, err := f.Normalized()
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list sync log of %s: %w", school, err)
 	}
 	query := `SELECT id, at, direction, email, outcome, reason FROM sync_log WHERE school = ?`
 	args := []any{string(school)}
@@ -300,17 +282,17 @@ func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubs
 	}
 	if f.Email != "" {
 		query += ` AND email_lc = ?`
-		args = append(args, strings.ToLower(f.Email))
+		args = append(args, f.Email)
 	}
 	if !f.Since.IsZero() {
 		query += ` AND at >= ?`
 		args = append(args, ns(f.Since))
 	}
 	query += ` ORDER BY at DESC, id DESC LIMIT ?`
-	args = append(args, limit)
+	args = append(args, f.Limit)
 	rows, err := s.reader().QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list sync log of %s: %w", school, err)
+		return nil, interpretError(fmt.Sprintf("list sync log of %s", school), err)
 	}
 	defer rows.Close()
 	var out []hubsync.SyncLogEntry
@@ -319,13 +301,13 @@ func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubs
 		var at int64
 		var dir, outcome string
 		if err := rows.Scan(&e.ID, &at, &dir, &e.Email, &outcome, &e.Reason); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list sync log of %s: %w", school, err)
+			return nil, interpretError(fmt.Sprintf("list sync log of %s", school), err)
 		}
 		e.At, e.Direction, e.Outcome = fromNS(at), hubsync.Direction(dir), hubsync.LogOutcome(outcome)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list sync log of %s: %w", school, err)
+		return nil, interpretError(fmt.Sprintf("list sync log of %s", school), err)
 	}
 	return out, nil
 }

@@ -15,7 +15,7 @@ import (
 // factory is the same one Run takes; the clock does not move during the run.
 func Benchmark(b *testing.B, f Factory) {
 	clk := clock.NewFake(epoch)
-	_, q := f(b, Config{Clock: clk, MaxAttempts: MaxAttemptsDefault})
+	_, q := f(b, Config{Clock: clk, MaxAttempts: hubsync.MaxAttemptsDefault})
 	ctx := b.Context()
 	const batch = 100
 	specs := make([]hubsync.JobSpec, 0, batch)

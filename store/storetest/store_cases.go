@@ -44,11 +44,13 @@ var storeCases = []testCase{
 	{"Connection", testConnection},
 	{"ConnectionGeneration", testConnectionGeneration},
 	{"SyncState", testSyncState},
+	{"SyncStateFoldsEmail", testSyncStateFold},
 	{"ClaimOnce", testClaimOnce},
 	{"WebhookDedupe", testWebhookDedupe},
 	{"Checkpoint", testCheckpoint},
 	{"SyncLog", testSyncLog},
 	{"SyncLogDefaultLimit", testSyncLogDefaultLimit},
+	{"SyncLogFilterFoldsAndValidates", testSyncLogFilter},
 }
 
 func sampleSettings() hubsync.Settings {
@@ -246,6 +248,22 @@ func testSyncState(t *testing.T, x fixture) {
 	mustEqual(t, "replaced sync state", got, want2)
 }
 
+// testSyncStateFold: the store keys sync state by hubsync.FoldEmail, so spellings that differ in
+// case or in the white space around them are one record.
+func testSyncStateFold(t *testing.T, x fixture) {
+	must(t, "PutSyncState", x.s.PutSyncState(x.ctx, hubsync.SyncState{School: "a", Email: " Vic.Doe@Example.COM\t", LearnerID: "lw-1"}))
+	for _, e := range []string{"vic.doe@example.com", " VIC.DOE@example.com ", "\tvic.doe@example.com\n"} {
+		got, err := x.s.GetSyncState(x.ctx, "a", e)
+		must(t, fmt.Sprintf("GetSyncState(%q)", e), err)
+		mustEqual(t, fmt.Sprintf("email of the state got by %q", e), got.Email, "vic.doe@example.com")
+		mustEqual(t, fmt.Sprintf("learner of the state got by %q", e), got.LearnerID, "lw-1")
+	}
+	must(t, "PutSyncState", x.s.PutSyncState(x.ctx, hubsync.SyncState{School: "a", Email: "vic.doe@example.com", LearnerID: "lw-2"}))
+	got, err := x.s.GetSyncState(x.ctx, "a", "  Vic.Doe@Example.com")
+	must(t, "GetSyncState", err)
+	mustEqual(t, "learner after a put under the folded spelling (one record, replaced)", got.LearnerID, "lw-2")
+}
+
 func testClaimOnce(t *testing.T, x fixture) {
 	owner, err := x.s.ClaimOnce(x.ctx, "a", "signed_up:jane@example.com", "occ-1")
 	must(t, "first ClaimOnce", err)
@@ -377,8 +395,8 @@ func testSyncLog(t *testing.T, x fixture) {
 	if d := cmp.Diff([]hubsync.SyncLogEntry{batch[3]}, gotB, equateEmpty, ignoreID); d != "" {
 		t.Fatalf("school b's log mismatch (-want +got):\n%s", d)
 	}
-	if _, err := x.s.ListSyncLog(x.ctx, "a", hubsync.LogFilter{Limit: -1}); err == nil {
-		t.Fatal("ListSyncLog with a negative Limit: want an error")
+	if _, err := x.s.ListSyncLog(x.ctx, "a", hubsync.LogFilter{Limit: -1}); !errors.Is(err, hubsync.ErrInvalidValue) {
+		t.Fatalf("ListSyncLog with a negative Limit: err = %v, want one wrapping hubsync.ErrInvalidValue", err)
 	}
 }
 
@@ -391,8 +409,8 @@ func testSyncLogDefaultLimit(t *testing.T, x fixture) {
 	must(t, "AppendSyncLog", x.s.AppendSyncLog(x.ctx, entries...))
 	got, err := x.s.ListSyncLog(x.ctx, "a", hubsync.LogFilter{})
 	must(t, "ListSyncLog", err)
-	if len(got) != 100 {
-		t.Fatalf("ListSyncLog with Limit 0 returned %d entries, want 100", len(got))
+	if len(got) != hubsync.LogLimitDefault {
+		t.Fatalf("ListSyncLog with Limit 0 returned %d entries, want hubsync.LogLimitDefault (%d)", len(got), hubsync.LogLimitDefault)
 	}
 	if got[0].Email != "l129@example.com" || got[99].Email != "l30@example.com" {
 		t.Fatalf("ListSyncLog returned %s..%s, want the newest 100 (l129..l30)", got[0].Email, got[99].Email)
@@ -418,4 +436,29 @@ func raceN(n int, fn func(i int)) {
 	}
 	start.Done()
 	done.Wait()
+}
+
+// testSyncLogFilter: LogFilter.Email and entries' emails are compared folded (hubsync.FoldEmail),
+// entries keep the email as given, and a filter LogFilter.Validate refuses is an error wrapping
+// hubsync.ErrInvalidValue.
+func testSyncLogFilter(t *testing.T, x fixture) {
+	entries := []hubsync.SyncLogEntry{
+		{School: "a", At: epoch, Direction: hubsync.DirectionToHubSpot, Email: "\tVic@Example.com ", Outcome: hubsync.OutcomeCreated},
+		{School: "a", At: epoch.Add(time.Second), Direction: hubsync.DirectionToHubSpot, Email: "ic@example.com", Outcome: hubsync.OutcomeCreated},
+		{School: "a", At: epoch.Add(2 * time.Second), Direction: hubsync.DirectionToLMS, Email: "vic@example.com", Outcome: hubsync.OutcomeUpdated},
+	}
+	must(t, "AppendSyncLog", x.s.AppendSyncLog(x.ctx, entries...))
+	ignoreID := cmpopts.IgnoreFields(hubsync.SyncLogEntry{}, "ID")
+	for _, email := range []string{"vic@example.com", " VIC@example.com\n", "Vic@Example.com"} {
+		got, err := x.s.ListSyncLog(x.ctx, "a", hubsync.LogFilter{Email: email})
+		must(t, fmt.Sprintf("ListSyncLog by email %q", email), err)
+		if d := cmp.Diff([]hubsync.SyncLogEntry{entries[2], entries[0]}, got, equateEmpty, ignoreID); d != "" {
+			t.Fatalf("ListSyncLog by email %q mismatch (-want +got):\n%s", email, d)
+		}
+	}
+	for _, f := range []hubsync.LogFilter{{Outcome: "exploded"}, {Outcome: "Created"}, {Limit: -1}, {Limit: -5, Outcome: hubsync.OutcomeFailed}} {
+		if _, err := x.s.ListSyncLog(x.ctx, "a", f); !errors.Is(err, hubsync.ErrInvalidValue) {
+			t.Fatalf("ListSyncLog(%+v): err = %v, want one wrapping hubsync.ErrInvalidValue", f, err)
+		}
+	}
 }

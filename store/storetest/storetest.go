@@ -9,10 +9,6 @@ import (
 	"github.com/hubsync/hubsync/clock"
 )
 
-// MaxAttemptsDefault is the MaxAttempts every implementation in this module uses when it is not
-// configured; Benchmark uses it too.
-const MaxAttemptsDefault = 10
-
 // Config tells a [Factory] how to wire the implementation under test.
 type Config struct {
 	// Clock is the only time source the store and queue may read. The suite advances it to expire

@@ -1,10 +1,14 @@
 package pgstore
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/clock"
@@ -12,14 +16,27 @@ import (
 
 // Defaults for the options.
 const (
-	// MaxAttemptsDefault is the number of failed tries after which Retry dead-letters a job.
-	MaxAttemptsDefault = 10
 	// SchemaDefault is the PostgreSQL schema that holds the tables.
 	SchemaDefault = "hubsync"
 	// LeaseDefault is the lease Dequeue grants when DequeueOptions.Lease is zero or negative.
 	LeaseDefault = time.Minute
 	// MaxBatchDefault caps DequeueOptions.Max.
 	MaxBatchDefault = 1000
+)
+
+// Store is a PostgreSQL-backed hubsync.Store, hubsync.Queue and hubsync.Transactor. It is safe
+// for concurrent use, and any number of Stores (in one process or many) may share one database
+// and schema. A Store passed to a RunInTx function is bound to that transaction.
+type Store struct {
+	pool *pgxpool.Pool // nil for a transaction-bound Store
+	db   dbtx          // the pool, or the transaction
+	cfg  *config
+}
+
+var (
+	_ hubsync.Store      = (*Store)(nil)
+	_ hubsync.Queue      = (*Store)(nil)
+	_ hubsync.Transactor = (*Store)(nil)
 )
 
 // Option configures Open.
@@ -35,7 +52,7 @@ type config struct {
 }
 
 func defaultConfig() config {
-	return config{clock: clock.Real(), maxAttempts: MaxAttemptsDefault, schema: SchemaDefault, logger: slog.New(slog.DiscardHandler)}
+	return config{clock: clock.Real(), maxAttempts: hubsync.MaxAttemptsDefault, schema: SchemaDefault, logger: slog.New(slog.DiscardHandler)}
 }
 
 // WithClock sets the time source (nil means real time). Every time the store records or compares
@@ -46,11 +63,11 @@ func WithClock(c hubsync.Clock) Option {
 
 // WithMaxAttempts sets how many failed tries a job gets: the Retry that brings its attempt count to
 // n dead-letters it. n must be at least 1; Open fails with an error naming it otherwise.
-// The default is MaxAttemptsDefault.
+// The default is hubsync.MaxAttemptsDefault.
 func WithMaxAttempts(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 {
-			return fmt.Errorf("pgstore: max attempts must be at least 1, got %d", n)
+			return fmt.Errorf("pgstore: WithMaxAttempts: max attempts must be at least 1, got %d", n)
 		}
 		cfg.maxAttempts = n
 		return nil
@@ -66,7 +83,7 @@ var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 func WithSchema(name string) Option {
 	return func(cfg *config) error {
 		if !schemaName.MatchString(name) {
-			return fmt.Errorf("pgstore: schema %q is not a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 bytes)", name)
+			return fmt.Errorf("pgstore: WithSchema: schema %q is not a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 bytes)", name)
 		}
 		cfg.schema = name
 		return nil
@@ -89,7 +106,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithMaxConns(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 || n > 1<<20 {
-			return fmt.Errorf("pgstore: max conns must be between 1 and %d, got %d", 1<<20, n)
+			return fmt.Errorf("pgstore: WithMaxConns: max conns must be between 1 and %d, got %d", 1<<20, n)
 		}
 		cfg.maxConns = int32(n)
 		return nil
@@ -106,3 +123,52 @@ func WithMaxConns(n int) Option {
 func WithAsyncAcks(on bool) Option {
 	return func(cfg *config) error { cfg.asyncAcks = on; return nil }
 }
+
+// Open connects to the PostgreSQL database at url (a postgres:// URL or a keyword/value DSN, as
+// pgx accepts), applies the embedded migrations to the configured schema and returns the Store.
+// It fails with an error naming the problem when an option is invalid, the URL cannot be parsed,
+// the database cannot be reached, or a migration fails. The error never contains the password.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's parse errors redact the password already; say what failed in our own words anyway.
+		return nil, fmt.Errorf("pgstore: cannot parse the database URL: %w", err)
+	}
+	pc.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{cfg.schema}.Sanitize()
+	if cfg.maxConns > 0 {
+		pc.MaxConns = cfg.maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connecting: %w", err)
+	}
+	s := &Store{pool: pool, db: pool, cfg: &cfg}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pgstore: connecting to %s:%d: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the connection pool. It does nothing on a transaction-bound Store.
+func (s *Store) Close() {
+	if s.pool != nil {
+		s.pool.Close()
+	}
+}
+
+// Schema returns the PostgreSQL schema holding the store's tables.
+func (s *Store) Schema() string { return s.cfg.schema }
+
+// now is the injected clock's time, in UTC (timestamptz keeps microseconds).
+func (s *Store) now() time.Time { return s.cfg.clock.Now().UTC() }
