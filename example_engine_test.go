@@ -17,7 +17,7 @@ func Example() {
 	ctx := context.Background()
 	hs := hubspottest.NewServer()
 	defer hs.Close()
-	store := hubsynctest.NewMemStore(hubsynctest.MemOptions{})
+	store := hubsynctest.NewMemStore()
 
 	eng, err := hubsync.New(hubsync.Config{
 		Store: store, Queue: store,

@@ -80,7 +80,7 @@ func setup(t *testing.T) *bundle {
 	ctx := t.Context()
 	hs := hubspottest.NewServer()
 	t.Cleanup(hs.Close)
-	b := &bundle{ctx: ctx, hs: hs, store: hubsynctest.NewMemStore(hubsynctest.MemOptions{MaxAttempts: 1}),
+	b := &bundle{ctx: ctx, hs: hs, store: hubsynctest.NewMemStore(hubsynctest.WithMemMaxAttempts(1)),
 		lms: hubsynctest.NewLearners(0), school: "school-1"}
 	eng, err := hubsync.New(hubsync.Config{
 		Store: b.store, Queue: b.store, Learners: b.lms, Logger: slog.New(slog.DiscardHandler),
