@@ -15,8 +15,10 @@ import (
 )
 
 // TestLearnWorldsDownForAnHourDeadLettersNothing: HubSpot contact changes wait for an LMS that
-// answers 503 to everything for an hour of fake time. Nothing is dead-lettered, no attempt is
-// spent, and every change lands once LearnWorlds is back, on SQLite and on PostgreSQL.
+// answers 503 to everything for an hour of fake time. The jobs are tried more often in that hour
+// than the queue's ten attempts (the outage backoff tops out at ten minutes), yet nothing is
+// dead-lettered, since a release spends no attempt, and every change lands once LearnWorlds is
+// back, on SQLite and on PostgreSQL.
 func TestLearnWorldsDownForAnHourDeadLettersNothing(t *testing.T) {
 	t.Parallel()
 	for _, kind := range []string{"sqlite", "postgres"} {
