@@ -36,6 +36,7 @@ func (q *deadQueue) Retry(context.Context, hubsync.Job, time.Time, string) error
 	return errDead
 }
 func (q *deadQueue) Release(context.Context, hubsync.Job, time.Time) error { return errDead }
+func (q *deadQueue) Kill(context.Context, hubsync.Job, string) error       { return errDead }
 
 // TestCrashMidBatchLosesNothingAndSendsNoOnceEventTwice: an engine on SQLite dies after sending a
 // batch but before acking it; a new engine on the same database file takes the jobs over when
