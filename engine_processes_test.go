@@ -170,8 +170,26 @@ func TestAnotherProcessDisconnectStopsThisEngine(t *testing.T) {
 				t.Fatalf("engine A made %d HubSpot calls after B refreshed the tokens, want 1 (the upsert, with B's token)", got)
 			}
 
-			// B deactivates the school (as when it sees the refresh refused): A stops again.
+			// B reconnects the school to another portal: A forgets everything it cached for the
+			// school (its client, the old portal's property schema) and starts again from the
+			// store, so its next batch reads the new portal's schema before it writes.
 			conn, err := sb.GetConnection(h.ctx, school)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn.PortalID++
+			if err := sb.PutConnection(h.ctx, conn); err != nil {
+				t.Fatal(err)
+			}
+			h.hs.ResetStats()
+			change("six@school.example", "NL")
+			runA()
+			if st := h.hs.Stats(); st.Requests != 2 || h.contact("six@school.example")["country"] != "NL" {
+				t.Fatalf("after a reconnect to another portal engine A made %d calls %v, want 2 (a fresh schema read, the upsert)", st.Requests, st.ByRoute)
+			}
+
+			// B deactivates the school (as when it sees the refresh refused): A stops again.
+			conn, err = sb.GetConnection(h.ctx, school)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -107,7 +107,9 @@ func (s Settings) Validate() error {
 
 // FoldEmail is the one folding of an email address into the match key every part of hubsync
 // compares and stores: surrounding white space trimmed, lower-cased. Stores apply it to
-// SyncState.Email and LogFilter.Email; the engine to every address it matches.
+// SyncState.Email and LogFilter.Email; the engine to every address it matches. It is the form
+// HubSpot matches emails in, hubspot.FoldEmail, stated again here because package hubspot never
+// imports the root (a test keeps the two equal).
 func FoldEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // ValidateEmail checks that s is a single bare address (no display name, no angle brackets) with

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hubsync/hubsync/hubspot"
 )
 
 func TestDefaultSettingsAreTheSeedDefaults(t *testing.T) {
@@ -108,4 +110,13 @@ func FuzzValidateEmail(f *testing.F) {
 		}
 		_ = MaskEmail(s)
 	})
+}
+
+func TestFoldEmailIsHubSpots(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", " Ann@Example.COM ", "\tbob@x.io\n", "ÄRZTE@Beispiel.de", "already@folded.example"} {
+		if got, want := FoldEmail(s), hubspot.FoldEmail(s); got != want {
+			t.Errorf("FoldEmail(%q) = %q, hubspot.FoldEmail = %q", s, got, want)
+		}
+	}
 }
