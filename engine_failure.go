@@ -30,14 +30,16 @@ import (
 //     for connectionRecheck, since another engine may reconnect it;
 //   - hubspot.ErrConnectionRevoked (HubSpot refused the refresh token): as above, and the school
 //     is deactivated and told once;
-//   - *hubspot.RateLimitError, *RetryAfterError: the jobs go back, no attempt counted, and the
-//     school pauses until the wait is over (capped at RetryAfterMax);
+//   - *hubspot.RateLimitError: the jobs go back, no attempt counted, and the school pauses until
+//     the portal's window reopens (capped at RetryAfterMax); *RetryAfterError (an LMS asking to
+//     wait): the same for the batch's lane only;
 //   - a HubSpot 401 on an access token that had not expired: one refresh tells an expired token
 //     from a revoked one, and its outcome is judged again;
 //   - the service is unavailable (HubSpot 5xx or no answer, a dropped connection, a timeout,
 //     anything matching ErrUnavailable, as learnworlds.APIError does for 429 and 5xx): the jobs go
-//     back without counting an attempt and the school pauses with a growing backoff, so an outage
-//     of either API, of any length, dead-letters nothing;
+//     back without counting an attempt and the batch's lane of the school pauses with a backoff
+//     that grows with the lane's consecutive outages, so an outage of either API, of any length,
+//     dead-letters nothing, and an LMS outage never holds back live HubSpot work;
 //   - anything else is a problem with the work: retried with a growing backoff, counting an
 //     attempt, and dead-lettered by the queue after its maximum attempts.
 
@@ -64,8 +66,10 @@ type verdict struct {
 	act action
 	// runAt is when released jobs run again (actRelease). Retried jobs use backoff(attempts).
 	runAt time.Time
-	// pauseUntil, when set, makes workers skip the school until then.
+	// pauseUntil, when set, makes workers skip the batch's lane of the school until then, or the
+	// whole school when whole is set (HubSpot's budget or the connection, which every lane uses).
 	pauseUntil time.Time
+	whole      bool
 	// outage: the failure is an unavailable service; the school's outage count grows.
 	outage bool
 	// deactivate: the connection is lost; deactivate the school and tell it once.
@@ -100,19 +104,19 @@ func judge(err error, in failureInput) verdict {
 		return verdict{act: actRelease, runAt: now}
 	case errors.As(err, &rn):
 		// A HubSpot that refuses every fresh token must not spin the worker.
-		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(time.Second)}
+		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(time.Second), whole: true}
 	case errors.As(err, &pe):
 		return verdict{act: actKill}
 	case errors.Is(err, errConnectionChanged):
 		// The client is stale; the next batch rebuilds it from the store (checkConnection).
-		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(time.Second)}
+		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(time.Second), whole: true}
 	case errors.Is(err, ErrConnectionLost), errors.Is(err, ErrNotConnected):
-		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(connectionRecheck)}
+		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(connectionRecheck), whole: true}
 	case errors.Is(err, hubspot.ErrConnectionRevoked):
-		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(connectionRecheck), deactivate: true}
+		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(connectionRecheck), whole: true, deactivate: true}
 	case errors.As(err, &rl):
 		until := now.Add(capWait(rl.RetryAfter))
-		return verdict{act: actRelease, runAt: until, pauseUntil: until}
+		return verdict{act: actRelease, runAt: until, pauseUntil: until, whole: true}
 	case errors.As(err, &ra):
 		until := now.Add(capWait(ra.Delay))
 		return verdict{act: actRelease, runAt: until, pauseUntil: until}
@@ -161,18 +165,23 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	school := jobs[0].School
-	v := e.verdict(fctx, school, err, ctx.Err() != nil)
+	v := e.verdict(fctx, school, laneOf(jobs[0].Kind), err, ctx.Err() != nil)
 	if v.deactivate {
 		e.connectionLost(fctx, school, err)
 	}
 	if v.outage {
 		e.log.Warn("hubsync: a service is unavailable; pausing the school", "school", school, "until", v.pauseUntil, "err", err)
 	}
-	if !v.pauseUntil.IsZero() {
+	l := laneOf(jobs[0].Kind)
+	switch {
+	case v.pauseUntil.IsZero():
+	case v.whole:
 		e.schools.pause(school, v.pauseUntil)
+	default:
+		e.schools.pauseLane(school, l, v.pauseUntil)
 	}
 	if err == nil {
-		e.schools.recovered(school)
+		e.schools.recovered(school, l)
 	}
 	now := e.clk.Now()
 	for _, j := range jobs {
@@ -193,16 +202,17 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 	}
 }
 
-// verdict judges err for school, running the one recheck a 401 asks for, and counts an outage.
-func (e *Engine) verdict(ctx context.Context, school SchoolID, err error, stopping bool) verdict {
-	in := failureInput{now: e.clk.Now(), outages: e.schools.outages(school), maxBackoff: e.cfg.MaxBackoff, stopping: stopping}
+// verdict judges err for lane l of school, running the one recheck a 401 asks for, and counts an
+// outage.
+func (e *Engine) verdict(ctx context.Context, school SchoolID, l lane, err error, stopping bool) verdict {
+	in := failureInput{now: e.clk.Now(), outages: e.schools.outages(school, l), maxBackoff: e.cfg.MaxBackoff, stopping: stopping}
 	v := judge(err, in)
 	if v.recheck {
 		in.rechecked = true
 		v = judge(e.recheckToken(ctx, school, err), in)
 	}
 	if v.outage {
-		e.schools.outage(school)
+		e.schools.outage(school, l)
 	}
 	return v
 }

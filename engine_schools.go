@@ -92,9 +92,13 @@ type schemaEntry struct {
 
 // schoolRT is one school's runtime state.
 type schoolRT struct {
-	portal      *portal // nil until built from the stored connection
+	portal *portal // nil until built from the stored connection
+	// pausedUntil pauses every lane of the school (a HubSpot rate limit, a lost connection);
+	// lanePaused one lane (an LMS that is down or asked to wait).
 	pausedUntil time.Time
-	outages     int // consecutive batches failed by an unavailable HubSpot or LMS
+	lanePaused  [laneCount]time.Time
+	held        [laneCount]bool // a worker is on this lane of the school (the LMS lane only)
+	outages     [laneCount]int  // per lane: consecutive batches failed by an unavailable HubSpot or LMS
 	schema      *schemaEntry
 	prefetch    *prefetch
 }
@@ -160,7 +164,10 @@ func (s *schools) forgetClient(school SchoolID, p *portal) {
 func (s *schools) drop(school SchoolID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.m, school)
+	if r := s.m[school]; r != nil {
+		// A worker in the middle of a batch still holds its lane: keep that, forget the rest.
+		s.m[school] = &schoolRT{held: r.held}
+	}
 	s.portalsAt = time.Time{}
 }
 
@@ -173,45 +180,106 @@ func (s *schools) pause(school SchoolID, until time.Time) {
 	}
 }
 
-// paused lists the schools paused at now, for DequeueOptions.Exclude.
-func (s *schools) paused(now time.Time) []SchoolID {
+// pauseLane makes workers skip one lane of school until until (a later pause wins).
+func (s *schools) pauseLane(school SchoolID, l lane, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.rt(school); until.After(r.lanePaused[l]) {
+		r.lanePaused[l] = until
+	}
+}
+
+// excluded lists the schools whose work of lane l waits at now (for DequeueOptions.Exclude): the
+// school paused, or that lane of it, or its LMS lane held by another worker. laneCount stands for
+// "every lane": a school with any lane paused or held.
+func (s *schools) excluded(l lane, now time.Time) []SchoolID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []SchoolID
 	for id, r := range s.m {
-		if r.pausedUntil.After(now) {
+		if r.pausedUntil.After(now) || r.waits(l, now) {
 			out = append(out, id)
 		}
 	}
 	return out
 }
 
-// outage counts one more consecutive batch failed by an unavailable service and returns how many
-// there were before it.
-func (s *schools) outage(school SchoolID) int {
+// waits reports whether lane l of the school waits at now (any lane, for laneCount).
+func (r *schoolRT) waits(l lane, now time.Time) bool {
+	if l == laneCount {
+		for x := range laneCount {
+			if r.waits(x, now) {
+				return true
+			}
+		}
+		return false
+	}
+	return r.lanePaused[l].After(now) || r.held[l]
+}
+
+// nextPauseEnd is the earliest end of a pause after now, so an idle worker wakes when paused work
+// may run again.
+func (s *schools) nextPauseEnd(now time.Time) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var next time.Time
+	consider := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, r := range s.m {
+		consider(r.pausedUntil)
+		for _, t := range r.lanePaused {
+			consider(t)
+		}
+	}
+	return next, !next.IsZero()
+}
+
+// hold marks lane l of school taken by one worker; false when another worker holds it.
+func (s *schools) hold(school SchoolID, l lane) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.rt(school)
-	r.outages++
-	return r.outages - 1
+	if r.held[l] {
+		return false
+	}
+	r.held[l] = true
+	return true
 }
 
-// outages returns the school's count of consecutive outages.
-func (s *schools) outages(school SchoolID) int {
+func (s *schools) unhold(school SchoolID, l lane) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.m[school]; r != nil {
-		return r.outages
+		r.held[l] = false
+	}
+}
+
+// outage counts one more consecutive batch of lane l failed by an unavailable service.
+func (s *schools) outage(school SchoolID, l lane) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rt(school).outages[l]++
+}
+
+// outages returns the count of consecutive outages of lane l of the school.
+func (s *schools) outages(school SchoolID, l lane) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.m[school]; r != nil {
+		return r.outages[l]
 	}
 	return 0
 }
 
-// recovered resets the school's outage count after a batch that worked.
-func (s *schools) recovered(school SchoolID) {
+// recovered resets the outage count of lane l after a batch that worked.
+func (s *schools) recovered(school SchoolID, l lane) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.m[school]; r != nil {
-		r.outages = 0
+		r.outages[l] = 0
 	}
 }
 

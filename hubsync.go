@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/hubsync/hubsync/clock"
@@ -15,8 +14,12 @@ import (
 
 // Defaults for the Config fields left zero.
 const (
-	// WorkersDefault is how many workers Run starts.
+	// WorkersDefault is how many workers Run starts for live LMS -> HubSpot work.
 	WorkersDefault = 4
+	// LMSWorkersDefault is how many workers Run starts for live HubSpot -> LMS work.
+	LMSWorkersDefault = 2
+	// BackfillWorkersDefault is how many workers Run starts for manual sync pages.
+	BackfillWorkersDefault = 2
 	// LeaseDefault is how long a worker holds a batch of jobs before another may take them over.
 	LeaseDefault = 2 * time.Minute
 	// PollDefault is the longest an idle worker waits before looking at the queue again, when it was
@@ -97,8 +100,15 @@ type Config struct {
 	// Logger receives the engine's logs; nil means slog.Default(). Emails are masked, tokens never
 	// logged.
 	Logger *slog.Logger
-	// Workers is the number of workers Run starts (WorkersDefault).
+	// Workers is the number of workers Run starts for live LMS -> HubSpot work (contact, stage
+	// and timeline event jobs) (WorkersDefault).
 	Workers int
+	// LMSWorkers is the number of workers for live HubSpot -> LMS work (LMSWorkersDefault); at
+	// most one of them works on a school at a time.
+	LMSWorkers int
+	// BackfillWorkers is the number of workers for manual sync pages and any other job kind
+	// (BackfillWorkersDefault).
+	BackfillWorkers int
 	// Lease is how long a worker holds jobs (LeaseDefault).
 	Lease time.Duration
 	// Poll is the idle wait between queue looks (PollDefault).
@@ -130,7 +140,7 @@ type Engine struct {
 	// cache, manual read-ahead) and the portal index; see engine_schools.go.
 	schools *schools
 
-	wake chan struct{}
+	wake [laneCount]chan struct{} // one per lane: new work is ready
 }
 
 // New checks cfg, applies defaults and returns an Engine. It does no I/O. The error wraps
@@ -145,7 +155,9 @@ func New(cfg Config) (*Engine, error) {
 		clk:     clock.Or(cfg.Clock),
 		log:     cfg.Logger,
 		schools: newSchools(),
-		wake:    make(chan struct{}, 1),
+	}
+	for l := range e.wake {
+		e.wake[l] = make(chan struct{}, 1)
 	}
 	redirect := cfg.HubSpot.RedirectURL
 	if redirect == "" {
@@ -199,6 +211,12 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Workers <= 0 {
 		cfg.Workers = WorkersDefault
 	}
+	if cfg.LMSWorkers <= 0 {
+		cfg.LMSWorkers = LMSWorkersDefault
+	}
+	if cfg.BackfillWorkers <= 0 {
+		cfg.BackfillWorkers = BackfillWorkersDefault
+	}
 	orDefault(&cfg.Lease, LeaseDefault)
 	orDefault(&cfg.Poll, PollDefault)
 	orDefault(&cfg.SchemaTTL, SchemaTTLDefault)
@@ -245,91 +263,37 @@ func (e *Engine) hubspotOptions() []hubspot.Option {
 	return opts
 }
 
-// notify wakes one idle worker: new work is ready.
-func (e *Engine) notify() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Run runs the engine's workers until ctx ends, then returns ctx's error after every worker has
-// finished or released the jobs it held.
+// Run runs the engine's workers (one pool per lane, see engine_worker.go) until ctx ends, then
+// returns ctx's error after every worker has finished or released the jobs it held.
 func (e *Engine) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for i := range e.cfg.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			e.workerLoop(ctx, fmt.Sprintf("worker-%d", i))
-		}()
-	}
-	wg.Wait()
+	e.runLanes(ctx)
 	return ctx.Err()
 }
 
-// RunOnce processes ready jobs until none is left (or ctx ends) and returns how many jobs it
-// handled. It is for tests, tools and hosts that schedule work themselves: it does not wait for
-// jobs scheduled in the future.
+// RunOnce processes ready jobs of every lane until none is left (or ctx ends) and returns how
+// many jobs it handled. It is for tests, tools and hosts that schedule work themselves: it does
+// not wait for jobs scheduled in the future, nor for paused schools.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, err := e.step(ctx, "run-once")
-		total += n
-		if err != nil || n == 0 {
-			return total, err
-		}
-	}
-}
-
-func (e *Engine) workerLoop(ctx context.Context, name string) {
-	for ctx.Err() == nil {
-		n, err := e.step(ctx, name)
-		if err != nil && ctx.Err() == nil {
-			e.log.Warn("hubsync: worker step failed", "worker", name, "err", err)
-		}
-		if n > 0 {
-			continue
-		}
-		wait := e.cfg.Poll
-		if t, ok, err := e.cfg.Queue.NextRunAt(ctx); err == nil && ok {
-			if d := t.Sub(e.clk.Now()); d < wait {
-				wait = max(d, 0)
+		round := 0
+		for l := range laneCount + 1 { // every lane, then every kind (laneCount)
+			for {
+				n, err := e.step(ctx, l, "run-once")
+				round += n
+				if err != nil {
+					return total + round, err
+				}
+				if n == 0 {
+					break
+				}
 			}
 		}
-		if wait <= 0 {
-			continue
-		}
-		tm := e.clk.NewTimer(wait)
-		woken := false
-		select {
-		case <-ctx.Done():
-		case <-e.wake:
-			woken = true
-		case <-tm.C():
-		}
-		tm.Stop()
-		if woken && e.cfg.BatchLinger > 0 {
-			// New work after a quiet spell: let a burst gather for a moment, so its first
-			// batch is full instead of a handful of contacts spending a whole request.
-			_ = clock.Sleep(ctx, e.clk, e.cfg.BatchLinger)
+		total += round
+		if round == 0 {
+			return total, nil
 		}
 	}
-}
-
-// step leases one batch of one school's jobs and handles it.
-func (e *Engine) step(ctx context.Context, worker string) (int, error) {
-	jobs, err := e.cfg.Queue.Dequeue(ctx, DequeueOptions{
-		Worker:  worker,
-		Max:     hubspot.BatchLimit,
-		Lease:   e.cfg.Lease,
-		Exclude: e.schools.paused(e.clk.Now()),
-	})
-	if err != nil || len(jobs) == 0 {
-		return 0, err
-	}
-	e.handleBatch(ctx, jobs[0].School, jobs)
-	return len(jobs), nil
 }
 
 // Job kinds the engine enqueues; handleBatch routes each to its handler.
@@ -381,7 +345,12 @@ func (e *Engine) handleBatch(ctx context.Context, school SchoolID, jobs []Job) {
 		e.finish(ctx, events, e.sendEvents(ctx, school, events))
 	}
 	if len(inbound) > 0 {
-		e.finish(ctx, inbound, e.applyInbound(ctx, school, inbound))
+		if release, ok := e.holdLMS(school); ok {
+			e.finish(ctx, inbound, e.applyInbound(ctx, school, inbound))
+			release()
+		} else {
+			e.giveBack(ctx, inbound) // another worker is on this school's LMS budget
+		}
 	}
 	// Backfill pages last: live work of the batch goes first.
 	for _, j := range manual {

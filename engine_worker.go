@@ -1,0 +1,182 @@
+package hubsync
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hubsync/hubsync/clock"
+	"github.com/hubsync/hubsync/hubspot"
+)
+
+// Lanes and workers.
+//
+// Work bound for different budgets must never wait behind each other: a HubSpot portal allows
+// 110 requests per 10 s, a LearnWorlds school 30, and a worker that waits on one budget must not
+// hold work another budget could serve. So Run keeps one pool of workers per lane:
+//
+//   - the HubSpot lane (contact, stage and timeline event jobs: LMS -> HubSpot, live), served by
+//     Config.Workers workers;
+//   - the LMS lane (inbound jobs: HubSpot -> LMS, live), served by Config.LMSWorkers workers, at
+//     most one per school at a time: two workers of one school would only queue on the same LMS
+//     budget, while a second school's LMS work waited;
+//   - the general lane (manual sync pages), served by Config.BackfillWorkers.
+//
+// A job of a kind this engine does not know (queued by a newer version of it) is left for an
+// engine that knows it; RunOnce, which takes every kind, retries it and finally dead-letters it.
+//
+// A pause is per school and lane: an LMS that is down or asks to retry later pauses the school's
+// LMS-bound work (and its backfill), not its live HubSpot changes; a HubSpot rate limit or a lost
+// connection pauses the whole school, since every lane spends the portal's budget. An idle worker
+// wakes when new work is queued, when a queued job comes due, and when a pause ends.
+
+// lane is a kind of work bound for one budget.
+type lane int
+
+const (
+	laneHubSpot lane = iota
+	laneLMS
+	laneGeneral
+	laneCount
+)
+
+func (l lane) String() string { return [...]string{"hubspot", "lms", "general"}[l] }
+
+// laneKinds are the job kinds each lane's workers dequeue (nil: every kind).
+var laneKinds = [laneCount][]JobKind{
+	laneHubSpot: {JobContact, JobStage, JobEvent},
+	laneLMS:     {JobInbound},
+	laneGeneral: {JobManual},
+}
+
+// laneOf is the lane whose budget a job kind spends.
+func laneOf(k JobKind) lane {
+	switch k {
+	case JobContact, JobStage, JobEvent:
+		return laneHubSpot
+	case JobInbound:
+		return laneLMS
+	}
+	return laneGeneral
+}
+
+// workers is how many workers Run starts for a lane.
+func (e *Engine) workers(l lane) int {
+	switch l {
+	case laneHubSpot:
+		return e.cfg.Workers
+	case laneLMS:
+		return e.cfg.LMSWorkers
+	}
+	return e.cfg.BackfillWorkers
+}
+
+// notify wakes one idle worker of each lane: new work is ready.
+func (e *Engine) notify() {
+	for _, w := range e.wake {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (e *Engine) workerLoop(ctx context.Context, l lane, name string) {
+	for ctx.Err() == nil {
+		n, err := e.step(ctx, l, name)
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("hubsync: worker step failed", "worker", name, "err", err)
+		}
+		if n > 0 {
+			continue
+		}
+		if e.idle(ctx, l) && e.cfg.BatchLinger > 0 {
+			// New work after a quiet spell: let a burst gather for a moment, so its first
+			// batch is full instead of a handful of contacts spending a whole request.
+			_ = clock.Sleep(ctx, e.clk, e.cfg.BatchLinger)
+		}
+	}
+}
+
+// idle waits until new work is queued (woken is true then), a queued job comes due, a pause
+// ends, or Config.Poll passes. A job already due that this lane did not get (another lane's, or
+// a paused school's) does not end the wait, so a worker never spins.
+func (e *Engine) idle(ctx context.Context, l lane) (woken bool) {
+	now := e.clk.Now()
+	wait := e.cfg.Poll
+	if t, ok, err := e.cfg.Queue.NextRunAt(ctx); err == nil && ok && t.After(now) {
+		wait = min(wait, t.Sub(now))
+	}
+	if t, ok := e.schools.nextPauseEnd(now); ok {
+		wait = min(wait, t.Sub(now))
+	}
+	tm := e.clk.NewTimer(wait)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+	case <-e.wake[l]:
+		return true
+	case <-tm.C():
+	}
+	return false
+}
+
+// step leases one batch of one school's jobs of lane l (laneCount: of every kind, for RunOnce)
+// and handles it.
+func (e *Engine) step(ctx context.Context, l lane, worker string) (int, error) {
+	var kinds []JobKind
+	if l < laneCount {
+		kinds = laneKinds[l]
+	}
+	jobs, err := e.cfg.Queue.Dequeue(ctx, DequeueOptions{
+		Worker:  worker,
+		Max:     hubspot.BatchLimit,
+		Lease:   e.cfg.Lease,
+		Kinds:   kinds,
+		Exclude: e.schools.excluded(l, e.clk.Now()),
+	})
+	if err != nil || len(jobs) == 0 {
+		return 0, err
+	}
+	e.handleBatch(ctx, jobs[0].School, jobs)
+	return len(jobs), nil
+}
+
+// runLanes starts every lane's workers and waits for them.
+func (e *Engine) runLanes(ctx context.Context) {
+	done := make(chan struct{})
+	total := 0
+	for l := range laneCount {
+		for i := range e.workers(l) {
+			total++
+			go func() {
+				defer func() { done <- struct{}{} }()
+				e.workerLoop(ctx, l, fmt.Sprintf("%s-%d", l, i))
+			}()
+		}
+	}
+	for range total {
+		<-done
+	}
+}
+
+// holdLMS marks the school's LMS lane taken by this worker for the duration of a batch; false when
+// another worker holds it (the caller gives its LMS jobs back at once).
+func (e *Engine) holdLMS(school SchoolID) (release func(), ok bool) {
+	if !e.schools.hold(school, laneLMS) {
+		return nil, false
+	}
+	return func() { e.schools.unhold(school, laneLMS) }, true
+}
+
+// giveBack releases jobs to run again now, without counting an attempt.
+func (e *Engine) giveBack(ctx context.Context, jobs []Job) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	now := e.clk.Now()
+	for _, j := range jobs {
+		if err := e.cfg.Queue.Release(fctx, j, now); err != nil {
+			e.log.Warn("hubsync: could not give a job back", "school", j.School, "job", j.ID, "err", err)
+		}
+	}
+}
