@@ -3,6 +3,7 @@ package hubsync_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -206,5 +207,73 @@ func TestHostBackendControlErrors(t *testing.T) {
 	h.run()
 	if l, _ := h.lms.Get(school, "cid@school.example"); l.Values["country"] != "IT" {
 		t.Fatalf("replayed job did not apply: %+v", l)
+	}
+}
+
+// TestLMSRateLimitBurstRecoversWithinItsWindow: a long burst of LearnWorlds 429s (no Retry-After,
+// as LearnWorlds sends them) holds 20 HubSpot -> LMS changes back; once it is over they land
+// within about 45 s of fake time (one 10 s window of pause, the 40 requests' own budget at 30 per
+// 10 s, one retry inside the client), not after a backoff that grew with every 429 (which took
+// more than an hour here).
+func TestLMSRateLimitBurstRecoversWithinItsWindow(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	lw := learnworldstest.NewServer(learnworldstest.WithClock(h.clk))
+	t.Cleanup(lw.Close)
+	client, err := learnworlds.New(learnworlds.Config{BaseURL: lw.URL, ClientID: lw.ClientID, ClientSecret: lw.ClientSecret, Clock: h.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	learners, err := learnworlds.NewLearners(map[hubsync.SchoolID]learnworlds.School{school: {Client: client}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := hubsync.New(hubsync.Config{
+		Store: h.store, Queue: h.store, Learners: learners, Clock: h.clk, Logger: testLogger(t),
+		HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
+			RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng = eng
+	h.connect()
+	h.withWebhooks()
+	h.settings(hubsync.Settings{Mode: hubsync.ModeToLMS, Mappings: inboundMapping})
+	const n, burst = 20, 300
+	if err := lw.Seed(n, func(i int, u *learnworldstest.User) { u.Fields = map[string]any{"country": "GR"} }); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		h.admin(fmt.Sprintf("learner%d@example.com", i), map[string]string{"country": "FR"})
+	}
+	h.flush()
+	lw.InjectFault(learnworldstest.Fault{Status: 429, Times: burst})
+	landed := func() int {
+		c := 0
+		for i := range n {
+			if u, _ := lw.User(fmt.Sprintf("learner%d@example.com", i)); u.Fields["country"] == "FR" {
+				c++
+			}
+		}
+		return c
+	}
+	var burstOver time.Time
+	for start := h.clk.Now(); landed() < n; h.clk.Advance(time.Second) {
+		if _, err := eng.RunOnce(h.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if burstOver.IsZero() && lw.Stats().Faults >= burst {
+			burstOver = h.clk.Now()
+		}
+		if h.clk.Now().Sub(start) > time.Hour {
+			t.Fatalf("after an hour %d of %d changes landed", landed(), n)
+		}
+	}
+	if took := h.clk.Now().Sub(burstOver); burstOver.IsZero() || took > 45*time.Second {
+		t.Fatalf("after the 429 burst the changes took %v to land, want about a window and the requests' own budget", took)
+	}
+	if st, _ := h.store.Stats(h.ctx, school); st.Dead != 0 {
+		t.Fatalf("dead letters after a 429 burst: %+v", st)
 	}
 }

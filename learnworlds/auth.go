@@ -111,6 +111,7 @@ func (c *Client) mintLocked(ctx context.Context) (string, error) {
 		}
 		last = apiErr
 		if !apiErr.Temporary() || attempt >= c.maxRetries || !c.waits(apiErr) {
+			c.windowIfLimited(apiErr)
 			return "", fmt.Errorf("learnworlds: mint token: %w", last)
 		}
 		if err := c.backoff(ctx, attempt, apiErr); err != nil {

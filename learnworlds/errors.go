@@ -44,7 +44,9 @@ type APIError struct {
 	// Fields holds per-field validation messages of a 422, by field name.
 	Fields map[string][]string
 	// RetryAfter is the Retry-After header of a 429 or 503: zero when absent, unreadable,
-	// negative or a past date, and at most MaxRetryAfter.
+	// negative or a past date, and at most MaxRetryAfter. A 429 the client returns after its own
+	// retries without a Retry-After carries the client's rate window instead (10 s by default),
+	// the time the school's budget takes to refill.
 	RetryAfter time.Duration
 }
 

@@ -119,7 +119,8 @@ func TestLearnersRetryAfterIsCapped(t *testing.T) {
 }
 
 // TestLearnersServerErrorsAreUnavailable: 429 and 5xx without Retry-After match
-// hubsync.ErrUnavailable, with no delay to give.
+// hubsync.ErrUnavailable; a 5xx has no delay to give, a 429 gives the client's rate window (the
+// time the school's budget takes to refill), not a growing backoff.
 func TestLearnersServerErrorsAreUnavailable(t *testing.T) {
 	t.Parallel()
 	for _, status := range []int{429, 500, 502, 503, 504} {
@@ -131,7 +132,10 @@ func TestLearnersServerErrorsAreUnavailable(t *testing.T) {
 				t.Errorf("%d on %s: err = %v, want hubsync.ErrUnavailable", status, tc.name, err)
 			}
 			var ra *hubsync.RetryAfterError
-			if errors.As(err, &ra) {
+			switch isRA := errors.As(err, &ra); {
+			case status == 429 && (!isRA || ra.Delay != time.Second):
+				t.Errorf("429 on %s: err = %v, want a RetryAfterError of the client's 1 s window", tc.name, err)
+			case status != 429 && isRA:
 				t.Errorf("%d on %s: err = %v, a RetryAfterError without a Retry-After", status, tc.name, err)
 			}
 			var apiErr *learnworlds.APIError

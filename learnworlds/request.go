@@ -105,11 +105,22 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		}
 		retry := apiErr.StatusCode == http.StatusTooManyRequests || (cl.idempotent && apiErr.StatusCode >= 500)
 		if !retry || attempt >= c.maxRetries || !c.waits(apiErr) {
+			c.windowIfLimited(apiErr)
 			return apiErr
 		}
 		if err := c.backoff(ctx, attempt, apiErr); err != nil {
 			return err
 		}
+	}
+}
+
+// windowIfLimited gives a 429 that came without a Retry-After (LearnWorlds documents none) the
+// client's rate window as its RetryAfter: the budget refills within it, so that is the wait to
+// hand back to the caller, not a growing backoff.
+func (c *Client) windowIfLimited(e *APIError) {
+	if e.StatusCode == http.StatusTooManyRequests && e.RetryAfter <= 0 {
+		_, per := c.lim.Limit()
+		e.RetryAfter = min(per, MaxRetryAfter)
 	}
 }
 
