@@ -37,6 +37,13 @@ import (
 //     recent change wins, by timestamp: HubSpot's is the webhook's occurredAt, the LMS's is
 //     Learner.Updated. When the LMS does not report Updated, HubSpot's change wins, since it is the
 //     only side with a known time.
+//   - Blanks (every direction that writes to the LMS, live and manual): an empty HubSpot value
+//     never overwrites a learner's value (HubSpot Data Sync's rule); the field is left alone,
+//     silently, and a record whose only differences were blanks is logged unchanged. The one
+//     exception is an explicit clear of a value hubsync itself synced: when the sync state says
+//     the engine last synced that property with a value (so HubSpot held it through hubsync) and
+//     the learner still holds that same value, the empty value clears the learner's field. A
+//     new learner never gets a blank either.
 //   - A contact deleted in HubSpot never deletes a learner; it is logged.
 //   - A merge is applied to the surviving contact: its values flow to the learner matching its
 //     email, so merging never creates a second learner.
@@ -484,8 +491,8 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 }
 
 // inboundValues returns the values to write to the learner (by LMS field, in the LMS's types) and
-// the canonical HubSpot form of each ({LMS field, HubSpot property}), applying the two-way
-// conflict rule and the LMS's validation; a value that cannot be written is logged.
+// the canonical HubSpot form of each ({LMS field, HubSpot property}), applying the blank rule, the
+// two-way conflict rule and the LMS's validation; a value that cannot be written is logged.
 func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, st SyncState) (map[string]any, map[[2]string]string) {
 	email := FoldEmail(c.Properties["email"])
 	values := map[string]any{}
@@ -508,6 +515,9 @@ func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Le
 		} else if hsVal == lmsVal {
 			continue
 		}
+		if blankKept(st.SentToHubSpot, prop, hsVal, lmsVal) {
+			continue // a blank never overwrites a value (see the rules above)
+		}
 		if row.Direction == DirectionBoth && lmsWins(st.SentToHubSpot, prop, hsVal, lmsVal, learner.Updated, changedAt) {
 			continue
 		}
@@ -519,6 +529,17 @@ func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Le
 		written[[2]string{key, prop}] = hsVal
 	}
 	return values, written
+}
+
+// blankKept is the blank rule for one field: an empty HubSpot value leaves a non-empty LMS value
+// alone, unless it is the explicit clear of a value the engine synced: the engine last synced prop
+// with a value (sent[prop], so HubSpot held it through the engine) and the LMS still holds that
+// same value. hsVal and lmsVal are canonical HubSpot forms.
+func blankKept(sent map[string]string, prop, hsVal, lmsVal string) bool {
+	if hsVal != "" || lmsVal == "" {
+		return false
+	}
+	return sent[prop] != lmsVal // an unrecorded or empty sent[prop] never equals lmsVal here
 }
 
 // lmsWins is the two-way conflict rule for one field: the LMS keeps its value when HubSpot still
