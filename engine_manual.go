@@ -507,7 +507,7 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 				r.log.add(FoldEmail(l.Email), OutcomeSkipped, "no HubSpot contact with this email")
 				continue
 			}
-			if err := r.applyTo(ctx, ct, ct.UpdatedAt, l, ""); err != nil {
+			if err := r.applyTo(ctx, ct, ct.UpdatedAt, l, "", r.rows); err != nil {
 				return pageResult{}, err
 			}
 		}
@@ -532,7 +532,7 @@ func (e *Engine) manualCreate(ctx context.Context, school SchoolID, cursor strin
 			r.log.add(email, OutcomeUnchanged, "")
 			continue
 		}
-		if err := r.apply(ctx, ct, ct.UpdatedAt); err != nil {
+		if err := r.apply(ctx, ct, ct.UpdatedAt, r.rows); err != nil {
 			return pageResult{}, err
 		}
 	}

@@ -24,8 +24,9 @@ import (
 // Contact changes reach the engine as signed HubSpot webhooks (HubSpotWebhooks). Each event is
 // checked, deduplicated and queued durably before the handler answers, then a worker applies it:
 // it reads the contact's mapped properties (in batches), finds the learner by email, and writes the
-// mapped inbound fields whose values differ from the learner's. Passwords, roles and enrolments
-// are never touched: the engine only ever writes mapped fields through Learners.Update.
+// mapped inbound fields whose property the events changed and whose values differ from the
+// learner's. Passwords, roles and enrolments are never touched: the engine only ever writes mapped
+// fields through Learners.Update.
 //
 // Rules a user can rely on:
 //   - Echoes: a change the engine itself wrote to HubSpot comes back as a webhook; it is ignored
@@ -37,6 +38,19 @@ import (
 //     recent change wins, by timestamp: HubSpot's is the webhook's occurredAt, the LMS's is
 //     Learner.Updated. When the LMS does not report Updated, HubSpot's change wins, since it is the
 //     only side with a known time.
+//   - Blanks (every direction that writes to the LMS, live and manual): an empty HubSpot value
+//     never overwrites a learner's value (HubSpot Data Sync's rule); the field is left alone,
+//     silently, and a record whose only differences were blanks is logged unchanged. The one
+//     exception is an explicit clear of a value hubsync itself synced: when the sync state says
+//     the engine last synced that property with a value (so HubSpot held it through hubsync) and
+//     the learner still holds that same value, the empty value clears the learner's field. A
+//     new learner never gets a blank either.
+//   - Live changes apply only the rows whose HubSpot property the webhook says changed (all of
+//     a contact's changes in a batch together): an edit of an outbound-only or unmapped property
+//     writes nothing to the LMS and does not even read the contact. Creation, merge and restore
+//     events apply every row, and so does a manual sync. A new learner, when creation is on, gets
+//     every row's value whatever changed; a contact with no learner becomes one at its creation,
+//     at an edit of a mapped inbound property or of its email, or in a manual sync.
 //   - A contact deleted in HubSpot never deletes a learner; it is logged.
 //   - A merge is applied to the surviving contact: its values flow to the learner matching its
 //     email, so merging never creates a second learner.
@@ -45,9 +59,27 @@ import (
 //     when an email row points to the LMS.
 //   - No matching learner: skipped and logged, unless new-learner creation is on.
 
+// inboundPayload is an inbound job: one contact, and the properties its events changed.
 type inboundPayload struct {
 	ContactID  string    `json:"contact_id"`
 	OccurredAt time.Time `json:"occurred_at"`
+	// Properties are the HubSpot properties the event changed (a contact.propertyChange names
+	// one). Empty means every row: creation, merge and restore events, and jobs queued before
+	// the field existed.
+	Properties []string `json:"properties,omitempty"`
+}
+
+// inboundAll is the property part of the key of an inbound job for every row.
+const inboundAll = "*"
+
+// inboundKey is the coalescing key of an inbound job: per contact and changed property, so that
+// coalescing, which keeps only the newest payload of a key, never loses an edit of another
+// property; prop "" (every row) keys as inboundAll.
+func inboundKey(contact, prop string) string {
+	if prop == "" {
+		prop = inboundAll
+	}
+	return "inbound|" + contact + "|" + prop
 }
 
 // WebhookOptions configures HubSpotWebhooks.
@@ -168,7 +200,9 @@ func (e *Engine) intake(ctx context.Context, events []hubspot.WebhookEvent) erro
 }
 
 // route turns events into one job per school connected to the event's portal, leaving out the
-// echoes of the engine's own writes and events that carry no profile data.
+// echoes of the engine's own writes and events that carry no profile data. A job names the
+// property a contact.propertyChange changed and is keyed per contact and property (inboundKey);
+// the school's rows are not looked at here: applyInbound filters.
 func (e *Engine) route(ctx context.Context, events []hubspot.WebhookEvent) ([]webhookItem, error) {
 	var items []webhookItem
 	for _, ev := range events {
@@ -188,12 +222,16 @@ func (e *Engine) route(ctx context.Context, events []hubspot.WebhookEvent) ([]we
 			continue
 		}
 		id := strconv.FormatInt(contact, 10)
-		payload, _ := json.Marshal(inboundPayload{ContactID: id, OccurredAt: ev.OccurredAt})
+		p, prop := inboundPayload{ContactID: id, OccurredAt: ev.OccurredAt}, ""
+		if strings.HasSuffix(ev.SubscriptionType, ".propertyChange") && ev.PropertyName != "" {
+			p.Properties, prop = []string{ev.PropertyName}, ev.PropertyName
+		}
+		payload, _ := json.Marshal(p)
 		key := fmt.Sprintf("%d|%d|%s|%d|%s|%d", ev.PortalID, ev.EventID, ev.SubscriptionType, ev.ObjectID, ev.PropertyName, ev.OccurredAt.UnixMilli())
 		for _, s := range schools {
 			items = append(items, webhookItem{
 				dedupe: string(s) + "|" + key,
-				job:    JobSpec{School: s, Kind: JobInbound, Key: "inbound|" + id, Payload: payload, Priority: PriorityLive},
+				job:    JobSpec{School: s, Kind: JobInbound, Key: inboundKey(id, prop), Payload: payload, Priority: PriorityLive},
 			})
 		}
 	}
@@ -350,27 +388,43 @@ func (r *inRun) props() []string {
 	return props
 }
 
-// applyInbound applies a batch of one school's inbound jobs.
+// inboundChange is what a batch's jobs say about one contact: the newest change's time, and the
+// properties changed (all: every row).
+type inboundChange struct {
+	at    time.Time
+	all   bool
+	props map[string]bool
+}
+
+// applyInbound applies a batch of one school's inbound jobs. A contact's jobs (one per changed
+// property) are applied together, with the union of their properties; a contact none of whose
+// changed properties is read by an inbound row is not even read from HubSpot.
 func (e *Engine) applyInbound(ctx context.Context, school SchoolID, jobs []Job) error {
 	r, idle, err := e.newInRun(ctx, school)
 	if err != nil || idle {
 		return err // idle: nothing points to the LMS, the events are not for us
 	}
 	defer e.writeLog(ctx, r.log)
-	latest := map[string]time.Time{}
+	order, changes, bad := groupInbound(jobs)
+	for range bad {
+		r.log.add("", OutcomeFailed, "undecodable inbound job")
+	}
+	rows := map[string][]RowReport{}
 	var ids []string
-	for _, j := range jobs {
-		var p inboundPayload
-		if err := json.Unmarshal(j.Payload, &p); err != nil || p.ContactID == "" {
-			r.log.add("", OutcomeFailed, "undecodable inbound job")
-			continue
+	for _, id := range order {
+		ch := changes[id]
+		if ch.all {
+			rows[id] = r.rows
+		} else {
+			rows[id] = changedRows(r.rows, ch.props)
 		}
-		if _, dup := latest[p.ContactID]; !dup {
-			ids = append(ids, p.ContactID)
+		// With creation on, an email set on a contact may make it a new learner.
+		if ch.all || len(rows[id]) > 0 || (ch.props["email"] && r.settings.Inbound.CreateLearners) {
+			ids = append(ids, id)
 		}
-		if p.OccurredAt.After(latest[p.ContactID]) {
-			latest[p.ContactID] = p.OccurredAt
-		}
+	}
+	if n := len(order) - len(ids); n > 0 {
+		e.log.Debug("hubsync: HubSpot changes of properties no inbound row reads; nothing to apply", "school", school, "contacts", n)
 	}
 	if len(ids) == 0 {
 		return nil
@@ -385,17 +439,57 @@ func (e *Engine) applyInbound(ctx context.Context, school SchoolID, jobs []Job) 
 			e.log.Info("hubsync: contact gone from HubSpot (deleted or merged); nothing to apply", "school", school, "contact", id)
 			continue
 		}
-		if err := r.apply(ctx, c, latest[id]); err != nil {
+		if err := r.apply(ctx, c, changes[id].at, rows[id]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// apply applies one HubSpot contact to its learner, creating the learner when none matches and
-// creation is on. Errors returned are the kind that should retry the batch (the LMS or the store
-// unavailable); per-record problems are logged.
-func (r *inRun) apply(ctx context.Context, c hubspot.Contact, changedAt time.Time) error {
+// groupInbound groups a batch's inbound jobs by contact (in the order of each contact's first
+// job): the newest occurredAt, and the union of the changed properties, where a job without a
+// property list (every row) makes it all. bad counts the undecodable jobs.
+func groupInbound(jobs []Job) (order []string, changes map[string]*inboundChange, bad int) {
+	changes = map[string]*inboundChange{}
+	for _, j := range jobs {
+		var p inboundPayload
+		if err := json.Unmarshal(j.Payload, &p); err != nil || p.ContactID == "" {
+			bad++
+			continue
+		}
+		ch := changes[p.ContactID]
+		if ch == nil {
+			ch = &inboundChange{props: map[string]bool{}}
+			changes[p.ContactID] = ch
+			order = append(order, p.ContactID)
+		}
+		if p.OccurredAt.After(ch.at) {
+			ch.at = p.OccurredAt
+		}
+		ch.all = ch.all || len(p.Properties) == 0
+		for _, prop := range p.Properties {
+			ch.props[prop] = true
+		}
+	}
+	return order, changes, bad
+}
+
+// changedRows returns the rows whose HubSpot property is among changed, in their order.
+func changedRows(rows []RowReport, changed map[string]bool) []RowReport {
+	var out []RowReport
+	for _, row := range rows {
+		if changed[row.Mapping.HubSpotProperty] {
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+// apply applies one HubSpot contact to its learner (rows: the inbound rows to apply, r.rows or
+// those whose property changed), creating the learner when none matches and creation is on; a new
+// learner gets every row's value. Errors returned are the kind that should retry the batch (the
+// LMS or the store unavailable); per-record problems are logged.
+func (r *inRun) apply(ctx context.Context, c hubspot.Contact, changedAt time.Time, rows []RowReport) error {
 	email := FoldEmail(c.Properties["email"])
 	if err := ValidateEmail(email); err != nil {
 		r.log.add(email, OutcomeSkipped, "contact "+c.ID+": "+err.Error())
@@ -412,7 +506,7 @@ func (r *inRun) apply(ctx context.Context, c hubspot.Contact, changedAt time.Tim
 	if err != nil {
 		return err
 	}
-	return r.applyTo(ctx, c, changedAt, learner, movedFrom)
+	return r.applyTo(ctx, c, changedAt, learner, movedFrom, rows)
 }
 
 // match finds the contact's learner by email or, since HubSpot keeps an old address as an
@@ -447,9 +541,9 @@ func recordRefused(err error) bool {
 		errors.Is(err, ErrNotFound) || errors.As(err, &pe)
 }
 
-// applyTo writes a contact's mapped inbound values that differ to the learner it matched.
+// applyTo writes a contact's values of rows (inbound rows) that differ to the learner it matched.
 // movedFrom is the learner's old email when it was found by one of the contact's additional emails.
-func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string) error {
+func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, rows []RowReport) error {
 	email := FoldEmail(c.Properties["email"])
 	stateKey := FoldEmail(learner.Email)
 	st, err := r.e.cfg.Store.GetSyncState(ctx, r.school, stateKey)
@@ -459,7 +553,7 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 	if err != nil {
 		return err
 	}
-	values, written := r.inboundValues(c, changedAt, learner, movedFrom, st)
+	values, written := r.inboundValues(c, changedAt, learner, movedFrom, st, rows)
 	if len(values) == 0 {
 		r.log.add(email, OutcomeUnchanged, "")
 		return nil
@@ -484,13 +578,13 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 }
 
 // inboundValues returns the values to write to the learner (by LMS field, in the LMS's types) and
-// the canonical HubSpot form of each ({LMS field, HubSpot property}), applying the two-way
-// conflict rule and the LMS's validation; a value that cannot be written is logged.
-func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, st SyncState) (map[string]any, map[[2]string]string) {
+// the canonical HubSpot form of each ({LMS field, HubSpot property}), applying the blank rule, the
+// two-way conflict rule and the LMS's validation; a value that cannot be written is logged.
+func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, st SyncState, rows []RowReport) (map[string]any, map[[2]string]string) {
 	email := FoldEmail(c.Properties["email"])
 	values := map[string]any{}
 	written := map[[2]string]string{}
-	for _, row := range r.rows {
+	for _, row := range rows {
 		key, prop := row.Mapping.LMSField, row.Mapping.HubSpotProperty
 		hsVal, err := NormalizeHubSpot(prop, row.Type, c.Properties[prop])
 		if err != nil {
@@ -508,6 +602,9 @@ func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Le
 		} else if hsVal == lmsVal {
 			continue
 		}
+		if blankKept(st.SentToHubSpot, prop, hsVal, lmsVal) {
+			continue // a blank never overwrites a value (see the rules above)
+		}
 		if row.Direction == DirectionBoth && lmsWins(st.SentToHubSpot, prop, hsVal, lmsVal, learner.Updated, changedAt) {
 			continue
 		}
@@ -519,6 +616,17 @@ func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Le
 		written[[2]string{key, prop}] = hsVal
 	}
 	return values, written
+}
+
+// blankKept is the blank rule for one field: an empty HubSpot value leaves a non-empty LMS value
+// alone, unless it is the explicit clear of a value the engine synced: the engine last synced prop
+// with a value (sent[prop], so HubSpot held it through the engine) and the LMS still holds that
+// same value. hsVal and lmsVal are canonical HubSpot forms.
+func blankKept(sent map[string]string, prop, hsVal, lmsVal string) bool {
+	if hsVal != "" || lmsVal == "" {
+		return false
+	}
+	return sent[prop] != lmsVal // an unrecorded or empty sent[prop] never equals lmsVal here
 }
 
 // lmsWins is the two-way conflict rule for one field: the LMS keeps its value when HubSpot still
