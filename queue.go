@@ -169,6 +169,13 @@ type Queue interface {
 	// Release gives a leased job back without counting an attempt (a worker shutting down, or work
 	// postponed by a rate limit), to run again at runAt (zero: now). ErrLeaseLost as Ack.
 	Release(ctx context.Context, j Job, runAt time.Time) error
+	// Extend renews the leases of leased jobs the caller holds to until: a worker's heartbeat while
+	// a long batch runs. It extends, in one write, every job of jobs whose lease token is still the
+	// job's (an expired lease nobody took over included, as for Ack), and returns the ids of the
+	// others (taken over by another worker, or acked, retried, released or killed already), whose
+	// work the caller must stop. An until not after the queue clock's now fails with an error
+	// wrapping ErrInvalidValue and extends nothing. Extend of no jobs does nothing.
+	Extend(ctx context.Context, jobs []Job, until time.Time) (lost []int64, err error)
 	// Kill dead-letters a leased job at once, whatever its attempt count, recording cause as its
 	// LastError (the engine uses it for work whose error is permanent). The job counts the
 	// attempt. It can be replayed like any dead letter. ErrLeaseLost as Ack.

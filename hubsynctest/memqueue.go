@@ -376,6 +376,37 @@ func (m *MemStore) Release(ctx context.Context, j hubsync.Job, runAt time.Time) 
 	return m.giveBack(ctx, "release", j, runAt, nil, false)
 }
 
+// Extend renews to until, under the store's lock, the leases of jobs whose lease token is still
+// the job's (an expired lease nobody took over included), and returns the ids of the others, in
+// the order given. An until not after the clock's now fails with an error wrapping
+// hubsync.ErrInvalidValue and extends nothing.
+func (m *MemStore) Extend(ctx context.Context, jobs []hubsync.Job, until time.Time) ([]int64, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	d, q := m.d, &m.d.q
+	if now := d.clk.Now(); !until.After(now) {
+		return nil, fmt.Errorf("hubsynctest: extend the leases of %d jobs: lease end %s is not after the clock's now %s: %w",
+			len(jobs), until.UTC().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano), hubsync.ErrInvalidValue)
+	}
+	var lost []int64
+	for _, j := range jobs {
+		mj, err := q.leasedJob("extend", j)
+		if err != nil {
+			lost = append(lost, j.ID)
+			continue
+		}
+		d.saveJob(mj.ID)
+		mj.LeaseUntil = until
+	}
+	return lost, nil
+}
+
 // Kill dead-letters a leased job at once, counting the attempt and recording cause.
 // hubsync.ErrLeaseLost when the lease is no longer j's.
 func (m *MemStore) Kill(ctx context.Context, j hubsync.Job, cause string) error {

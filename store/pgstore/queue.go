@@ -308,6 +308,57 @@ func (s *Store) Release(ctx context.Context, j hubsync.Job, runAt time.Time) err
 		WHERE id = $1 AND state = 'leased' AND lease_token = $2`, j.ID, j.LeaseToken, runAt.UTC())
 }
 
+// extendSQL renews, in one statement, the leases of the ($2 ids, $3 tokens) pairs whose token is
+// still the leased job's, to $1. The row lock makes it wait for a Dequeue taking a job over; it
+// then sees the new token and leaves the job alone.
+const extendSQL = `UPDATE jobs SET lease_until = $1
+FROM unnest($2::bigint[], $3::text[]) AS x(id, token)
+WHERE jobs.id = x.id AND jobs.state = 'leased' AND jobs.lease_token = x.token
+RETURNING jobs.id, jobs.lease_token`
+
+// Extend renews to until the leases of jobs whose lease token is still the job's (an expired
+// lease nobody took over included), in one statement (through jobExec's path, so WithAsyncAcks
+// applies: a database crash can forget a heartbeat, and the lease then ends earlier), and returns
+// the ids of the others, in the order given. An until not after the clock's now fails with an
+// error wrapping hubsync.ErrInvalidValue and extends nothing.
+func (s *Store) Extend(ctx context.Context, jobs []hubsync.Job, until time.Time) ([]int64, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	if now := s.now(); !until.After(now) {
+		return nil, fmt.Errorf("pgstore: extending the leases of %d jobs: lease end %s is not after the clock's now %s: %w",
+			len(jobs), until.UTC().Format(time.RFC3339Nano), now.Format(time.RFC3339Nano), hubsync.ErrInvalidValue)
+	}
+	ids := make([]int64, len(jobs))
+	tokens := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i], tokens[i] = j.ID, j.LeaseToken
+	}
+	type held struct {
+		id    int64
+		token string
+	}
+	kept := make(map[held]bool, len(jobs))
+	scan := func(rows pgx.Rows) error {
+		var h held
+		_, err := pgx.ForEachRow(rows, []any{&h.id, &h.token}, func() error {
+			kept[h] = true
+			return nil
+		})
+		return err
+	}
+	if err := s.jobQuery(ctx, scan, extendSQL, until.UTC(), ids, tokens); err != nil {
+		return nil, interpretError(fmt.Sprintf("extending the leases of %d jobs", len(jobs)), err)
+	}
+	var lost []int64
+	for _, j := range jobs {
+		if !kept[held{j.ID, j.LeaseToken}] {
+			lost = append(lost, j.ID)
+		}
+	}
+	return lost, nil
+}
+
 // Kill dead-letters a leased job at once, whatever its attempt count: the attempt counts and
 // cause becomes its LastError. Like any dead job it no longer blocks its key's later jobs, and
 // Replay brings it back. ErrLeaseLost as Ack.

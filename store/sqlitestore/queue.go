@@ -269,6 +269,44 @@ func (s *Store) Release(ctx context.Context, j hubsync.Job, runAt time.Time) err
 		WHERE id = ? AND lease_token = ? AND dead_at IS NULL`, ns(runAt), j.ID, j.LeaseToken)
 }
 
+// Extend renews to until the leases of jobs whose lease token is still the job's (an expired
+// lease nobody took over included), in one immediate transaction with one prepared UPDATE per
+// job, and returns the ids of the others, in the order given. An until not after the clock's now
+// (read once the transaction holds the writer) fails with an error wrapping
+// hubsync.ErrInvalidValue and extends nothing.
+func (s *Store) Extend(ctx context.Context, jobs []hubsync.Job, until time.Time) ([]int64, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	var lost []int64
+	err := s.write(ctx, func(q querier) error {
+		lost = lost[:0]
+		if now := s.clk.Now(); !until.After(now) {
+			return fmt.Errorf("lease end %s is not after the clock's now %s: %w",
+				until.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano), hubsync.ErrInvalidValue)
+		}
+		for _, j := range jobs {
+			res, err := q.ExecContext(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_token = ? AND dead_at IS NULL`,
+				ns(until), j.ID, j.LeaseToken)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				lost = append(lost, j.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, interpretError(fmt.Sprintf("extend the leases of %d jobs", len(jobs)), err)
+	}
+	return lost, nil
+}
+
 // Kill dead-letters a leased job at once, counting the attempt and recording cause;
 // hubsync.ErrLeaseLost when the lease is no longer j's.
 func (s *Store) Kill(ctx context.Context, j hubsync.Job, cause string) error {

@@ -50,3 +50,37 @@ func Benchmark(b *testing.B, f Factory) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
 }
+
+// BenchmarkExtend measures a worker's heartbeat: one op is one Extend of 100 leased jobs (spread
+// over distinct keys of one school), so ns/op is the cost of renewing a 100-job batch. The
+// factory is the same one Run takes; the clock does not move, so every Extend succeeds.
+func BenchmarkExtend(b *testing.B, f Factory) {
+	clk := clock.NewFake(epoch)
+	_, q := f(b, Config{Clock: clk, MaxAttempts: hubsync.MaxAttemptsDefault})
+	ctx := b.Context()
+	const batch = 100
+	specs := make([]hubsync.JobSpec, batch)
+	for k := range specs {
+		specs[k] = hubsync.JobSpec{School: "s0", Kind: "push", Key: fmt.Sprintf("learner-%d@example.com", k), Payload: []byte(`{}`)}
+	}
+	if err := q.Enqueue(ctx, specs...); err != nil {
+		b.Fatal(err)
+	}
+	jobs, err := q.Dequeue(ctx, hubsync.DequeueOptions{Worker: "bench", Max: batch, Lease: 15 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(jobs) != batch {
+		b.Fatalf("Dequeue returned %d jobs, want %d", len(jobs), batch)
+	}
+	until := epoch.Add(time.Minute)
+	for b.Loop() {
+		lost, err := q.Extend(ctx, jobs, until)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(lost) > 0 {
+			b.Fatalf("Extend lost %d of %d jobs", len(lost), batch)
+		}
+	}
+}

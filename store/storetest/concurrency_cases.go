@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ var concurrencyCases = []testCase{
 	{"ConnectionGenerationRace", testConnectionGenerationRace},
 	{"DequeueRace", testDequeueRace},
 	{"WorkersExactlyOnce", testWorkers},
+	{"HeartbeatAgainstDequeuers", testHeartbeatRace},
 }
 
 const racers = 16
@@ -289,4 +291,117 @@ func testWorkers(t *testing.T, x fixture) {
 		stats(t, x, hubsync.SchoolID(fmt.Sprintf("s%d", s)), hubsync.QueueStats{})
 	}
 	t.Logf("%d enqueues ran as %d jobs", schools*keys*changes, runs.Load())
+}
+
+// testHeartbeatRace: one worker renews its lease of a key's job while others keep trying to
+// dequeue the key; never do two hold it. While the heartbeats come before the lease ends, nobody
+// else gets the job (nor the key's next one). Once they come late, a racer may take the job
+// over, and from then on the old holder's Extend reports it lost: an Extend that began after a
+// racer's Dequeue returned the job never succeeds.
+func testHeartbeatRace(t *testing.T, x fixture) {
+	const (
+		dequeuers = 4
+		onTime    = 30 // heartbeats 10 s apart under a 15 s lease
+		late      = 30 // at most this many heartbeats 20 s apart
+	)
+	enqueue(t, x, live("a", "k", "held"))
+	holder := dequeueShort(t, x, "holder", 1, 1)[0]
+	enqueue(t, x, live("a", "k", "next"))
+
+	var (
+		mu       sync.Mutex
+		failures []string
+		taken    atomic.Bool
+		takeover hubsync.Job
+		lateOn   = make(chan struct{}) // closed when heartbeats start coming late
+		done     = make(chan struct{}) // closed when the heartbeats stopped
+	)
+	fail := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(failures) < 10 {
+			failures = append(failures, fmt.Sprintf(format, args...))
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range dequeuers {
+		wg.Go(func() {
+			for !taken.Load() {
+				jobs, err := x.q.Dequeue(x.ctx, hubsync.DequeueOptions{Worker: fmt.Sprint("racer", w), Max: 10, Lease: heartbeat})
+				if err != nil {
+					fail("racer %d: Dequeue: %v", w, err)
+					return
+				}
+				if len(jobs) == 0 {
+					continue
+				}
+				select {
+				case <-lateOn:
+				default:
+					// Every heartbeat until this Dequeue returned came before the lease ended.
+					fail("racer %d leased %d jobs (first %q) while the holder's heartbeats were on time", w, len(jobs), jobs[0].Payload)
+				}
+				if len(jobs) != 1 || jobs[0].ID != holder.ID {
+					fail("racer %d leased %d jobs (first %q), want the held job alone", w, len(jobs), jobs[0].Payload)
+				}
+				if !taken.CompareAndSwap(false, true) {
+					fail("racer %d took over the job after another racer had", w)
+					return
+				}
+				mu.Lock()
+				takeover = jobs[0]
+				mu.Unlock()
+				return
+			}
+		})
+	}
+	heartbeatOnce := func(step time.Duration) (lost bool) {
+		x.clk.Advance(step)
+		takenBefore := taken.Load()
+		got, err := x.q.Extend(x.ctx, []hubsync.Job{holder}, x.clk.Now().Add(heartbeat))
+		if err != nil {
+			fail("holder: Extend: %v", err)
+			return true
+		}
+		if len(got) == 0 && takenBefore {
+			fail("holder's Extend succeeded after a racer had taken the job over")
+		}
+		return len(got) > 0
+	}
+	wg.Go(func() {
+		defer close(done)
+		for i := range onTime {
+			if heartbeatOnce(10 * time.Second) {
+				fail("holder: heartbeat %d, on time, reported the job lost", i)
+				close(lateOn)
+				return
+			}
+		}
+		close(lateOn)
+		for i := range late {
+			if heartbeatOnce(20 * time.Second) {
+				t.Logf("the job was taken over at late heartbeat %d", i)
+				return
+			}
+		}
+		// The racers never won a race: stop heartbeating and let them take the job over.
+		t.Logf("no racer won against %d late heartbeats", late)
+		x.clk.Advance(20 * time.Second)
+	})
+	wg.Wait()
+	<-done
+	if len(failures) > 0 {
+		t.Fatalf("%d problems, first: %s", len(failures), strings.Join(failures, "; "))
+	}
+	if !taken.Load() {
+		t.Fatal("no racer took the job over once the heartbeats stopped")
+	}
+	mustEqual(t, "lost to the old holder after the takeover", extend(t, x, []hubsync.Job{holder}, x.clk.Now().Add(heartbeat)), []int64{holder.ID})
+	if err := x.q.Ack(x.ctx, holder); !errors.Is(err, hubsync.ErrLeaseLost) {
+		t.Fatalf("old holder's Ack after the takeover: err = %v, want hubsync.ErrLeaseLost", err)
+	}
+	mustEqual(t, "the new holder's heartbeat", extend(t, x, []hubsync.Job{takeover}, x.clk.Now().Add(heartbeat)), []int64(nil))
+	must(t, "new holder's Ack", x.q.Ack(x.ctx, takeover))
+	next := dequeueShort(t, x, "w", 10, 1)[0]
+	mustEqual(t, "the key's next job", string(next.Payload), "next")
 }

@@ -36,5 +36,6 @@
 // the job it enqueued and the state it wrote, that a successful one commits both, that fn sees
 // its own writes, and that connection generations raised inside transactions count like any.
 //
-// [Benchmark] measures enqueue+dequeue+ack throughput of a queue with the same factory.
+// [Benchmark] measures enqueue+dequeue+ack throughput of a queue with the same factory, and
+// [BenchmarkExtend] the cost of a heartbeat renewing a batch of 100 leases.
 package storetest

@@ -32,6 +32,14 @@ var queueCases = []testCase{
 	{"MaxBatchOneSchool", testMaxBatch},
 	{"KindsAndExclude", testKindsExclude},
 	{"StatsAndNextRunAt", testStatsNextRunAt},
+	{"ExtendKeepsLeasePastFirst", testExtendKeepsLease},
+	{"ExtendAfterTakeoverIsLost", testExtendAfterTakeover},
+	{"ExtendOfFinishedJobsIsLost", testExtendFinished},
+	{"ExtendMixedBatch", testExtendMixed},
+	{"ExtendRejectsUntilNotAfterNow", testExtendRejectsPast},
+	{"ExtendOfNothing", testExtendNothing},
+	{"ExtendStatsCountsLeased", testExtendStats},
+	{"ExtendThenAck", testExtendThenAck},
 }
 
 const lease = time.Minute
