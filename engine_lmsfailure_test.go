@@ -38,7 +38,7 @@ func TestLearnWorldsDownForAnHourDeadLettersNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			eng, err := hubsync.New(hubsync.Config{
-				Store: store, Queue: store, Learners: learners, Clock: h.clk, Logger: testLogger(t),
+				Store: store, Queue: store, Learners: learners, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1,
 				HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
 					RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
 			})
@@ -145,7 +145,7 @@ func TestHostBackendControlErrors(t *testing.T) {
 	h := newHarness(t)
 	backend := &hostBackend{Learners: h.lms, update: map[string]func() error{}}
 	eng, err := hubsync.New(hubsync.Config{
-		Store: h.store, Queue: h.store, Learners: backend, Clock: h.clk, Logger: testLogger(t),
+		Store: h.store, Queue: h.store, Learners: backend, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1,
 		HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
 			RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
 	})
@@ -229,7 +229,7 @@ func TestLMSRateLimitBurstRecoversWithinItsWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng, err := hubsync.New(hubsync.Config{
-		Store: h.store, Queue: h.store, Learners: learners, Clock: h.clk, Logger: testLogger(t),
+		Store: h.store, Queue: h.store, Learners: learners, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1,
 		HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
 			RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
 	})

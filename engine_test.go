@@ -56,7 +56,14 @@ type harness struct {
 	lms   *hubsynctest.Learners
 	eng   *hubsync.Engine
 	note  *recNotifier
+	// gate, held, stops the clock's automatic advance (freeze), for tests that move time
+	// themselves.
+	gate sync.Mutex
 }
+
+// freeze stops the automatic advance of the clock until thaw; the test moves time itself.
+func (h *harness) freeze() { h.gate.Lock() }
+func (h *harness) thaw()   { h.gate.Unlock() }
 
 const redirect = "https://lms.example/hubspot/callback"
 
@@ -79,7 +86,7 @@ func newHarness(t testing.TB) *harness {
 	lms := hubsynctest.NewLearners(0)
 	note := &recNotifier{}
 	eng, err := hubsync.New(hubsync.Config{
-		Store: store, Queue: store, Learners: lms, Notifier: note, Clock: clk,
+		Store: store, Queue: store, Learners: lms, Notifier: note, Clock: clk, Heartbeat: -1, // see Config.Heartbeat
 		Logger: testLogger(t),
 		HubSpot: hubsync.HubSpotApp{
 			ClientID: hs.ClientID(), ClientSecret: hs.ClientSecret(), AppID: hs.AppID(),
@@ -89,14 +96,17 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { // advance time whenever something waits on it
+	h := &harness{t: t, ctx: ctx, clk: clk, hs: hs, store: store, lms: lms, eng: eng, note: note}
+	go func() { // advance time whenever something waits on it, unless the test froze it
 		for ctx.Err() == nil {
 			if clk.BlockUntil(ctx, 1) == nil {
+				h.gate.Lock()
 				clk.AdvanceToNext()
+				h.gate.Unlock()
 			}
 		}
 	}()
-	return &harness{t: t, ctx: ctx, clk: clk, hs: hs, store: store, lms: lms, eng: eng, note: note}
+	return h
 }
 
 func (h *harness) connect() hubsync.Connection {

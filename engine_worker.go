@@ -3,6 +3,7 @@ package hubsync
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hubsync/hubsync/clock"
@@ -138,7 +139,9 @@ func (e *Engine) step(ctx context.Context, l lane, worker string) (int, error) {
 	if err != nil || len(jobs) == 0 {
 		return 0, err
 	}
-	e.handleBatch(ctx, jobs[0].School, jobs)
+	k, bctx := e.keepLeases(ctx, jobs)
+	defer k.stop()
+	e.handleBatch(bctx, jobs[0].School, jobs, k)
 	return len(jobs), nil
 }
 
@@ -179,4 +182,104 @@ func (e *Engine) giveBack(ctx context.Context, jobs []Job) {
 			e.log.Warn("hubsync: could not give a job back", "school", j.School, "job", j.ID, "err", err)
 		}
 	}
+}
+
+// leaseKeeper renews a batch's leases while the batch runs (river's heartbeat), so leases can be
+// short and a crashed worker's jobs are taken over soon, while a long batch (one waiting on an LMS
+// budget) keeps its jobs. When a lease is lost anyway (the worker stalled past it and another
+// took the jobs over), the batch's context is cancelled so its work stops instead of running
+// twice.
+type leaseKeeper struct {
+	e      *Engine
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu   sync.Mutex
+	open map[int64]Job // jobs not finished yet
+}
+
+// keepLeases starts the heartbeat of jobs; the batch runs with the returned context and calls
+// finished for every group it finishes, and stop at the end.
+func (e *Engine) keepLeases(ctx context.Context, jobs []Job) (*leaseKeeper, context.Context) {
+	bctx, cancel := context.WithCancel(ctx)
+	k := &leaseKeeper{e: e, cancel: cancel, done: make(chan struct{}), open: make(map[int64]Job, len(jobs))}
+	for _, j := range jobs {
+		k.open[j.ID] = j
+	}
+	if e.cfg.Heartbeat < 0 {
+		close(k.done)
+		return k, bctx
+	}
+	go k.run(bctx)
+	return k, bctx
+}
+
+func (k *leaseKeeper) run(ctx context.Context) {
+	defer close(k.done)
+	e := k.e
+	for {
+		tm := e.clk.NewTimer(e.cfg.Heartbeat)
+		select {
+		case <-ctx.Done():
+			tm.Stop()
+			return
+		case <-tm.C():
+		}
+		jobs := k.pending()
+		if len(jobs) == 0 {
+			continue
+		}
+		lost, err := e.cfg.Queue.Extend(ctx, jobs, e.clk.Now().Add(e.cfg.Lease))
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Warn("hubsync: could not renew job leases", "school", jobs[0].School, "jobs", len(jobs), "err", err)
+			}
+			continue
+		}
+		if lost = k.stillOpen(lost); len(lost) > 0 {
+			e.log.Warn("hubsync: a job lease was lost mid-batch (another worker took the jobs over); stopping the batch",
+				"school", jobs[0].School, "lost", len(lost))
+			k.cancel()
+			return
+		}
+	}
+}
+
+func (k *leaseKeeper) pending() []Job {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]Job, 0, len(k.open))
+	for _, j := range k.open {
+		out = append(out, j)
+	}
+	return out
+}
+
+// stillOpen keeps the ids of lost that the batch has not finished itself (a job it acked is
+// reported lost by a heartbeat that raced the ack).
+func (k *leaseKeeper) stillOpen(lost []int64) []int64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := lost[:0]
+	for _, id := range lost {
+		if _, ok := k.open[id]; ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// finished stops renewing jobs the batch has acked, retried, released or killed.
+func (k *leaseKeeper) finished(jobs []Job) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, j := range jobs {
+		delete(k.open, j.ID)
+	}
+}
+
+// stop ends the heartbeat and waits for it.
+func (k *leaseKeeper) stop() {
+	k.cancel()
+	<-k.done
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hubsync/hubsync"
+	"github.com/hubsync/hubsync/hubsynctest"
 	"github.com/hubsync/hubsync/learnworlds"
 	"github.com/hubsync/hubsync/learnworlds/learnworldstest"
 )
@@ -35,7 +37,7 @@ func TestLMSBacklogDoesNotDelayLiveHubSpotWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng, err := hubsync.New(hubsync.Config{
-		Store: h.store, Queue: h.store, Learners: learners, Clock: h.clk, Logger: testLogger(t),
+		Store: h.store, Queue: h.store, Learners: learners, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1,
 		HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
 			RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
 	})
@@ -78,5 +80,93 @@ func TestLMSBacklogDoesNotDelayLiveHubSpotWork(t *testing.T) {
 	t.Logf("live change landed after %d LearnWorlds requests of the backlog, behind %d queued LMS writes", lw.Stats().Requests-before, backlog)
 	if u, _ := lw.User("learner0@example.com"); u.Fields["country"] != "FR" {
 		t.Logf("the LMS backlog is still being worked through (learner0 country %v)", u.Fields["country"])
+	}
+}
+
+// stallingBackend is the in-memory LMS whose first Update stalls until the test lets it go.
+type stallingBackend struct {
+	*hubsynctest.Learners
+	once             sync.Once
+	entered, release chan struct{}
+}
+
+func (b *stallingBackend) Update(ctx context.Context, s hubsync.SchoolID, id string, values map[string]any) (hubsync.Learner, error) {
+	first := false
+	b.once.Do(func() { first = true })
+	if first {
+		close(b.entered)
+		select {
+		case <-b.release:
+		case <-ctx.Done():
+			return hubsync.Learner{}, ctx.Err()
+		}
+	}
+	return b.Learners.Update(ctx, s, id, values)
+}
+
+// TestHeartbeatKeepsALongBatchsJobs: a batch that runs for twice its 15 s lease (its LMS write
+// stalls) renews its leases while it runs, so another engine on the same database does not take
+// the jobs over and apply them a second time; the learner is written once.
+func TestHeartbeatKeepsALongBatchsJobs(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	sa, sb := sharedStores(t, "sqlite", h.clk)
+	backend := &stallingBackend{Learners: h.lms, entered: make(chan struct{}), release: make(chan struct{})}
+	engine := func(s storeQueue) *hubsync.Engine {
+		e, err := hubsync.New(hubsync.Config{
+			Store: s, Queue: s, Learners: backend, Clock: h.clk, Logger: testLogger(t), Lease: 15 * time.Second,
+			HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
+				RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	a, b := engine(sa), engine(sb)
+	h.eng = a
+	h.connect()
+	h.withWebhooks()
+	h.settings(hubsync.Settings{Mode: hubsync.ModeToLMS, Mappings: inboundMapping})
+	h.lms.Put(school, hubsync.Learner{Email: "ann@school.example", Values: map[string]any{"country": "GR"}})
+	h.admin("ann@school.example", map[string]string{"country": "FR"})
+	h.flush()
+
+	doneA := make(chan error, 1)
+	go func() { _, err := a.RunOnce(h.ctx); doneA <- err }()
+	<-backend.entered // engine A holds the batch and stalls in the LMS write
+	h.freeze()
+	// heartbeatSet waits for the batch's heartbeat to set its timer (the only thing waiting on
+	// the clock while the batch stalls); the bound only turns a missing heartbeat into a failure
+	// instead of a hang.
+	heartbeatSet := func() {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+		defer cancel()
+		if err := h.clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatalf("no heartbeat is waiting on the clock while the batch runs: %v", err)
+		}
+	}
+	for range 6 { // 30 s, twice the lease, one heartbeat period at a time
+		heartbeatSet()
+		h.clk.Advance(5 * time.Second)
+	}
+	heartbeatSet() // the last renewal is done
+	if n, err := b.RunOnce(h.ctx); err != nil || n != 0 {
+		t.Fatalf("engine B took %d jobs (%v) of a batch whose lease engine A keeps renewing", n, err)
+	}
+	h.thaw()
+	close(backend.release)
+	if err := <-doneA; err != nil {
+		t.Fatal(err)
+	}
+	if got := h.lms.Stats().Updates; got != 1 {
+		t.Fatalf("%d LMS writes, want 1", got)
+	}
+	if l, _ := h.lms.Get(school, "ann@school.example"); l.Values["country"] != "FR" {
+		t.Fatalf("learner = %+v", l)
+	}
+	if st, _ := sa.Stats(h.ctx, school); st.Ready+st.Scheduled+st.Leased+st.Dead != 0 {
+		t.Fatalf("queue = %+v", st)
 	}
 }

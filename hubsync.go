@@ -20,8 +20,10 @@ const (
 	LMSWorkersDefault = 2
 	// BackfillWorkersDefault is how many workers Run starts for manual sync pages.
 	BackfillWorkersDefault = 2
-	// LeaseDefault is how long a worker holds a batch of jobs before another may take them over.
-	LeaseDefault = 2 * time.Minute
+	// LeaseDefault is how long a worker holds a batch of jobs before another may take them over,
+	// unless it renews the lease: a running batch renews it every third of it (a heartbeat), so a
+	// crashed worker's jobs are taken over within about this long, while a long batch keeps them.
+	LeaseDefault = 15 * time.Second
 	// PollDefault is the longest an idle worker waits before looking at the queue again, when it was
 	// not woken by a new job.
 	PollDefault = time.Second
@@ -109,8 +111,13 @@ type Config struct {
 	// BackfillWorkers is the number of workers for manual sync pages and any other job kind
 	// (BackfillWorkersDefault).
 	BackfillWorkers int
-	// Lease is how long a worker holds jobs (LeaseDefault).
+	// Lease is how long a worker holds jobs without renewing them (LeaseDefault).
 	Lease time.Duration
+	// Heartbeat is how often a running batch renews its leases (0: Lease/3). Negative turns the
+	// heartbeat off: a batch then keeps its jobs only for Lease, so Lease must outlast the longest
+	// batch. Tests whose fake clock advances by itself whenever something waits on it turn it off,
+	// since the heartbeat's timer would let that clock race ahead during every batch.
+	Heartbeat time.Duration
 	// Poll is the idle wait between queue looks (PollDefault).
 	Poll time.Duration
 	// SchemaTTL is how long a portal's property schema is cached (SchemaTTLDefault).
@@ -218,6 +225,9 @@ func (cfg Config) withDefaults() Config {
 		cfg.BackfillWorkers = BackfillWorkersDefault
 	}
 	orDefault(&cfg.Lease, LeaseDefault)
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = cfg.Lease / 3
+	}
 	orDefault(&cfg.Poll, PollDefault)
 	orDefault(&cfg.SchemaTTL, SchemaTTLDefault)
 	orDefault(&cfg.MaxBackoff, MaxBackoffDefault)
@@ -307,17 +317,23 @@ const (
 	// JobEvent carries one timeline event occurrence (key: its occurrence id, so a redelivered
 	// source event is one job).
 	JobEvent JobKind = "event"
-	// JobInbound carries one HubSpot contact to apply to the LMS (key: the contact id, so a burst
-	// of changes to one contact is one job).
+	// JobInbound carries one HubSpot contact change to apply to the LMS (key: the contact id and
+	// the changed property, "*" for all, so a burst of edits of one property is one job and edits
+	// of different properties are all kept).
 	JobInbound JobKind = "inbound"
 	// JobManual carries one page of a manual sync (key: the school, so pages run one at a time).
 	JobManual JobKind = "manual"
 )
 
-// handleBatch processes one school's leased jobs.
-func (e *Engine) handleBatch(ctx context.Context, school SchoolID, jobs []Job) {
+// handleBatch processes one school's leased jobs, live work first, telling k (which renews their
+// leases while they run) as each group is finished.
+func (e *Engine) handleBatch(ctx context.Context, school SchoolID, jobs []Job, k *leaseKeeper) {
+	finish := func(group []Job, err error) {
+		e.finish(ctx, group, err)
+		k.finished(group)
+	}
 	if err := e.checkConnection(ctx, school); err != nil {
-		e.finish(ctx, jobs, err)
+		finish(jobs, err)
 		return
 	}
 	var contacts, events, inbound, manual, unknown []Job
@@ -336,24 +352,25 @@ func (e *Engine) handleBatch(ctx context.Context, school SchoolID, jobs []Job) {
 		}
 	}
 	if len(unknown) > 0 {
-		e.finish(ctx, unknown, fmt.Errorf("hubsync: unknown job kind %q", unknown[0].Kind))
+		finish(unknown, fmt.Errorf("hubsync: unknown job kind %q", unknown[0].Kind))
 	}
 	if len(contacts) > 0 {
-		e.finish(ctx, contacts, e.syncContacts(ctx, school, contacts))
+		finish(contacts, e.syncContacts(ctx, school, contacts))
 	}
 	if len(events) > 0 {
-		e.finish(ctx, events, e.sendEvents(ctx, school, events))
+		finish(events, e.sendEvents(ctx, school, events))
 	}
 	if len(inbound) > 0 {
 		if release, ok := e.holdLMS(school); ok {
-			e.finish(ctx, inbound, e.applyInbound(ctx, school, inbound))
+			finish(inbound, e.applyInbound(ctx, school, inbound))
 			release()
 		} else {
 			e.giveBack(ctx, inbound) // another worker is on this school's LMS budget
+			k.finished(inbound)
 		}
 	}
 	// Backfill pages last: live work of the batch goes first.
 	for _, j := range manual {
-		e.finish(ctx, []Job{j}, e.handleManual(ctx, school, j))
+		finish([]Job{j}, e.handleManual(ctx, school, j))
 	}
 }
