@@ -18,6 +18,17 @@ type Sink interface {
 	Record(ctx context.Context, school hubsync.SchoolID, a hubsync.Activity) error
 }
 
+// TxSink is a Sink that can queue its work on a Queue of the caller's transaction (see
+// hubsync.Transactor), so the work commits with the caller's writes: *hubsync.Engine implements
+// it.
+type TxSink interface {
+	Sink
+	LearnerChangedTx(ctx context.Context, q hubsync.Queue, school hubsync.SchoolID, l hubsync.Learner) error
+	RecordTx(ctx context.Context, q hubsync.Queue, school hubsync.SchoolID, a hubsync.Activity) error
+}
+
+var _ TxSink = (*hubsync.Engine)(nil)
+
 // Deduper remembers webhook deliveries: hubsync.Store implements it.
 type Deduper interface {
 	MarkWebhookSeen(ctx context.Context, source, eventID string, at time.Time) (first bool, err error)
@@ -39,30 +50,29 @@ type Deduper interface {
 //     userTagAdded / userTagDeleted a tag change (LearnWorlds sends the full tag list, no delta,
 //     so the event names the list after the change).
 //
-// The delivery is marked seen first; what follows only queues work locally (no LearnWorlds call:
-// the learner comes from the payload), so a delivery marked seen is not lost to a failed call.
-// When queueing fails the handler answers 500 and logs the dedupe key. A nil dedupe skips
-// deduplication (the engine's occurrence ids still keep timeline events single); a nil log
-// discards.
+// The handler answers 200 only once the delivery's work is queued durably. What follows only
+// queues work locally (no LearnWorlds call: the learner comes from the payload). When dedupe is a
+// hubsync.Transactor and sink a TxSink (the engine's Store, such as sqlitestore, pgstore or the
+// in-memory store, and the *hubsync.Engine whose Queue is that store's), the delivery is marked
+// seen and its work queued in one transaction: either both happen or neither, so when queueing
+// fails the handler answers 500, nothing is remembered, and LearnWorlds' redelivery is taken as
+// the first. Otherwise the work is queued first and the delivery marked after: nothing is lost
+// either, but a redelivery cannot be recognised before its work is queued again, which the
+// engine makes harmless for once-only events (its ledger) and unchanged values (only differing
+// ones are sent), not for a stale profile replacing a newer one not yet sent. A delivery is never
+// marked seen before its work is queued. When queueing fails the handler answers 500 and logs the
+// dedupe key. A nil dedupe skips deduplication (the engine's occurrence ids still keep timeline
+// events single); a nil log discards.
 func (l *Learners) EngineWebhooks(school hubsync.SchoolID, v Verifier, sink Sink, dedupe Deduper, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return WebhookHandler(v, log, func(ctx context.Context, ev Event) error {
-		if dedupe != nil {
-			now := time.Now()
-			if s, err := l.school(school); err == nil {
-				now = s.Client.clk.Now() // the school's injected clock
-			}
-			first, err := dedupe.MarkWebhookSeen(ctx, "learnworlds", string(school)+"|"+ev.DedupeKey, now)
-			if err != nil {
-				return err
-			}
-			if !first {
-				return nil
-			}
+		w, err := l.work(ctx, school, ev)
+		if err == nil {
+			err = l.deliver(ctx, school, ev.DedupeKey, w, sink, dedupe)
 		}
-		if err := l.feed(ctx, school, ev, sink); err != nil {
+		if err != nil {
 			log.Error("learnworlds: webhook not queued", "school", school, "type", ev.Type, "dedupe_key", ev.DedupeKey, "err", err)
 			return err
 		}
@@ -70,14 +80,80 @@ func (l *Learners) EngineWebhooks(school hubsync.SchoolID, v Verifier, sink Sink
 	})
 }
 
-// feed turns one event into engine calls.
-func (l *Learners) feed(ctx context.Context, school hubsync.SchoolID, ev Event, sink Sink) error {
+// webhookWork is what one delivery tells the engine: the learner's state (nil for an event
+// without a learner) and the activities to record.
+type webhookWork struct {
+	learner *hubsync.Learner
+	acts    []hubsync.Activity
+}
+
+// send hands the work to sink.
+func (w webhookWork) send(ctx context.Context, school hubsync.SchoolID, sink Sink) error {
+	if w.learner != nil {
+		if err := sink.LearnerChanged(ctx, school, *w.learner); err != nil {
+			return err
+		}
+	}
+	for _, a := range w.acts {
+		if err := sink.Record(ctx, school, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// txSink is a TxSink bound to one transaction's Queue.
+type txSink struct {
+	sink TxSink
+	q    hubsync.Queue
+}
+
+func (t txSink) LearnerChanged(ctx context.Context, school hubsync.SchoolID, l hubsync.Learner) error {
+	return t.sink.LearnerChangedTx(ctx, t.q, school, l)
+}
+
+func (t txSink) Record(ctx context.Context, school hubsync.SchoolID, a hubsync.Activity) error {
+	return t.sink.RecordTx(ctx, t.q, school, a)
+}
+
+// deliver queues a delivery's work and marks it seen: in one transaction when dedupe and sink
+// allow it, else the work first (see EngineWebhooks).
+func (l *Learners) deliver(ctx context.Context, school hubsync.SchoolID, key string, w webhookWork, sink Sink, dedupe Deduper) error {
+	if dedupe == nil {
+		return w.send(ctx, school, sink)
+	}
+	now := time.Now()
+	if s, err := l.school(school); err == nil {
+		now = s.Client.clk.Now() // the school's injected clock
+	}
+	id := string(school) + "|" + key
+	if tx, ok := dedupe.(hubsync.Transactor); ok {
+		if ts, ok := sink.(TxSink); ok {
+			return tx.RunInTx(ctx, func(ctx context.Context, s hubsync.Store, q hubsync.Queue) error {
+				first, err := s.MarkWebhookSeen(ctx, "learnworlds", id, now)
+				if err != nil || !first {
+					return err
+				}
+				return w.send(ctx, school, txSink{sink: ts, q: q})
+			})
+		}
+	}
+	if err := w.send(ctx, school, sink); err != nil {
+		return err
+	}
+	_, err := dedupe.MarkWebhookSeen(ctx, "learnworlds", id, now)
+	return err
+}
+
+// work turns one event into what the engine is told. An event without a learner (a lead, an
+// unknown event) tells nothing.
+func (l *Learners) work(_ context.Context, school hubsync.SchoolID, ev Event) (webhookWork, error) {
 	if ev.User == nil || ev.User.Email == "" {
-		return nil // leads and unknown events without a learner: nothing to sync
+		return webhookWork{}, nil // leads and unknown events without a learner: nothing to sync
 	}
 	s, err := l.school(school)
 	if err != nil {
-		return err
+		return webhookWork{}, err
 	}
 	u := *ev.User
 	learner := hubsync.Learner{
@@ -87,9 +163,6 @@ func (l *Learners) feed(ctx context.Context, school hubsync.SchoolID, ev Event, 
 	}
 	if ev.Payment != nil && (ev.Type == EventProductBought || ev.Type == EventPaymentCreated) && s.LastPurchaseDate {
 		learner.Values["last_purchase_date"] = ev.Payment.When()
-	}
-	if err := sink.LearnerChanged(ctx, school, learner); err != nil {
-		return err
 	}
 	at := s.Client.clk.Now().UTC()
 	if ev.At > 0 && !math.IsInf(ev.At, 0) {
@@ -155,10 +228,5 @@ func (l *Learners) feed(ctx context.Context, school hubsync.SchoolID, ev Event, 
 		}
 		add(kind, strings.Join(tags, ", "), "")
 	}
-	for _, a := range acts {
-		if err := sink.Record(ctx, school, a); err != nil {
-			return err
-		}
-	}
-	return nil
+	return webhookWork{learner: &learner, acts: acts}, nil
 }
