@@ -40,9 +40,11 @@ type Deduper interface {
 // of an old profile must not overwrite a newer one), and feeds the engine:
 //
 //   - every event that carries a user reports the learner's state (LearnerChanged);
-//   - userUpdated also records a sign-up (once per learner: the engine's ledger keeps only the
-//     first, with the learner's creation time), since LearnWorlds sends the same event for a
-//     registration and a profile change;
+//   - userUpdated, which LearnWorlds sends for a registration and for a profile change alike,
+//     records a sign-up, at the learner's creation time, only when it is a registration: the
+//     learner was created within RegistrationWindow (and once per learner: the engine's ledger
+//     keeps only the first). A profile change of an older learner, the echo of hubsync's own
+//     write included, records none;
 //   - productBought / paymentCreated record a purchase and a first purchase (again once per
 //     learner by the ledger) and set the learner's last purchase date; enrolledFreeCourse an
 //     enrolment; courseCompleted and learningProgramCompleted a completion; awardedCertificate a
@@ -78,6 +80,23 @@ func (l *Learners) EngineWebhooks(school hubsync.SchoolID, v Verifier, sink Sink
 		}
 		return nil
 	})
+}
+
+// RegistrationWindow is how recently a learner must have been created for a userUpdated webhook
+// about it to count as its registration. LearnWorlds sends userUpdated when a learner registers
+// and whenever a profile changes (the learner's edit, an admin's, the echo of hubsync's own
+// write), and nothing in the payload but the learner's creation time tells a registration apart.
+// A registration is delivered right away; the window leaves a day for redeliveries after a
+// failure. A profile change of a learner created earlier records no sign-up, and one inside the
+// window after the registration records none either, since the engine keeps one sign-up per
+// learner.
+const RegistrationWindow = 24 * time.Hour
+
+// registered reports whether a userUpdated about a learner created at created, handled at now, is
+// the learner's registration (see RegistrationWindow). A creation time ahead of now (clocks
+// differ) counts; an unknown one does not.
+func registered(created, now time.Time) bool {
+	return !created.IsZero() && now.Sub(created) <= RegistrationWindow
 }
 
 // webhookWork is what one delivery tells the engine: the learner's state (nil for an event
@@ -178,12 +197,11 @@ func (l *Learners) work(_ context.Context, school hubsync.SchoolID, ev Event) (w
 	}
 	switch ev.Type {
 	case EventUserUpdated:
-		a := base
-		a.Kind = hubsync.EventSignedUp
-		if !learner.Created.IsZero() {
-			a.At = learner.Created
+		if registered(learner.Created, s.Client.clk.Now()) {
+			a := base
+			a.Kind, a.At = hubsync.EventSignedUp, learner.Created
+			acts = append(acts, a)
 		}
-		acts = append(acts, a)
 	case EventProductBought, EventPaymentCreated:
 		subject, id := "", ""
 		if ev.Payment != nil {
