@@ -84,7 +84,9 @@ type bridge struct {
 type bridgeOptions struct {
 	store        backend // the engine's Store, Queue and the webhooks' dedupe
 	lastPurchase bool
-	mappings     []hubsync.Mapping // nil: email and country
+	mappings     []hubsync.Mapping      // nil: email and country
+	props        []hubspottest.Property // added to the portal before the mappings are saved
+	report       *hubsync.MappingReport // when set, receives the saved mappings' report
 	fake         []learnworldstest.Option
 }
 
@@ -110,12 +112,21 @@ func newBridge(t *testing.T, o bridgeOptions) *bridge {
 	if _, err := eng.CompleteConnect(ctx, school, b.hs.AuthorizeCode(redirect), pu.Query().Get("state")); err != nil {
 		t.Fatal(err)
 	}
+	for _, p := range o.props {
+		if err := b.hs.AddProperty(p); err != nil {
+			t.Fatal(err)
+		}
+	}
 	rows := o.mappings
 	if rows == nil {
 		rows = []hubsync.Mapping{{LMSField: "email", HubSpotProperty: "email"}, {LMSField: "country", HubSpotProperty: "country"}}
 	}
-	if _, err := eng.SaveSettings(ctx, school, hubsync.Settings{Mappings: rows}); err != nil {
+	rep, err := eng.SaveSettings(ctx, school, hubsync.Settings{Mappings: rows})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if o.report != nil {
+		*o.report = rep
 	}
 	srv := httptest.NewServer(b.learners.EngineWebhooks(school, learnworlds.Verifier{Secret: bridgeSecret}, eng, o.store, nil))
 	t.Cleanup(srv.Close)

@@ -52,8 +52,9 @@ type Deduper interface {
 //     userTagAdded / userTagDeleted a tag change (LearnWorlds sends the full tag list, no delta,
 //     so the event names the list after the change).
 //
-// The handler answers 200 only once the delivery's work is queued durably. What follows only
-// queues work locally (no LearnWorlds call: the learner comes from the payload). When dedupe is a
+// The handler answers 200 only once the delivery's work is queued durably. The learner comes from
+// the payload; the only LearnWorlds call is the payments read of School.LastPurchaseDate, for an
+// event that carries no payment, made before anything is marked or queued. When dedupe is a
 // hubsync.Transactor and sink a TxSink (the engine's Store, such as sqlitestore, pgstore or the
 // in-memory store, and the *hubsync.Engine whose Queue is that store's), the delivery is marked
 // seen and its work queued in one transaction: either both happen or neither, so when queueing
@@ -166,7 +167,7 @@ func (l *Learners) deliver(ctx context.Context, school hubsync.SchoolID, key str
 
 // work turns one event into what the engine is told. An event without a learner (a lead, an
 // unknown event) tells nothing.
-func (l *Learners) work(_ context.Context, school hubsync.SchoolID, ev Event) (webhookWork, error) {
+func (l *Learners) work(ctx context.Context, school hubsync.SchoolID, ev Event) (webhookWork, error) {
 	if ev.User == nil || ev.User.Email == "" {
 		return webhookWork{}, nil // leads and unknown events without a learner: nothing to sync
 	}
@@ -174,14 +175,16 @@ func (l *Learners) work(_ context.Context, school hubsync.SchoolID, ev Event) (w
 	if err != nil {
 		return webhookWork{}, err
 	}
-	u := *ev.User
-	learner := hubsync.Learner{
-		ID: u.ID, Email: u.Email, Username: u.Username, Values: learnerValues(u, s.idx),
-		Tags: append([]string(nil), u.Tags...), Created: u.CreatedTime(),
-		MarketingConsent: u.SubscribedForMarketingEmails != nil && *u.SubscribedForMarketingEmails,
-	}
+	var learner hubsync.Learner
 	if ev.Payment != nil && (ev.Type == EventProductBought || ev.Type == EventPaymentCreated) && s.LastPurchaseDate {
+		learner = s.convert(*ev.User)
 		learner.Values["last_purchase_date"] = ev.Payment.When()
+	} else {
+		// With LastPurchaseDate the value is read (one call): a learner without it would have
+		// the engine clear the date it sent before.
+		if learner, err = s.learner(ctx, *ev.User); err != nil {
+			return webhookWork{}, err
+		}
 	}
 	at := s.Client.clk.Now().UTC()
 	if ev.At > 0 && !math.IsInf(ev.At, 0) {

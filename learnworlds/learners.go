@@ -23,9 +23,10 @@ type School struct {
 	Catalog hubsync.CatalogOptions
 	// LastPurchaseDate fills the "last_purchase_date" usage value from the learner's newest payment.
 	// It costs one extra API call per learner read (GetByEmail, Update, and every learner of a
-	// ListPage: a page of 200 becomes 201 calls, about 67 s of the default 30 requests / 10 s), so
-	// it is off by default; without it the value is absent from Learner.Values and the catalog reports the field
-	// as not readable, so a mapping row sending it to HubSpot is invalid
+	// ListPage: a page of 200 becomes 201 calls, about 67 s of the default 30 requests / 10 s; and
+	// every webhook of EngineWebhooks but a purchase's, which carries the payment), so it is off by
+	// default; without it the value is absent from Learner.Values and the catalog reports the
+	// field as not readable, so a mapping row sending it to HubSpot is invalid
 	// (hubsync.ProblemLMSFieldUnreadable) instead of valid and always empty.
 	LastPurchaseDate bool
 }
@@ -326,15 +327,23 @@ func engineError(err error) error {
 	return err
 }
 
-// learner converts a user, adding the last purchase date when configured.
-func (s school) learner(ctx context.Context, u User) (hubsync.Learner, error) {
-	ln := hubsync.Learner{
+// convert turns a user into a learner, without the last purchase date.
+func (s school) convert(u User) hubsync.Learner {
+	return hubsync.Learner{
 		ID: u.ID, Email: u.Email, Username: u.Username, Values: learnerValues(u, s.idx),
 		Tags: slices.Clone(u.Tags), Created: u.CreatedTime(),
 		// The API has no cookie-consent flag; the marketing-emails opt-in is the closest signal.
 		MarketingConsent: u.SubscribedForMarketingEmails != nil && *u.SubscribedForMarketingEmails,
 	}
-	if s.LastPurchaseDate {
+}
+
+// learner converts a user, adding the last purchase date when configured (one payments call; a
+// user without an id, a lead, has none).
+func (s school) learner(ctx context.Context, u User) (hubsync.Learner, error) {
+	ln := s.convert(u)
+	if s.LastPurchaseDate && u.ID == "" {
+		ln.Values["last_purchase_date"] = nil
+	} else if s.LastPurchaseDate {
 		p, err := s.Client.LatestPayment(ctx, u.ID)
 		switch {
 		case err == nil:

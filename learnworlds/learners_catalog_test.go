@@ -1,16 +1,22 @@
 package learnworlds_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hubsync/hubsync"
+	"github.com/hubsync/hubsync/hubspot/hubspottest"
 	"github.com/hubsync/hubsync/learnworlds"
 	"github.com/hubsync/hubsync/learnworlds/learnworldstest"
 )
@@ -74,9 +80,34 @@ func readSample(f hubsync.LearnerField) (set func(*learnworldstest.User), want a
 	return nil, nil, false
 }
 
+// recordSink keeps the learners the webhooks report.
+type recordSink struct {
+	mu       sync.Mutex
+	learners []hubsync.Learner
+}
+
+func (r *recordSink) LearnerChanged(_ context.Context, _ hubsync.SchoolID, l hubsync.Learner) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.learners = append(r.learners, l)
+	return nil
+}
+
+func (r *recordSink) Record(context.Context, hubsync.SchoolID, hubsync.Activity) error { return nil }
+
+func (r *recordSink) last() (hubsync.Learner, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.learners) == 0 {
+		return hubsync.Learner{}, false
+	}
+	return r.learners[len(r.learners)-1], true
+}
+
 // TestCatalogReadableFieldsAreDelivered: every field the adapter's catalog says is readable
-// reaches Learner.Values with the learner's value, through GetByEmail and ListPage; with and
-// without the last purchase date.
+// reaches Learner.Values with the learner's value, through every way the adapter hands learners
+// to the engine: GetByEmail, ListPage and the profile webhooks (EngineWebhooks); with and without
+// the last purchase date.
 func TestCatalogReadableFieldsAreDelivered(t *testing.T) {
 	t.Parallel()
 	for _, lastPurchase := range []bool{false, true} {
@@ -128,6 +159,14 @@ func testCatalogReadable(t *testing.T, lastPurchase bool) {
 		want["last_purchase_date"] = p.PaidAt
 	}
 
+	sink := &recordSink{}
+	hooks := httptest.NewServer(l.EngineWebhooks(school, learnworlds.Verifier{Secret: bridgeSecret}, sink, nil, nil))
+	t.Cleanup(hooks.Close)
+	s.SetWebhook(hooks.URL, bridgeSecret, false)
+	if _, err := s.Update(ctx, u.Email, func(*learnworldstest.User) {}); err != nil {
+		t.Fatalf("profile webhook: %v", err)
+	}
+
 	got := map[string]hubsync.Learner{}
 	if got["GetByEmail"], err = l.GetByEmail(ctx, school, u.Email); err != nil {
 		t.Fatal(err)
@@ -137,7 +176,12 @@ func testCatalogReadable(t *testing.T, lastPurchase bool) {
 		t.Fatalf("ListPage = %d learners, %v", len(page.Learners), err)
 	}
 	got["ListPage"] = page.Learners[0]
-	for _, how := range []string{"GetByEmail", "ListPage"} {
+	hook, ok := sink.last()
+	if !ok {
+		t.Fatal("the profile webhook reported no learner")
+	}
+	got["webhook"] = hook
+	for _, how := range []string{"GetByEmail", "ListPage", "webhook"} {
 		for _, key := range slices.Sorted(maps.Keys(want)) {
 			v, ok := got[how].Values[key]
 			if !ok || !cmp.Equal(v, want[key]) {
@@ -253,5 +297,83 @@ func TestCatalogLastPurchaseDateReadableOnlyWhenRead(t *testing.T) {
 		if !on && (row.Valid || !slices.Contains(codes, hubsync.ProblemLMSFieldUnreadable)) {
 			t.Errorf("LastPurchaseDate off: row valid %v, problems %v; want invalid, %s", row.Valid, codes, hubsync.ProblemLMSFieldUnreadable)
 		}
+	}
+}
+
+// TestEngineWebhooksLastPurchaseDateEndToEnd: a school mapping last_purchase_date to HubSpot.
+// With School.LastPurchaseDate the date a purchase sent stays in HubSpot when a later profile
+// webhook (which carries no payment) comes in; without it the row is reported invalid as soon as
+// it is saved, rather than "ok" and never sent.
+func TestEngineWebhooksLastPurchaseDateEndToEnd(t *testing.T) {
+	t.Parallel()
+	rows := []hubsync.Mapping{{LMSField: "email", HubSpotProperty: "email"},
+		{LMSField: "last_purchase_date", HubSpotProperty: "lw_last_purchase"}}
+	props := []hubspottest.Property{{Name: "lw_last_purchase", Label: "Last purchase", Type: "datetime", FieldType: "date", GroupName: "contactinformation"}}
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			var rep hubsync.MappingReport
+			b := newBridge(t, bridgeOptions{store: be.open(t), lastPurchase: true, mappings: rows, props: props, report: &rep})
+			if len(rep.Invalid()) != 0 {
+				t.Fatalf("with LastPurchaseDate the rows are invalid: %+v", rep.Invalid())
+			}
+			const email = "kim@school.example"
+			if _, err := b.lw.Register(ctx, learnworldstest.User{Email: email, Fields: map[string]any{}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.lw.Purchase(ctx, email, learnworldstest.Payment{ProductID: "c1", ProductName: "Course", Price: 10}); err != nil {
+				t.Fatal(err)
+			}
+			b.run(t)
+			c, _ := b.hs.Contact(email)
+			sent := c.Properties["lw_last_purchase"]
+			if sent == "" {
+				t.Fatalf("the purchase sent no last purchase date: %v", c.Properties)
+			}
+			if _, err := b.lw.Update(ctx, email, func(u *learnworldstest.User) { u.Fields["country"] = "CY" }); err != nil {
+				t.Fatal(err)
+			}
+			b.run(t)
+			if c, _ := b.hs.Contact(email); c.Properties["lw_last_purchase"] != sent {
+				t.Fatalf("after a profile webhook HubSpot's last purchase date is %q, want %q", c.Properties["lw_last_purchase"], sent)
+			}
+
+			var off hubsync.MappingReport
+			newBridge(t, bridgeOptions{store: be.open(t), mappings: rows, props: props, report: &off})
+			bad := off.Invalid()
+			if len(bad) != 1 || bad[0].Mapping.LMSField != "last_purchase_date" || len(bad[0].Problems) == 0 || bad[0].Problems[0].Code != hubsync.ProblemLMSFieldUnreadable {
+				t.Fatalf("without LastPurchaseDate: invalid rows %+v, want the last_purchase_date row, %s", bad, hubsync.ProblemLMSFieldUnreadable)
+			}
+		})
+	}
+}
+
+// TestEngineWebhooksLeadReadsNoPayment: a lead (leadCreated) is no user and has no id, so with
+// School.LastPurchaseDate its learner says "no purchase" without a payments call.
+func TestEngineWebhooksLeadReadsNoPayment(t *testing.T) {
+	t.Parallel()
+	s := newFake(t)
+	l := newLearners(t, s, true)
+	sink := &recordSink{}
+	hooks := httptest.NewServer(l.EngineWebhooks(school, learnworlds.Verifier{Secret: bridgeSecret}, sink, nil, nil))
+	t.Cleanup(hooks.Close)
+	body := `{"version":2,"type":"leadCreated","trigger":"email_register","school_id":"s","data":{"created":1700000000.5,"email":"lead@example.com","first_name":"Lee","last_name":null,"tags":[],"utms":{}}}`
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, hooks.URL, strings.NewReader(body))
+	req.Header.Set(learnworldstest.SignatureHeader, "v1="+bridgeSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("lead answered %d", resp.StatusCode)
+	}
+	got, ok := sink.last()
+	if v, present := got.Values["last_purchase_date"]; !ok || got.ID != "" || !present || v != nil {
+		t.Fatalf("lead reported %v as %+v, want a learner without id and a nil last purchase date", ok, got)
+	}
+	if n := s.Stats().Requests; n != 0 {
+		t.Fatalf("a lead made %d requests, want none", n)
 	}
 }
