@@ -165,11 +165,11 @@ func (l *Learners) deliver(ctx context.Context, school hubsync.SchoolID, key str
 	return err
 }
 
-// work turns one event into what the engine is told. An event without a learner (a lead, an
-// unknown event) tells nothing.
+// work turns one event into what the engine is told. An event without a user's email (an unknown
+// event without data.user) tells nothing; a lead is told as a learner without an id.
 func (l *Learners) work(ctx context.Context, school hubsync.SchoolID, ev Event) (webhookWork, error) {
 	if ev.User == nil || ev.User.Email == "" {
-		return webhookWork{}, nil // leads and unknown events without a learner: nothing to sync
+		return webhookWork{}, nil // no learner: nothing to sync
 	}
 	s, err := l.school(school)
 	if err != nil {
