@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/hubsync/hubsync/hubspot"
 )
@@ -30,19 +29,7 @@ type stagePayload struct {
 // mapped fields whose values changed to HubSpot in the next batch upsert. The error wraps
 // ErrInvalidValue when the learner has no valid email.
 func (e *Engine) LearnerChanged(ctx context.Context, school SchoolID, l Learner) error {
-	if err := ValidateEmail(strings.TrimSpace(l.Email)); err != nil {
-		return fmt.Errorf("%w: learner %q: %v", ErrInvalidValue, l.ID, err)
-	}
-	l.Email = FoldEmail(l.Email)
-	b, err := json.Marshal(contactPayload{Learner: l})
-	if err != nil {
-		return fmt.Errorf("%w: learner %q: values cannot be encoded: %v", ErrInvalidValue, l.ID, err)
-	}
-	if err := e.cfg.Queue.Enqueue(ctx, JobSpec{School: school, Kind: JobContact, Key: contactKey(l.Email), Payload: b, Priority: PriorityLive}); err != nil {
-		return fmt.Errorf("hubsync: queue learner change: %w", err)
-	}
-	e.notify()
-	return nil
+	return e.learnerChangedOn(ctx, e.cfg.Queue, school, l)
 }
 
 // Record tells the engine that a learner did something: it becomes a timeline event (unless the
@@ -51,24 +38,7 @@ func (e *Engine) LearnerChanged(ctx context.Context, school SchoolID, l Learner)
 // whatever happens; repeatable kinds once per occurrence (Activity.OccurrenceID). The error wraps
 // ErrInvalidValue or ErrInvalidSettings when the activity is malformed.
 func (e *Engine) Record(ctx context.Context, school SchoolID, a Activity) error {
-	if err := a.Validate(); err != nil {
-		return err
-	}
-	a.Email = FoldEmail(a.Email)
-	b, err := json.Marshal(a)
-	if err != nil {
-		return fmt.Errorf("%w: activity cannot be encoded: %v", ErrInvalidValue, err)
-	}
-	jobs := []JobSpec{{School: school, Kind: JobEvent, Key: "event|" + a.OccurrenceID(school), Payload: b, Priority: PriorityLive}}
-	if tr, ok := activityTrigger(a.Kind); ok {
-		sb, _ := json.Marshal(stagePayload{Email: a.Email, Trigger: tr})
-		jobs = append(jobs, JobSpec{School: school, Kind: JobStage, Key: stageKey(a.Email, tr), Payload: sb, Priority: PriorityLive})
-	}
-	if err := e.cfg.Queue.Enqueue(ctx, jobs...); err != nil {
-		return fmt.Errorf("hubsync: queue activity: %w", err)
-	}
-	e.notify()
-	return nil
+	return e.recordOn(ctx, e.cfg.Queue, school, a)
 }
 
 func activityTrigger(k EventKind) (LifecycleTrigger, bool) {

@@ -49,7 +49,14 @@
 // what the API cannot write (first and last name, sign-up date, billing details, UTMs, usage
 // fields), and writes by reading the learner and sending its whole fields object with the change
 // applied, because whether PUT merges or replaces is undocumented. The last purchase date costs one
-// call per learner and is opt-in ([School].LastPurchaseDate).
+// call per learner and is opt-in ([School].LastPurchaseDate); without it the catalog reports the
+// field as not readable, so a row mapping it is invalid rather than never filled.
+//
+// [Learners.EngineWebhooks] feeds a school's webhooks to the engine. A delivery is answered 200
+// only once its work is queued; with the engine's Store as dedupe, marking it seen and queueing
+// its work are one transaction, so a delivery that could not be queued is taken again when
+// LearnWorlds redelivers it. A userUpdated records a sign-up only for a learner created within
+// [RegistrationWindow]: LearnWorlds sends the same event for every profile change.
 //
 // The adapter's errors tell the engine what to do with the work. When the API cannot take it now
 // (a 429, a 5xx, no answer at all) the error matches hubsync.ErrUnavailable, and the engine pauses

@@ -23,8 +23,11 @@ type School struct {
 	Catalog hubsync.CatalogOptions
 	// LastPurchaseDate fills the "last_purchase_date" usage value from the learner's newest payment.
 	// It costs one extra API call per learner read (GetByEmail, Update, and every learner of a
-	// ListPage: a page of 200 becomes 201 calls, about 67 s of the default 30 requests / 10 s), so it
-	// is off by default; without it the value is absent from Learner.Values.
+	// ListPage: a page of 200 becomes 201 calls, about 67 s of the default 30 requests / 10 s; and
+	// every webhook of EngineWebhooks but a purchase's, which carries the payment), so it is off by
+	// default; without it the value is absent from Learner.Values and the catalog reports the
+	// field as not readable, so a mapping row sending it to HubSpot is invalid
+	// (hubsync.ProblemLMSFieldUnreadable) instead of valid and always empty.
 	LastPurchaseDate bool
 }
 
@@ -58,13 +61,31 @@ func NewLearners(schools map[hubsync.SchoolID]School) (*Learners, error) {
 		if s.Client == nil {
 			return nil, fmt.Errorf("%w: school %q has no Client", ErrConfig, id)
 		}
-		fields, err := hubsync.LearnWorldsCatalog(s.Catalog)
+		fields, err := catalog(s)
 		if err != nil {
 			return nil, fmt.Errorf("%w: school %q: %w", ErrConfig, id, err)
 		}
 		l.schools[id] = school{School: s, fields: fields, idx: hubsync.IndexFields(fields)}
 	}
 	return l, nil
+}
+
+// lastPurchaseOff is the label of last_purchase_date when the adapter does not read it.
+const lastPurchaseOff = "Last purchase date (not read: the LearnWorlds adapter's LastPurchaseDate is off)"
+
+// catalog is hubsync.LearnWorldsCatalog with each field readable only when the adapter delivers
+// its value: last_purchase_date only with LastPurchaseDate.
+func catalog(s School) ([]hubsync.LearnerField, error) {
+	fields, err := hubsync.LearnWorldsCatalog(s.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range fields {
+		if f.Key == "last_purchase_date" && !s.LastPurchaseDate {
+			fields[i].Readable, fields[i].Label = false, lastPurchaseOff
+		}
+	}
+	return fields, nil
 }
 
 func (l *Learners) school(id hubsync.SchoolID) (school, error) {
@@ -75,8 +96,10 @@ func (l *Learners) school(id hubsync.SchoolID) (school, error) {
 	return s, nil
 }
 
-// Catalog returns the school's LearnWorlds field catalog (hubsync.LearnWorldsCatalog with the
-// school's custom fields and billing flag). Errors: ErrUnknownSchool.
+// Catalog returns the school's LearnWorlds field catalog: hubsync.LearnWorldsCatalog with the
+// school's custom fields and billing flag, every field readable only when the adapter delivers
+// its value (last_purchase_date only with School.LastPurchaseDate; without it the field is not
+// readable and its label says why). Errors: ErrUnknownSchool.
 func (l *Learners) Catalog(_ context.Context, id hubsync.SchoolID) ([]hubsync.LearnerField, error) {
 	s, err := l.school(id)
 	if err != nil {
@@ -304,15 +327,23 @@ func engineError(err error) error {
 	return err
 }
 
-// learner converts a user, adding the last purchase date when configured.
-func (s school) learner(ctx context.Context, u User) (hubsync.Learner, error) {
-	ln := hubsync.Learner{
+// convert turns a user into a learner, without the last purchase date.
+func (s school) convert(u User) hubsync.Learner {
+	return hubsync.Learner{
 		ID: u.ID, Email: u.Email, Username: u.Username, Values: learnerValues(u, s.idx),
 		Tags: slices.Clone(u.Tags), Created: u.CreatedTime(),
 		// The API has no cookie-consent flag; the marketing-emails opt-in is the closest signal.
 		MarketingConsent: u.SubscribedForMarketingEmails != nil && *u.SubscribedForMarketingEmails,
 	}
-	if s.LastPurchaseDate {
+}
+
+// learner converts a user, adding the last purchase date when configured (one payments call; a
+// user without an id, a lead, has none).
+func (s school) learner(ctx context.Context, u User) (hubsync.Learner, error) {
+	ln := s.convert(u)
+	if s.LastPurchaseDate && u.ID == "" {
+		ln.Values["last_purchase_date"] = nil
+	} else if s.LastPurchaseDate {
 		p, err := s.Client.LatestPayment(ctx, u.ID)
 		switch {
 		case err == nil:

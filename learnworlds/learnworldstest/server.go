@@ -4,7 +4,8 @@
 // 30 requests / 10 s limit with the real 429 body, every documented error shape including 422 field
 // errors, fault injection (status, body, Retry-After, latency), custom fields with validation rules,
 // and a webhook emitter that POSTs signed v2 envelopes when the test registers, updates, enrolls,
-// charges, completes, tags or certifies a learner.
+// charges, completes, tags or certifies a learner (and, with [WithAPIWriteWebhooks], when a client
+// changes one through the API), and repeats a delivery on demand ([Server.Redeliver]).
 //
 // It starts empty; it fails unknown routes with a 404 and records them ([Server.UnknownRoutes]);
 // time comes from an injected clock. Where the real API's behaviour is undocumented the fake picks
@@ -79,6 +80,7 @@ type Server struct {
 	hookURL     string
 	hookSecret  string
 	hookHMAC    bool
+	hookWrites  bool
 	deliveries  []Delivery
 	lastRequest map[string]json.RawMessage
 }
@@ -118,6 +120,15 @@ func WithBadTokenStatus(code int) Option { return func(s *Server) { s.badTokenSt
 func WithWebhook(target, secret string, hmacSig bool) Option {
 	return func(s *Server) { s.hookURL, s.hookSecret, s.hookHMAC = target, secret, hmacSig }
 }
+
+// WithAPIWriteWebhooks makes changes made through the API emit the webhooks a change in the school
+// does: creating a user (POST /v2/users) and updating one (PUT /v2/users/{id}) emit userUpdated,
+// attaching or detaching tags (PUT /v2/users/{id}/tags) userTagAdded or userTagDeleted. That is
+// how a client's own write comes back to it as an echo. Whether the real school sends webhooks
+// for API writes is undocumented, so by default the fake does not. Each webhook is delivered
+// before the API call is answered; a failed delivery is recorded (Deliveries) and does not change
+// the answer.
+func WithAPIWriteWebhooks() Option { return func(s *Server) { s.hookWrites = true } }
 
 // WithSchoolID sets the school id sent in webhook envelopes.
 func WithSchoolID(id string) Option { return func(s *Server) { s.SchoolID = id } }

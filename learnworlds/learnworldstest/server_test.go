@@ -3,6 +3,7 @@ package learnworldstest_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -237,5 +238,100 @@ func TestDefineCatalog(t *testing.T) {
 	st, _, body := call(t, s, "POST", "/v2/users", tok, `{"email":"a@example.com","username":"a","fields":{"cf_age":12,"cf_tier":"bronze"}}`)
 	if st != 422 || !strings.Contains(body, "at least 18") || !strings.Contains(body, "selected 'cf_tier' is invalid") {
 		t.Fatalf("create: %d %s", st, body)
+	}
+}
+
+func TestRedeliverSendsTheSameBytes(t *testing.T) {
+	t.Parallel()
+	status := http.StatusServiceUnavailable
+	var bodies, sigs []string
+	hook := http.NewServeMux()
+	hook.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies, sigs = append(bodies, string(b)), append(sigs, r.Header.Get(learnworldstest.SignatureHeader))
+		w.WriteHeader(status)
+	})
+	s := learnworldstest.NewServer(learnworldstest.WithWebhook(newTarget(t, hook), "sig", true))
+	t.Cleanup(s.Close)
+	ctx := context.Background()
+	if _, err := s.Register(ctx, learnworldstest.User{Email: "a@example.com"}); err == nil {
+		t.Fatal("delivery to a failing target reported no error")
+	}
+	first := s.Deliveries()[0]
+	if err := s.Redeliver(ctx, first); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("redelivery to a failing target: %v", err)
+	}
+	status = http.StatusOK
+	if err := s.Redeliver(ctx, first); err != nil {
+		t.Fatalf("redelivery: %v", err)
+	}
+	d := s.Deliveries()
+	if len(d) != 3 || d[1].Status != 503 || d[2].Status != 200 || d[2].Type != "userUpdated" || string(d[2].Body) != string(first.Body) {
+		t.Fatalf("deliveries = %+v", d)
+	}
+	for i := range bodies {
+		if bodies[i] != bodies[0] || sigs[i] != sigs[0] {
+			t.Fatalf("delivery %d differs from the first: %s %s", i, bodies[i], sigs[i])
+		}
+	}
+}
+
+func TestAPIWriteWebhooks(t *testing.T) {
+	t.Parallel()
+	var types []string
+	hook := http.NewServeMux()
+	hook.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		var env struct {
+			Type string `json:"type"`
+			Data struct {
+				User struct {
+					Fields map[string]any `json:"fields"`
+				} `json:"user"`
+				Tags []string `json:"tags"`
+			} `json:"data"`
+		}
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &env); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		types = append(types, fmt.Sprintf("%s:%v:%v", env.Type, env.Data.User.Fields["phone"], env.Data.Tags))
+		w.WriteHeader(http.StatusInternalServerError) // a failing target does not fail the API call
+	})
+	for _, on := range []bool{false, true} {
+		types = nil
+		opts := []learnworldstest.Option{learnworldstest.WithWebhook(newTarget(t, hook), "sig", false)}
+		if on {
+			opts = append(opts, learnworldstest.WithAPIWriteWebhooks())
+		}
+		s := learnworldstest.NewServer(opts...)
+		t.Cleanup(s.Close)
+		tok := s.IssueToken()
+		st, _, body := call(t, s, "POST", "/v2/users", tok, `{"email":"a@example.com","username":"a"}`)
+		if st != 201 {
+			t.Fatalf("create: %d %s", st, body)
+		}
+		var u struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal([]byte(body), &u)
+		if st, _, body := call(t, s, "PUT", "/v2/users/"+u.ID, tok, `{"fields":{"phone":"555"}}`); st != 200 {
+			t.Fatalf("update: %d %s", st, body)
+		}
+		if st, _, body := call(t, s, "PUT", "/v2/users/"+u.ID+"/tags", tok, `{"tags":["x"],"action":"attach"}`); st != 200 {
+			t.Fatalf("tags: %d %s", st, body)
+		}
+		if st, _, body := call(t, s, "PUT", "/v2/users/"+u.ID+"/tags", tok, `{"tags":["x"],"action":"detach"}`); st != 200 {
+			t.Fatalf("tags: %d %s", st, body)
+		}
+		want := "[]"
+		if on {
+			want = "[userUpdated:<nil>:[] userUpdated:555:[] userTagAdded:<nil>:[x] userTagDeleted:<nil>:[]]"
+		}
+		if got := fmt.Sprint(types); got != want {
+			t.Fatalf("with API write webhooks %v: webhooks %s, want %s", on, got, want)
+		}
+		if n := len(s.Deliveries()); on && n != 4 {
+			t.Fatalf("%d deliveries recorded, want 4", n)
+		}
 	}
 }

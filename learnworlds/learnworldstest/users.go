@@ -137,7 +137,7 @@ func (u *User) apiJSON() wireUser {
 func (u *User) common() wireUser {
 	w := wireUser{ID: u.ID, Email: u.Email, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName,
 		SubscribedForMarketingEmails: u.SubscribedForMarketingEmails, Role: wireRole{"user", "User"},
-		Created: u.Created, SignupApprovalStatus: "passed", Tags: u.Tags, NPSScore: u.NPSScore}
+		Created: u.Created, SignupApprovalStatus: "passed", Tags: slices.Clone(u.Tags), NPSScore: u.NPSScore}
 	if w.Tags == nil {
 		w.Tags = []string{}
 	}
@@ -506,7 +506,6 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		errs["username"] = append(errs["username"], "The 'Username' field is required.")
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if in.Email != nil && s.byEmail[strings.ToLower(*in.Email)] != nil {
 		errs["email"] = append(errs["email"], "The email has already been taken.")
 	}
@@ -517,6 +516,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		errs[k] = append(errs[k], v...)
 	}
 	if len(errs) > 0 {
+		s.mu.Unlock()
 		validationFailed(w, errs)
 		return
 	}
@@ -533,7 +533,10 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.insertLocked(u)
-	writeJSON(w, http.StatusCreated, u.apiJSON())
+	body, hook := u.apiJSON(), u.webhookJSON()
+	s.mu.Unlock()
+	s.emitWrite(r.Context(), "userUpdated", "user_updated", map[string]any{"ip_address": "", "user": hook})
+	writeJSON(w, http.StatusCreated, body)
 }
 
 // handleUpdateUser serves PUT /v2/users/{id}: email, username, fields (merged key by key: the real
@@ -556,9 +559,9 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, id str
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	u := s.lookupLocked(id)
 	if u == nil {
+		s.mu.Unlock()
 		writeRaw(w, http.StatusNotFound, bodyNotFound)
 		return
 	}
@@ -578,11 +581,15 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, id str
 		}
 	}
 	if len(errs) > 0 {
+		s.mu.Unlock()
 		validationFailed(w, errs)
 		return
 	}
 	s.applyLocked(u, in)
-	writeJSON(w, http.StatusOK, u.apiJSON())
+	body, hook := u.apiJSON(), u.webhookJSON()
+	s.mu.Unlock()
+	s.emitWrite(r.Context(), "userUpdated", "user_updated", map[string]any{"ip_address": "", "user": hook})
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) applyLocked(u *User, in userInput) {
@@ -626,14 +633,21 @@ func (s *Server) handleTags(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	u := s.lookupLocked(id)
 	if u == nil {
+		s.mu.Unlock()
 		writeRaw(w, http.StatusNotFound, bodyNotFound)
 		return
 	}
 	changeTags(u, in.Action == "attach", in.Tags)
-	writeJSON(w, http.StatusOK, u.apiJSON())
+	body, hook := u.apiJSON(), u.webhookJSON()
+	s.mu.Unlock()
+	if in.Action == "attach" {
+		s.emitWrite(r.Context(), "userTagAdded", "user_tag_added", hook)
+	} else {
+		s.emitWrite(r.Context(), "userTagDeleted", "user_tag_deleted", hook)
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func changeTags(u *User, attach bool, tags []string) {

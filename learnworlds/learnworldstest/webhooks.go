@@ -104,13 +104,32 @@ func (s *Server) emit(ctx context.Context, typ, trigger string, data any) error 
 	if target == "" {
 		return nil
 	}
-	d := Delivery{Type: typ, Body: body, Signature: sig}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	return s.post(ctx, target, Delivery{Type: typ, Body: body, Signature: sig})
+}
+
+// Redeliver POSTs a delivery's body and signature again, unchanged, to the current target, as
+// LearnWorlds retries a delivery its target did not accept (how often and when is undocumented,
+// so the test decides), and records it as a new Delivery. Errors as the emitting methods: the
+// POST failed or the target answered outside 2xx; none when no target is set.
+func (s *Server) Redeliver(ctx context.Context, d Delivery) error {
+	s.mu.Lock()
+	target := s.hookURL
+	s.mu.Unlock()
+	if target == "" {
+		return nil
+	}
+	d.Status = 0
+	return s.post(ctx, target, d)
+}
+
+// post sends one delivery and records it with the target's answer.
+func (s *Server) post(ctx context.Context, target string, d Delivery) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(d.Body))
 	if err != nil {
-		return fmt.Errorf("learnworldstest: %s webhook: %w", typ, err)
+		return fmt.Errorf("learnworldstest: %s webhook: %w", d.Type, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(SignatureHeader, sig)
+	req.Header.Set(SignatureHeader, d.Signature)
 	resp, err := s.hc.Do(req)
 	if err == nil {
 		d.Status = resp.StatusCode
@@ -120,12 +139,23 @@ func (s *Server) emit(ctx context.Context, typ, trigger string, data any) error 
 	s.deliveries = append(s.deliveries, d)
 	s.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("learnworldstest: %s webhook: %w", typ, err)
+		return fmt.Errorf("learnworldstest: %s webhook: %w", d.Type, err)
 	}
 	if d.Status < 200 || d.Status > 299 {
-		return fmt.Errorf("learnworldstest: %s webhook: target answered %d", typ, d.Status)
+		return fmt.Errorf("learnworldstest: %s webhook: target answered %d", d.Type, d.Status)
 	}
 	return nil
+}
+
+// emitWrite emits the webhook of a change made through the API, when WithAPIWriteWebhooks is on.
+// The API call's own answer does not depend on the delivery, which is only recorded.
+func (s *Server) emitWrite(ctx context.Context, typ, trigger string, data any) {
+	s.mu.Lock()
+	on := s.hookWrites
+	s.mu.Unlock()
+	if on {
+		_ = s.emit(ctx, typ, trigger, data)
+	}
 }
 
 // withUser runs fn on the learner under the lock and returns its webhook rendering.
