@@ -116,12 +116,14 @@
 //
 // The engine (I/O through the ports and package hubspot):
 //
-//   - hubsync.go: Config, New, Run, RunOnce, the worker loop
+//   - hubsync.go: Config, New, Run, RunOnce, the job kinds and handleBatch
+//   - engine_worker.go: the worker pools per lane, idle waits, lease heartbeats
 //   - engine_schools.go: each school's runtime state in this process, and the portal index
 //   - engine_failure.go: the failure policy (what an error does to the work), in one place
 //   - engine_connect.go: OAuth connect, Disconnect, tokens, a lost connection
 //   - engine_settings.go: SaveSettings, Settings, MappingReport, the schema cache
 //   - engine_outbound.go: LearnerChanged, Record, the LMS -> HubSpot batch (outRun)
+//   - engine_tx.go: LearnerChangedTx, RecordTx: the same jobs queued in the caller's transaction
 //   - engine_timeline.go: sending timeline events
 //   - inbound.go: HubSpot -> LMS: webhook intake, matching, new learners (inRun)
 //   - engine_manual.go: manual sync
