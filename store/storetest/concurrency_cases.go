@@ -15,6 +15,7 @@ import (
 var concurrencyCases = []testCase{
 	{"ClaimOnceRace", testClaimOnceRace},
 	{"WebhookSeenRace", testWebhookRace},
+	{"ForgetRace", testForgetRace},
 	{"ConnectionGenerationRace", testConnectionGenerationRace},
 	{"DequeueRace", testDequeueRace},
 	{"WorkersExactlyOnce", testWorkers},
