@@ -116,6 +116,8 @@ type Config struct {
 	// OnProgress, when set, is called with a school's manual sync progress after every page and
 	// when the sync ends, for hosts that show a progress bar. It must not block.
 	OnProgress func(SchoolID, ManualProgress)
+	// Retention bounds the dedupe records, the sync log and queued events (see Retention).
+	Retention Retention
 }
 
 // Engine syncs many schools. Create it with New; call Run to start its workers. Its methods are
@@ -183,6 +185,9 @@ func (cfg Config) validate() error {
 	if cfg.HubSpot.ClientID == "" || cfg.HubSpot.ClientSecret == "" {
 		errs = append(errs, errors.New("Config.HubSpot.ClientID and ClientSecret are required"))
 	}
+	if err := cfg.Retention.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidSettings, errors.Join(errs...))
 	}
@@ -204,6 +209,7 @@ func (cfg Config) withDefaults() Config {
 	orDefault(&cfg.SchemaTTL, SchemaTTLDefault)
 	orDefault(&cfg.MaxBackoff, MaxBackoffDefault)
 	orDefault(&cfg.StateTTL, StateTTLDefault)
+	cfg.Retention = cfg.Retention.withDefaults()
 	if cfg.BatchLinger == 0 {
 		cfg.BatchLinger = BatchLingerDefault // negative: off
 	}
@@ -257,6 +263,7 @@ func (e *Engine) notify() {
 // finished or released the jobs it held.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	wg.Go(func() { e.janitor(ctx) })
 	for i := range e.cfg.Workers {
 		wg.Add(1)
 		go func() {
