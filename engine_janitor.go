@@ -8,7 +8,8 @@ import (
 )
 
 // This file holds the engine's retention: how long the store keeps webhook dedupe records and
-// the sync log, the janitor that prunes them while Run runs, and Prune, one pass of it.
+// the sync log, the janitor that prunes them while Run runs, and Prune, one pass of it. The cap
+// on queued timeline events during a long outage, the third bound, is in engine_bounds.go.
 
 // Defaults and floors of the Retention fields.
 const (
@@ -22,6 +23,10 @@ const (
 	SyncLogRetentionDefault = 30 * 24 * time.Hour
 	// JanitorEveryDefault is how often the janitor prunes.
 	JanitorEveryDefault = 10 * time.Minute
+	// MaxQueuedEventsDefault is the per-school cap on queued jobs beyond which Record refuses
+	// repeatable timeline events (see Retention.MaxQueuedEvents): about 44 MB of jobs at the
+	// 440 B an activity job was measured to take on SQLite.
+	MaxQueuedEventsDefault = 100_000
 )
 
 // The floors of the fields with no contract reason for one: they catch a Duration given in the
@@ -31,8 +36,9 @@ const (
 	janitorEveryMin     = time.Minute
 )
 
-// Retention bounds what would otherwise grow without limit: the webhook dedupe records and the
-// sync log. Its zero value is the defaults.
+// Retention bounds what would otherwise grow without limit: the webhook dedupe records, the sync
+// log, and the jobs of repeatable timeline events queued while HubSpot cannot take them. Its zero
+// value is the defaults.
 //
 // Run starts a janitor that prunes every Every: it deletes the dedupe records older than
 // Webhooks and the sync log entries older than SyncLog, once when Run starts and then on every
@@ -55,9 +61,21 @@ type Retention struct {
 	// Every is how often the janitor prunes (JanitorEveryDefault); a negative value starts no
 	// janitor (call Engine.Prune yourself). A positive value must be at least a minute.
 	Every time.Duration
+	// MaxQueuedEvents caps, per school, the jobs queued (Queue.Stats: Ready, Scheduled and
+	// Leased, of every kind) beyond which Record refuses new repeatable timeline events with an
+	// error wrapping ErrQueueFull (MaxQueuedEventsDefault); a negative value sets no cap. Only
+	// the repeatable event's own job is refused: once-kinds (sign-up, deletion, first purchase),
+	// lifecycle stages and learner changes are always queued, and the last two coalesce per
+	// learner anyway. See engine_bounds.go for how the count is kept cheap.
+	MaxQueuedEvents int
+
+	// events is the engine's count of each school's queue, set by withDefaults: every Engine has
+	// its own, since New applies the defaults to its own copy of the Config.
+	events *eventBounds
 }
 
-// withDefaults returns r with every zero field set to its default.
+// withDefaults returns r with every zero field set to its default, and the engine's bookkeeping
+// of queued events.
 func (r Retention) withDefaults() Retention {
 	if r.Webhooks == 0 {
 		r.Webhooks = WebhookRetentionDefault
@@ -67,6 +85,12 @@ func (r Retention) withDefaults() Retention {
 	}
 	if r.Every == 0 {
 		r.Every = JanitorEveryDefault
+	}
+	if r.MaxQueuedEvents == 0 {
+		r.MaxQueuedEvents = MaxQueuedEventsDefault
+	}
+	if r.events == nil {
+		r.events = newEventBounds()
 	}
 	return r
 }

@@ -61,6 +61,7 @@ func TestRetentionIsValidated(t *testing.T) {
 		{"sync log in the wrong unit", hubsync.Retention{SyncLog: 30}, "Config.Retention.SyncLog is 30ns"},
 		{"no janitor", hubsync.Retention{Every: -1}, ""},
 		{"janitor spinning", hubsync.Retention{Every: time.Second}, "Config.Retention.Every is 1s"},
+		{"no cap", hubsync.Retention{MaxQueuedEvents: -1}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

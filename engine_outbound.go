@@ -49,7 +49,9 @@ func (e *Engine) LearnerChanged(ctx context.Context, school SchoolID, l Learner)
 // school switched that kind off) and, for sign-ups, enrolments and purchases, a lifecycle stage
 // decision. Once-kinds (sign-up, deletion, first purchase) reach HubSpot at most once per learner
 // whatever happens; repeatable kinds once per occurrence (Activity.OccurrenceID). The error wraps
-// ErrInvalidValue or ErrInvalidSettings when the activity is malformed.
+// ErrInvalidValue or ErrInvalidSettings when the activity is malformed, and ErrQueueFull when a
+// repeatable event was refused because the school's queue is at Retention.MaxQueuedEvents (its
+// lifecycle stage decision is still queued; see engine_bounds.go).
 func (e *Engine) Record(ctx context.Context, school SchoolID, a Activity) error {
 	if err := a.Validate(); err != nil {
 		return err
@@ -64,11 +66,12 @@ func (e *Engine) Record(ctx context.Context, school SchoolID, a Activity) error 
 		sb, _ := json.Marshal(stagePayload{Email: a.Email, Trigger: tr})
 		jobs = append(jobs, JobSpec{School: school, Kind: JobStage, Key: stageKey(a.Email, tr), Payload: sb, Priority: PriorityLive})
 	}
+	jobs, refused := e.boundEvents(ctx, school, a, jobs)
 	if err := e.cfg.Queue.Enqueue(ctx, jobs...); err != nil {
 		return fmt.Errorf("hubsync: queue activity: %w", err)
 	}
 	e.notify()
-	return nil
+	return refused
 }
 
 func activityTrigger(k EventKind) (LifecycleTrigger, bool) {
