@@ -29,6 +29,10 @@
 //     (HubSpot -> LMS and two-way; see inbound.go for the echo and conflict rules).
 //   - [Engine.StartManualSync], [Engine.ManualSync] and [Engine.CancelManualSync] run the
 //     resumable backfill; [Engine.Status] gathers what a settings screen shows.
+//   - Run also starts a janitor that deletes webhook dedupe records and sync log entries past
+//     their [Retention] (72 hours and 30 days by default); [Engine.Prune] is one pass of it. While
+//     HubSpot is down, a school's queue takes repeatable timeline events until it holds
+//     Retention.MaxQueuedEvents jobs; then [Engine.Record] refuses them with [ErrQueueFull].
 //
 // HubSpot's limits are respected per portal: requests are paced under the portal's rate limit,
 // a 429 or an outage pauses that portal only and puts its jobs back without losing them, and live
@@ -129,4 +133,6 @@
 //   - engine_manual.go: manual sync
 //   - engine_status.go: Status for settings screens
 //   - engine_synclog.go: collecting a batch's sync log entries
+//   - engine_janitor.go: Retention, the janitor and Prune
+//   - engine_bounds.go: the cap on repeatable timeline events queued during a long outage
 package hubsync

@@ -36,7 +36,9 @@ func (e *Engine) LearnerChanged(ctx context.Context, school SchoolID, l Learner)
 // school switched that kind off) and, for sign-ups, enrolments and purchases, a lifecycle stage
 // decision. Once-kinds (sign-up, deletion, first purchase) reach HubSpot at most once per learner
 // whatever happens; repeatable kinds once per occurrence (Activity.OccurrenceID). The error wraps
-// ErrInvalidValue or ErrInvalidSettings when the activity is malformed.
+// ErrInvalidValue or ErrInvalidSettings when the activity is malformed, and ErrQueueFull when a
+// repeatable event was refused because the school's queue is at Retention.MaxQueuedEvents (its
+// lifecycle stage decision is still queued; see engine_bounds.go).
 func (e *Engine) Record(ctx context.Context, school SchoolID, a Activity) error {
 	return e.recordOn(ctx, e.cfg.Queue, school, a)
 }

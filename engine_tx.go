@@ -69,9 +69,10 @@ func (e *Engine) recordOn(ctx context.Context, q Queue, school SchoolID, a Activ
 		sb, _ := json.Marshal(stagePayload{Email: a.Email, Trigger: tr})
 		jobs = append(jobs, JobSpec{School: school, Kind: JobStage, Key: stageKey(a.Email, tr), Payload: sb, Priority: PriorityLive})
 	}
+	jobs, refused := e.boundEvents(ctx, q, school, a, jobs)
 	if err := q.Enqueue(ctx, jobs...); err != nil {
 		return fmt.Errorf("hubsync: queue activity: %w", err)
 	}
 	e.notify()
-	return nil
+	return refused
 }

@@ -37,7 +37,7 @@ func TestLMSBacklogDoesNotDelayLiveHubSpotWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng, err := hubsync.New(hubsync.Config{
-		Store: h.store, Queue: h.store, Learners: learners, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1,
+		Store: h.store, Queue: h.store, Learners: learners, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1, Retention: hubsync.Retention{Every: -1},
 		HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
 			RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
 	})

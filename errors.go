@@ -26,6 +26,11 @@ var (
 	ErrConnectionLost = errors.New("hubsync: HubSpot connection lost")
 	// ErrNotConnected: the school has never been connected, or was disconnected.
 	ErrNotConnected = errors.New("hubsync: school not connected to HubSpot")
+	// ErrQueueFull: Engine.Record refused a repeatable timeline event because the school's queue
+	// is at Retention.MaxQueuedEvents (HubSpot down, or the connection lost, for a long time).
+	// Once-kinds, lifecycle stages and learner changes are never refused, so a caller that records
+	// several activities of one source event must go on past this error, not stop at it.
+	ErrQueueFull = errors.New("hubsync: queue full")
 )
 
 // Control errors: what a Learners implementation (the learnworlds adapter, or a host's own LMS

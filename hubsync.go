@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hubsync/hubsync/clock"
@@ -133,6 +134,8 @@ type Config struct {
 	// OnProgress, when set, is called with a school's manual sync progress after every page and
 	// when the sync ends, for hosts that show a progress bar. It must not block.
 	OnProgress func(SchoolID, ManualProgress)
+	// Retention bounds the dedupe records, the sync log and queued events (see Retention).
+	Retention Retention
 }
 
 // Engine syncs many schools. Create it with New; call Run to start its workers. Its methods are
@@ -202,6 +205,9 @@ func (cfg Config) validate() error {
 	if cfg.HubSpot.ClientID == "" || cfg.HubSpot.ClientSecret == "" {
 		errs = append(errs, errors.New("Config.HubSpot.ClientID and ClientSecret are required"))
 	}
+	if err := cfg.Retention.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidSettings, errors.Join(errs...))
 	}
@@ -232,6 +238,7 @@ func (cfg Config) withDefaults() Config {
 	orDefault(&cfg.SchemaTTL, SchemaTTLDefault)
 	orDefault(&cfg.MaxBackoff, MaxBackoffDefault)
 	orDefault(&cfg.StateTTL, StateTTLDefault)
+	cfg.Retention = cfg.Retention.withDefaults()
 	if cfg.BatchLinger == 0 {
 		cfg.BatchLinger = BatchLingerDefault // negative: off
 	}
@@ -276,7 +283,10 @@ func (e *Engine) hubspotOptions() []hubspot.Option {
 // Run runs the engine's workers (one pool per lane, see engine_worker.go) until ctx ends, then
 // returns ctx's error after every worker has finished or released the jobs it held.
 func (e *Engine) Run(ctx context.Context) error {
+	var janitor sync.WaitGroup
+	janitor.Go(func() { e.janitor(ctx) })
 	e.runLanes(ctx)
+	janitor.Wait()
 	return ctx.Err()
 }
 

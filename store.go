@@ -209,8 +209,11 @@ type Store interface {
 	// whether this is the first time it was seen. Racing callers with the same id: exactly one gets
 	// true.
 	MarkWebhookSeen(ctx context.Context, source, eventID string, at time.Time) (first bool, err error)
-	// ForgetWebhooksBefore deletes dedupe records older than t (HubSpot retries for 24 hours, so
-	// keeping a few days is enough) and returns how many went.
+	// ForgetWebhooksBefore deletes the dedupe records, of every source, seen before t (strictly:
+	// one seen at t stays) and returns how many went. HubSpot retries a delivery for up to 24
+	// hours, so the engine keeps records for Retention.Webhooks (72 hours by default) and calls
+	// this from its janitor (see Engine.Prune). Racing callers, in any number of processes, each
+	// delete a record at most once, and their counts add up to the records that went.
 	ForgetWebhooksBefore(ctx context.Context, t time.Time) (int, error)
 
 	// PutCheckpoint stores a checkpoint, replacing the one with the same school and name.
@@ -229,6 +232,13 @@ type Store interface {
 	// Limit 0 means LogLimitDefault. It keeps the entries f.Match accepts: Email compared folded,
 	// Since keeping entries with At at or after it.
 	ListSyncLog(ctx context.Context, school SchoolID, f LogFilter) ([]SyncLogEntry, error)
+	// ForgetSyncLogBefore deletes the log entries, of every school, whose At is before t
+	// (strictly: an entry at t stays), and returns how many went. Every entry at or after t is
+	// kept, so ListSyncLog still sees all of them (Engine.Status reads the newest). The engine
+	// calls it from its janitor with now minus Retention.SyncLog (30 days by default; see
+	// Engine.Prune). Racing callers, in any number of processes, each delete an entry at most
+	// once, and their counts add up to the entries that went.
+	ForgetSyncLogBefore(ctx context.Context, t time.Time) (int, error)
 }
 
 // Transactor is implemented by a Store whose Queue lives in the same database. RunInTx calls fn

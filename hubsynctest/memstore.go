@@ -409,3 +409,24 @@ func (m *MemStore) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f h
 	}
 	return out, nil
 }
+
+// ForgetSyncLogBefore deletes the entries of every school with At before t and returns how many
+// went.
+func (m *MemStore) ForgetSyncLogBefore(ctx context.Context, t time.Time) (int, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	kept := slices.DeleteFunc(slices.Clone(m.d.log), func(e hubsync.SyncLogEntry) bool { return e.At.Before(t) })
+	n := len(m.d.log) - len(kept)
+	if n == 0 {
+		return 0, nil
+	}
+	if m.d.undo != nil {
+		old := m.d.log
+		*m.d.undo = append(*m.d.undo, func() { m.d.log = old })
+	}
+	m.d.log = kept
+	return n, nil
+}

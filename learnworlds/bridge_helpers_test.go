@@ -88,6 +88,7 @@ type bridgeOptions struct {
 	props        []hubspottest.Property // added to the portal before the mappings are saved
 	report       *hubsync.MappingReport // when set, receives the saved mappings' report
 	fake         []learnworldstest.Option
+	maxQueued    int // Retention.MaxQueuedEvents (0: the default)
 }
 
 const bridgeSecret = "whsec"
@@ -101,7 +102,8 @@ func newBridge(t *testing.T, o bridgeOptions) *bridge {
 	const redirect = "https://lms.example/cb"
 	eng, err := hubsync.New(hubsync.Config{
 		Store: o.store, Queue: o.store, Learners: b.learners, Logger: slog.New(slog.DiscardHandler),
-		HubSpot: hubsync.HubSpotApp{ClientID: b.hs.ClientID(), ClientSecret: b.hs.ClientSecret(), RedirectURL: redirect, BaseURL: b.hs.URL},
+		Retention: hubsync.Retention{MaxQueuedEvents: o.maxQueued},
+		HubSpot:   hubsync.HubSpotApp{ClientID: b.hs.ClientID(), ClientSecret: b.hs.ClientSecret(), RedirectURL: redirect, BaseURL: b.hs.URL},
 	})
 	if err != nil {
 		t.Fatal(err)

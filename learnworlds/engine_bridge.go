@@ -2,6 +2,7 @@ package learnworlds
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math"
 	"net/http"
@@ -107,7 +108,10 @@ type webhookWork struct {
 	acts    []hubsync.Activity
 }
 
-// send hands the work to sink.
+// send hands the work to sink. A repeatable event refused because the school's queue is full
+// (hubsync.ErrQueueFull; the engine logs it and still queues the event's lifecycle stage) does not
+// fail the delivery: failing it would roll back, or make LearnWorlds redeliver, the rest of the
+// delivery, a once-only event included.
 func (w webhookWork) send(ctx context.Context, school hubsync.SchoolID, sink Sink) error {
 	if w.learner != nil {
 		if err := sink.LearnerChanged(ctx, school, *w.learner); err != nil {
@@ -115,7 +119,7 @@ func (w webhookWork) send(ctx context.Context, school hubsync.SchoolID, sink Sin
 		}
 	}
 	for _, a := range w.acts {
-		if err := sink.Record(ctx, school, a); err != nil {
+		if err := sink.Record(ctx, school, a); err != nil && !errors.Is(err, hubsync.ErrQueueFull) {
 			return err
 		}
 	}

@@ -124,3 +124,31 @@ func TestEngineTxVariantsCommitWithTheTransaction(t *testing.T) {
 		})
 	}
 }
+
+// TestEngineWebhooksFullQueueKeepsOnceEvents: with the school's queue at its cap, a purchase
+// delivery is still answered 200 and its first purchase (a once-only event) still reaches HubSpot;
+// only the repeatable purchase event is refused.
+func TestEngineWebhooksFullQueueKeepsOnceEvents(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := newBridge(t, bridgeOptions{store: hubsynctest.NewMemStore(), maxQueued: 1})
+	if _, err := b.lw.Register(ctx, learnworldstest.User{Email: "kim@school.example", Username: "kim", Fields: map[string]any{"country": "GR"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.lw.Purchase(ctx, "kim@school.example", learnworldstest.Payment{ProductID: "c1", ProductType: "course", ProductName: "Course One", Price: 49}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range b.lw.Deliveries() {
+		if d.Status != http.StatusOK {
+			t.Fatalf("delivery %s answered %d with the queue full", d.Type, d.Status)
+		}
+	}
+	b.run(t)
+	kinds := map[string]int{}
+	for _, ev := range b.hs.TimelineEvents() {
+		kinds[ev.Properties["kind"]]++
+	}
+	if kinds["first_purchase"] != 1 || kinds["signed_up"] != 1 || kinds["purchase_made"] != 0 {
+		t.Fatalf("timeline kinds with the queue full = %v, want the once-only events and no purchase_made", kinds)
+	}
+}

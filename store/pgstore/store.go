@@ -243,13 +243,42 @@ func (s *Store) MarkWebhookSeen(ctx context.Context, source, eventID string, at 
 	return tag.RowsAffected() == 1, nil
 }
 
-// ForgetWebhooksBefore deletes dedupe records seen before t and returns how many went.
+// ForgetWebhooksBefore deletes dedupe records seen before t and returns how many went, in
+// statements of forgetChunk rows (see forget). It fails on a database error, with the count of
+// the statements that had succeeded.
 func (s *Store) ForgetWebhooksBefore(ctx context.Context, t time.Time) (int, error) {
-	tag, err := s.db.Exec(ctx, `DELETE FROM webhooks_seen WHERE seen_at < $1`, t.UTC())
+	n, err := s.forget(ctx, `DELETE FROM webhooks_seen
+		WHERE ctid = ANY (ARRAY(SELECT ctid FROM webhooks_seen WHERE seen_at < $1 LIMIT $2)) AND seen_at < $1`, t.UTC())
 	if err != nil {
-		return 0, interpretError("forgetting webhook events", err)
+		return n, interpretError("forgetting webhook events", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
+}
+
+// forgetChunk is how many rows one statement of forget deletes.
+const forgetChunk = 5000
+
+// forget runs a delete of at most forgetChunk rows (query takes the cut-off time and the chunk
+// size) until a statement deletes fewer, each in its own transaction (or all in RunInTx's), so
+// pruning a large backlog makes no long transaction. Each query picks its chunk once, through the
+// time index, into an array (so no plan can turn it into a scan of the table per chunk), and
+// checks the time again on the rows it deletes. Racing callers block on each other's rows
+// and skip the ones deleted meanwhile, so each row goes once; a caller whose statement found
+// fewer rows that way stops early, and the next pass takes the rest. It returns how many rows
+// went, those of the statements before an error included.
+func (s *Store) forget(ctx context.Context, query string, before time.Time) (int, error) {
+	total := 0
+	for {
+		tag, err := s.db.Exec(ctx, query, before, forgetChunk)
+		if err != nil {
+			return total, err
+		}
+		n := int(tag.RowsAffected())
+		total += n
+		if n < forgetChunk {
+			return total, nil
+		}
+	}
 }
 
 // PutCheckpoint stores a checkpoint, replacing the one with the same school and name, with
@@ -356,4 +385,16 @@ func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubs
 		return nil, interpretError(fmt.Sprintf("listing the sync log of school %q", school), err)
 	}
 	return out, nil
+}
+
+// ForgetSyncLogBefore deletes the entries of every school with At before t and returns how many
+// went, in statements of forgetChunk rows (see forget); the index sync_log_at finds them. It
+// fails on a database error, with the count of the statements that had succeeded.
+func (s *Store) ForgetSyncLogBefore(ctx context.Context, t time.Time) (int, error) {
+	n, err := s.forget(ctx, `DELETE FROM sync_log
+		WHERE id = ANY (ARRAY(SELECT id FROM sync_log WHERE at < $1 LIMIT $2)) AND at < $1`, t.UTC())
+	if err != nil {
+		return n, interpretError("forgetting sync log entries", err)
+	}
+	return n, nil
 }

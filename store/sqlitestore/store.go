@@ -190,21 +190,44 @@ func (s *Store) MarkWebhookSeen(ctx context.Context, source, eventID string, at 
 	return first, nil
 }
 
-// ForgetWebhooksBefore deletes dedupe records seen before t and returns how many went.
+// ForgetWebhooksBefore deletes dedupe records seen before t and returns how many went, in chunks
+// of forgetChunk rows (see forget).
 func (s *Store) ForgetWebhooksBefore(ctx context.Context, t time.Time) (int, error) {
-	var n int64
-	err := s.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `DELETE FROM webhooks_seen WHERE seen_at < ?`, ns(t))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	n, err := s.forget(ctx, `DELETE FROM webhooks_seen WHERE (source, event_id) IN
+		(SELECT source, event_id FROM webhooks_seen WHERE seen_at < ? LIMIT ?)`, ns(t))
 	if err != nil {
-		return 0, interpretError("forget webhooks", err)
+		return n, interpretError("forget webhooks", err)
 	}
-	return int(n), nil
+	return n, nil
+}
+
+// forgetChunk is how many rows one transaction of forget deletes.
+const forgetChunk = 5000
+
+// forget runs a delete of at most forgetChunk rows (query takes the cut-off time and the chunk
+// size) until a chunk deletes fewer, each chunk in its own transaction (or all in RunInTx's), so
+// pruning a large backlog never holds the single writer for long. It returns how many rows
+// went, those of the chunks committed before an error included.
+func (s *Store) forget(ctx context.Context, query string, before int64) (int, error) {
+	total := 0
+	for {
+		var n int64
+		err := s.write(ctx, func(q querier) error {
+			res, err := q.ExecContext(ctx, query, before, forgetChunk)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+		if n < forgetChunk {
+			return total, nil
+		}
+	}
 }
 
 // PutCheckpoint stores c, replacing the one with the same school and name, with UpdatedAt set to
@@ -310,4 +333,14 @@ func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubs
 		return nil, interpretError(fmt.Sprintf("list sync log of %s", school), err)
 	}
 	return out, nil
+}
+
+// ForgetSyncLogBefore deletes the entries of every school with At before t and returns how many
+// went, in chunks of forgetChunk rows (see forget); the index sync_log_at finds them.
+func (s *Store) ForgetSyncLogBefore(ctx context.Context, t time.Time) (int, error) {
+	n, err := s.forget(ctx, `DELETE FROM sync_log WHERE id IN (SELECT id FROM sync_log WHERE at < ? LIMIT ?)`, ns(t))
+	if err != nil {
+		return n, interpretError("forget sync log", err)
+	}
+	return n, nil
 }

@@ -16,6 +16,7 @@ import (
 var concurrencyCases = []testCase{
 	{"ClaimOnceRace", testClaimOnceRace},
 	{"WebhookSeenRace", testWebhookRace},
+	{"ForgetRace", testForgetRace},
 	{"ConnectionGenerationRace", testConnectionGenerationRace},
 	{"DequeueRace", testDequeueRace},
 	{"WorkersExactlyOnce", testWorkers},

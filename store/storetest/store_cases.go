@@ -51,6 +51,9 @@ var storeCases = []testCase{
 	{"SyncLog", testSyncLog},
 	{"SyncLogDefaultLimit", testSyncLogDefaultLimit},
 	{"SyncLogFilterFoldsAndValidates", testSyncLogFilter},
+	{"SyncLogRetention", testSyncLogRetention},
+	{"ForgetBacklog", testForgetBacklog},
+	{"ForgetInTx", testForgetInTx},
 }
 
 func sampleSettings() hubsync.Settings {
