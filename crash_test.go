@@ -56,7 +56,7 @@ func TestCrashMidBatchLosesNothingAndSendsNoOnceEventTwice(t *testing.T) {
 	}
 	engine := func(s hubsync.Store, q hubsync.Queue) *hubsync.Engine {
 		e, err := hubsync.New(hubsync.Config{
-			Store: s, Queue: q, Learners: h.lms, Clock: h.clk, Logger: testLogger(t), Lease: time.Minute,
+			Store: s, Queue: q, Learners: h.lms, Clock: h.clk, Logger: testLogger(t), Lease: time.Minute, Heartbeat: -1, // see Config.Heartbeat
 			HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), RedirectURL: redirect, BaseURL: h.hs.URL},
 		})
 		if err != nil {

@@ -700,7 +700,7 @@ func TestExpiredTokenIsRefreshedAfterA401(t *testing.T) {
 func TestNewWithoutRedirectURLSyncsButCannotStartAConnect(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	eng, err := hubsync.New(hubsync.Config{Store: h.store, Queue: h.store, Learners: h.lms, Clock: h.clk,
+	eng, err := hubsync.New(hubsync.Config{Store: h.store, Queue: h.store, Learners: h.lms, Clock: h.clk, Heartbeat: -1,
 		HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), BaseURL: h.hs.URL}})
 	if err != nil {
 		t.Fatalf("New without a redirect URL: %v", err)

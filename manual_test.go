@@ -122,7 +122,7 @@ func TestManualSyncResumesAfterACrash(t *testing.T) {
 	ctx, crash := context.WithCancel(h.ctx)
 	var once sync.Once
 	first, err := hubsync.New(hubsync.Config{
-		Store: h.store, Queue: h.store, Learners: h.lms, Clock: h.clk, Logger: testLogger(t),
+		Store: h.store, Queue: h.store, Learners: h.lms, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1,
 		HubSpot:    hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), RedirectURL: redirect, BaseURL: h.hs.URL},
 		OnProgress: func(hubsync.SchoolID, hubsync.ManualProgress) { once.Do(crash) },
 	})
