@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hubsync/hubsync/hubspot"
@@ -77,14 +78,18 @@ type ManualProgress struct {
 	// PhaseDone counts the records of the current phase done so far.
 	Total     int `json:"total"`
 	PhaseDone int `json:"phase_done"`
-	// Done counts every record handled, all phases together, and the outcome counters split it.
+	// Done counts every record handled, all phases together, and the outcome counters split it:
+	// each record has exactly one outcome, so Created+Updated+Unchanged+Skipped+Failed == Done.
 	Done      int `json:"done"`
 	Created   int `json:"created"`
 	Updated   int `json:"updated"`
 	Unchanged int `json:"unchanged"`
 	Skipped   int `json:"skipped"`
 	Failed    int `json:"failed"`
-	// Failures holds the first failure reasons (emails masked).
+	// Partial counts the records created or updated with some fields refused (a value that does
+	// not convert or that the LMS's rules refuse); they are counted in Created or Updated too.
+	Partial int `json:"partial"`
+	// Failures holds the first failure reasons (emails masked), partial records' included.
 	Failures []string `json:"failures,omitempty"`
 	// Rate is records per second since the start; ETA the time left in the current phase at that
 	// rate (zero when unknown). Both are computed when the progress is read.
@@ -356,6 +361,7 @@ func (p *ManualProgress) add(res pageResult) {
 	p.Unchanged += res.counts.byOutcome[OutcomeUnchanged]
 	p.Skipped += res.counts.byOutcome[OutcomeSkipped]
 	p.Failed += res.counts.byOutcome[OutcomeFailed]
+	p.Partial += res.counts.partial
 	for _, r := range res.counts.reasons {
 		if len(p.Failures) < manualMaxFailures {
 			p.Failures = append(p.Failures, r)
@@ -382,6 +388,7 @@ func (e *Engine) manualPage(ctx context.Context, school SchoolID, phase, cursor 
 // outcomeCounts is a page's tally.
 type outcomeCounts struct {
 	byOutcome map[LogOutcome]int
+	partial   int
 	reasons   []string
 }
 
@@ -391,7 +398,12 @@ func (c *outcomeCounts) add(logs []SyncLogEntry) {
 	}
 	for _, l := range logs {
 		c.byOutcome[l.Outcome]++
-		if l.Outcome == OutcomeFailed && len(c.reasons) < manualMaxFailures {
+		// A record written with some fields refused is listed too: its reason names them.
+		part := (l.Outcome == OutcomeCreated || l.Outcome == OutcomeUpdated) && strings.HasPrefix(l.Reason, "partial: ")
+		if part {
+			c.partial++
+		}
+		if (l.Outcome == OutcomeFailed || part) && len(c.reasons) < manualMaxFailures {
 			c.reasons = append(c.reasons, MaskEmail(l.Email)+": "+l.Reason)
 		}
 	}

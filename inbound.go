@@ -553,15 +553,19 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 	if err != nil {
 		return err
 	}
-	values, written := r.inboundValues(c, changedAt, learner, movedFrom, st, rows)
+	values, written, problems := r.inboundValues(c, changedAt, learner, movedFrom, st, rows)
 	if len(values) == 0 {
-		r.log.add(email, OutcomeUnchanged, "")
+		if len(problems) > 0 {
+			r.log.add(email, OutcomeFailed, joinReasons(problems...))
+		} else {
+			r.log.add(email, OutcomeUnchanged, "")
+		}
 		return nil
 	}
 	updated, err := r.e.cfg.Learners.Update(ctx, r.school, learner.ID, values)
 	if err != nil {
 		if recordRefused(err) {
-			r.log.add(email, OutcomeFailed, err.Error())
+			r.log.add(email, OutcomeFailed, joinReasons(append([]string{err.Error()}, problems...)...))
 			return nil
 		}
 		return err
@@ -573,22 +577,22 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 	if err := r.e.cfg.Store.PutSyncState(ctx, st); err != nil {
 		return err
 	}
-	r.log.add(email, OutcomeUpdated, "")
+	r.log.add(email, OutcomeUpdated, partial(problems))
 	return nil
 }
 
 // inboundValues returns the values to write to the learner (by LMS field, in the LMS's types) and
 // the canonical HubSpot form of each ({LMS field, HubSpot property}), applying the blank rule, the
-// two-way conflict rule and the LMS's validation; a value that cannot be written is logged.
-func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, st SyncState, rows []RowReport) (map[string]any, map[[2]string]string) {
-	email := FoldEmail(c.Properties["email"])
-	values := map[string]any{}
-	written := map[[2]string]string{}
+// two-way conflict rule and the LMS's validation. problems say why each value that cannot be
+// written was left out; the caller logs them in the record's one entry.
+func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, st SyncState, rows []RowReport) (values map[string]any, written map[[2]string]string, problems []string) {
+	values = map[string]any{}
+	written = map[[2]string]string{}
 	for _, row := range rows {
 		key, prop := row.Mapping.LMSField, row.Mapping.HubSpotProperty
 		hsVal, err := NormalizeHubSpot(prop, row.Type, c.Properties[prop])
 		if err != nil {
-			r.log.add(email, OutcomeFailed, err.Error())
+			problems = append(problems, err.Error())
 			continue
 		}
 		lmsVal, err := ToHubSpot(key, row.Type, lmsValue(learner, key))
@@ -608,14 +612,15 @@ func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Le
 		if row.Direction == DirectionBoth && lmsWins(st.SentToHubSpot, prop, hsVal, lmsVal, learner.Updated, changedAt) {
 			continue
 		}
-		v, ok := r.checked(email, row, hsVal)
-		if !ok {
+		v, err := r.checked(row, hsVal)
+		if err != nil {
+			problems = append(problems, err.Error())
 			continue
 		}
 		values[key] = v
 		written[[2]string{key, prop}] = hsVal
 	}
-	return values, written
+	return values, written, problems
 }
 
 // blankKept is the blank rule for one field: an empty HubSpot value leaves a non-empty LMS value
@@ -645,27 +650,24 @@ func lmsWins(sent map[string]string, prop, hsVal, lmsVal string, lmsUpdated, hsC
 }
 
 // checked converts a HubSpot value for row's LMS field and applies the field's rules (with data
-// validation on) and the email check; a failure is logged and ok is false.
-func (r *inRun) checked(email string, row RowReport, hsVal string) (v any, ok bool) {
+// validation on) and the email check; the error says why the value cannot be written.
+func (r *inRun) checked(row RowReport, hsVal string) (any, error) {
 	key, prop := row.Mapping.LMSField, row.Mapping.HubSpotProperty
 	v, err := FromHubSpot(prop, row.Type, hsVal)
 	if err != nil {
-		r.log.add(email, OutcomeFailed, err.Error())
-		return nil, false
+		return nil, err
 	}
 	if r.settings.Inbound.ValidateData {
 		if err := checkRules(r.fields[key], v); err != nil {
-			r.log.add(email, OutcomeFailed, err.Error())
-			return nil, false
+			return nil, err
 		}
 	}
 	if key == "email" {
 		if err := ValidateEmail(hsVal); err != nil {
-			r.log.add(email, OutcomeFailed, "email: "+err.Error())
-			return nil, false
+			return nil, fmt.Errorf("email: %w", err)
 		}
 	}
-	return v, true
+	return v, nil
 }
 
 // recordInbound notes values the engine wrote to the LMS: they are what HubSpot holds too, so
@@ -718,8 +720,9 @@ func usernameFor(email string, n int) string {
 // values, the school's tags and (optionally) a welcome email. With data validation on, a learner
 // missing a required field is not created.
 func (r *inRun) create(ctx context.Context, c hubspot.Contact, email string) error {
-	values, written, ok := r.newLearnerValues(c, email)
+	values, written, problems, ok := r.newLearnerValues(c)
 	if !ok {
+		r.log.add(email, OutcomeFailed, joinReasons(problems...))
 		return nil
 	}
 	var created Learner
@@ -739,7 +742,7 @@ func (r *inRun) create(ctx context.Context, c hubspot.Contact, email string) err
 	}
 	if err != nil {
 		if recordRefused(err) {
-			r.log.add(email, OutcomeFailed, "creating the learner: "+err.Error())
+			r.log.add(email, OutcomeFailed, joinReasons(append([]string{"creating the learner: " + err.Error()}, problems...)...))
 			return nil
 		}
 		return err
@@ -749,15 +752,16 @@ func (r *inRun) create(ctx context.Context, c hubspot.Contact, email string) err
 	if err := r.e.cfg.Store.PutSyncState(ctx, st); err != nil {
 		return err
 	}
-	r.log.add(email, OutcomeCreated, "")
+	r.log.add(email, OutcomeCreated, partial(problems))
 	return nil
 }
 
-// newLearnerValues returns a new learner's values from the contact; ok is false (and the reason
-// logged) when a required field has no value under data validation.
-func (r *inRun) newLearnerValues(c hubspot.Contact, email string) (map[string]any, map[[2]string]string, bool) {
-	values := map[string]any{}
-	written := map[[2]string]string{}
+// newLearnerValues returns a new learner's values from the contact, and why each value left out
+// was refused; ok is false (the last problem saying why) when a required field has no value under
+// data validation.
+func (r *inRun) newLearnerValues(c hubspot.Contact) (values map[string]any, written map[[2]string]string, problems []string, ok bool) {
+	values = map[string]any{}
+	written = map[[2]string]string{}
 	for _, row := range r.rows {
 		key, prop := row.Mapping.LMSField, row.Mapping.HubSpotProperty
 		if key == "email" || key == "username" {
@@ -765,14 +769,15 @@ func (r *inRun) newLearnerValues(c hubspot.Contact, email string) (map[string]an
 		}
 		hsVal, err := NormalizeHubSpot(prop, row.Type, c.Properties[prop])
 		if err != nil {
-			r.log.add(email, OutcomeFailed, err.Error())
+			problems = append(problems, err.Error())
 			continue
 		}
 		if hsVal == "" {
 			continue
 		}
-		v, ok := r.checked(email, row, hsVal)
-		if !ok {
+		v, err := r.checked(row, hsVal)
+		if err != nil {
+			problems = append(problems, err.Error())
 			continue
 		}
 		values[key] = v
@@ -781,12 +786,12 @@ func (r *inRun) newLearnerValues(c hubspot.Contact, email string) (map[string]an
 	if r.settings.Inbound.ValidateData {
 		for _, f := range r.fields {
 			if f.Validation.Required && f.Writable && f.Key != "email" && f.Key != "username" && values[f.Key] == nil {
-				r.log.add(email, OutcomeFailed, fmt.Sprintf("field %q is required and HubSpot has no value for it; learner not created", f.Key))
-				return nil, nil, false
+				problems = append(problems, fmt.Sprintf("field %q is required and HubSpot has no value for it; learner not created", f.Key))
+				return nil, nil, problems, false
 			}
 		}
 	}
-	return values, written, true
+	return values, written, problems, true
 }
 
 // checkRules applies an LMS field's validation rules to a value about to be written.

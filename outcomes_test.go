@@ -1,0 +1,78 @@
+package hubsync_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hubsync/hubsync"
+	"github.com/hubsync/hubsync/hubspot/hubspottest"
+)
+
+// logOf returns the sync log entries of one email.
+func logOf(h *harness, email string) []hubsync.SyncLogEntry {
+	h.t.Helper()
+	got, err := h.store.ListSyncLog(h.ctx, school, hubsync.LogFilter{Email: email})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return got
+}
+
+// A learner created from HubSpot with one field refused is one created entry naming the field,
+// never created and failed both.
+func TestInboundCreateWithARefusedFieldIsOneEntry(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	cat, _ := hubsync.LearnWorldsCatalog(hubsync.CatalogOptions{Custom: []hubsync.CustomField{
+		{Name: "code", Type: hubsync.TypeString, Validation: hubsync.FieldRules{Pattern: `[A-Z]{3}`}},
+	}})
+	h.lms.SetCatalog(school, cat)
+	if err := h.hs.AddProperty(hubspottest.Property{Name: "lw_code", Type: "string", FieldType: "text"}); err != nil {
+		t.Fatal(err)
+	}
+	h.connect()
+	h.withWebhooks()
+	rows := append(append([]hubsync.Mapping(nil), inboundMapping...), hubsync.Mapping{LMSField: "cf_code", HubSpotProperty: "lw_code"})
+	h.settings(hubsync.Settings{Mode: hubsync.ModeToLMS, Mappings: rows, Inbound: hubsync.InboundSettings{CreateLearners: true, ValidateData: true}})
+	h.admin("new@school.example", map[string]string{"lw_code": "abc1", "country": "IT"})
+	h.flush()
+	h.run()
+	l, ok := h.lms.Get(school, "new@school.example")
+	if !ok || l.Values["country"] != "IT" || l.Values["cf_code"] != nil {
+		t.Fatalf("learner %v %+v", ok, l)
+	}
+	got := logOf(h, "new@school.example")
+	if len(got) != 1 || got[0].Outcome != hubsync.OutcomeCreated || !strings.HasPrefix(got[0].Reason, "partial: ") || !strings.Contains(got[0].Reason, "cf_code") {
+		t.Fatalf("log = %+v, want one created entry whose reason names cf_code", got)
+	}
+}
+
+// A manual sync's counts add up to the records it handled, also on a page with a value that
+// does not convert.
+func TestManualCountsSumToDone(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	cat, _ := hubsync.LearnWorldsCatalog(hubsync.CatalogOptions{Custom: []hubsync.CustomField{{Name: "score", Type: hubsync.TypeNumber}}})
+	h.lms.SetCatalog(school, cat)
+	if err := h.hs.AddProperty(hubspottest.Property{Name: "lw_score", Type: "number", FieldType: "number"}); err != nil {
+		t.Fatal(err)
+	}
+	h.connect()
+	h.settings(hubsync.Settings{Mappings: append(append([]hubsync.Mapping(nil), basicMapping...), hubsync.Mapping{LMSField: "cf_score", HubSpotProperty: "lw_score"})})
+	for i := range 10 {
+		var score any = float64(i)
+		if i == 3 {
+			score = "not a number"
+		}
+		h.lms.Put(school, hubsync.Learner{Email: fmt.Sprintf("m%04d@school.example", i), Values: map[string]any{"country": "GR", "cf_score": score}})
+	}
+	p := h.manual("")
+	if sum := p.Created + p.Updated + p.Unchanged + p.Skipped + p.Failed; p.State != hubsync.ManualDone || sum != p.Done || p.Done != 10 || p.Partial != 1 {
+		t.Fatalf("progress = %+v: counts sum to %d", p, sum)
+	}
+	got := logOf(h, "m0003@school.example")
+	if len(got) != 1 || got[0].Outcome != hubsync.OutcomeCreated || !strings.Contains(got[0].Reason, "cf_score") {
+		t.Fatalf("log = %+v, want one created entry naming cf_score", got)
+	}
+}
