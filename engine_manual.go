@@ -468,7 +468,7 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 		email := FoldEmail(l.Email)
 		switch {
 		case ValidateEmail(email) != nil:
-			r.log.add(email, OutcomeSkipped, "learner has no valid email")
+			r.log.add(email, OutcomeSkipped, badEmailReason(email))
 		case seen[email]:
 			r.log.add(email, OutcomeSkipped, "a second learner with this email on the same page")
 		default:
@@ -483,6 +483,12 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 		}
 	}
 	return pageDone(r.log, len(page.Learners), page.Next, page.Total), nil
+}
+
+// badEmailReason is the reason a learner whose email HubSpot would refuse is skipped with; it
+// names the address masked.
+func badEmailReason(email string) string {
+	return "learner has no valid email: " + ValidateEmail(email).Error()
 }
 
 // pageDone tallies a finished page.
@@ -502,12 +508,29 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 		return pageResult{}, err
 	}
 	defer e.writeLog(ctx, r.log)
+	if idle || len(r.rows) == 0 {
+		// Every record still gets its one outcome, so the counts add up to Done.
+		for _, l := range page.Learners {
+			r.log.add(FoldEmail(l.Email), OutcomeSkipped, "no valid mapping row writes to the LMS")
+		}
+		return pageDone(r.log, len(page.Learners), page.Next, page.Total), nil
+	}
 	props := r.props()
-	for start := 0; start < len(page.Learners) && !idle && len(r.rows) > 0; start += hubspot.BatchLimit {
-		learners := page.Learners[start:min(start+hubspot.BatchLimit, len(page.Learners))]
-		emails := make([]string, 0, len(learners))
-		for _, l := range learners {
-			emails = append(emails, FoldEmail(l.Email))
+	for start := 0; start < len(page.Learners); start += hubspot.BatchLimit {
+		var learners []Learner
+		emails := make([]string, 0, hubspot.BatchLimit)
+		for _, l := range page.Learners[start:min(start+hubspot.BatchLimit, len(page.Learners))] {
+			email := FoldEmail(l.Email)
+			if ValidateEmail(email) != nil {
+				// HubSpot would refuse the address: say so, rather than "no contact".
+				r.log.add(email, OutcomeSkipped, badEmailReason(email))
+				continue
+			}
+			learners = append(learners, l)
+			emails = append(emails, email)
+		}
+		if len(emails) == 0 {
+			continue
 		}
 		contacts, err := r.p.client.BatchReadByEmail(ctx, emails, props)
 		if err != nil {

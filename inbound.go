@@ -436,7 +436,7 @@ func (e *Engine) applyInbound(ctx context.Context, school SchoolID, jobs []Job) 
 	for _, id := range ids {
 		c, ok := contacts[id]
 		if !ok {
-			e.log.Info("hubsync: contact gone from HubSpot (deleted or merged); nothing to apply", "school", school, "contact", id)
+			r.log.add("", OutcomeSkipped, "contact "+id+" gone from HubSpot (deleted or merged); nothing to apply")
 			continue
 		}
 		if err := r.apply(ctx, c, changes[id].at, rows[id]); err != nil {

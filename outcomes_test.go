@@ -76,3 +76,32 @@ func TestManualCountsSumToDone(t *testing.T) {
 		t.Fatalf("log = %+v, want one created entry naming cf_score", got)
 	}
 }
+
+// A learner whose email HubSpot would refuse is skipped with a reason in every phase of a manual
+// sync, and the counts still add up.
+func TestManualSkipsABadEmailWithAReason(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []hubsync.SyncMode{hubsync.ModeToHubSpot, hubsync.ModeToLMS, hubsync.ModeTwoWay} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			h.connect()
+			h.settings(hubsync.Settings{Mode: mode, Mappings: inboundMapping})
+			seedLearners(h, 3, "GR")
+			h.lms.Put(school, hubsync.Learner{Email: "jane@nodot", Values: map[string]any{"country": "GR"}})
+			p := h.manual("")
+			if sum := p.Created + p.Updated + p.Unchanged + p.Skipped + p.Failed; p.State != hubsync.ManualDone || sum != p.Done {
+				t.Fatalf("progress = %+v: counts sum to %d", p, sum)
+			}
+			got := logOf(h, "jane@nodot")
+			if len(got) == 0 {
+				t.Fatal("the bad email was not logged")
+			}
+			for _, en := range got {
+				if en.Outcome != hubsync.OutcomeSkipped || !strings.Contains(en.Reason, "j***@nodot") || strings.Contains(en.Reason, "jane@nodot") {
+					t.Errorf("entry %+v: want skipped, the reason naming the masked email", en)
+				}
+			}
+		})
+	}
+}
