@@ -542,12 +542,48 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 				r.log.add(FoldEmail(l.Email), OutcomeSkipped, "no HubSpot contact with this email")
 				continue
 			}
-			if err := r.applyTo(ctx, ct, ct.UpdatedAt, l, "", r.rows); err != nil {
+			note, skip, err := r.manualNote(ctx, ct, l)
+			if err != nil {
+				return pageResult{}, err
+			}
+			if skip {
+				r.log.add(FoldEmail(l.Email), OutcomeSkipped, note)
+				continue
+			}
+			if err := r.applyTo(ctx, ct, ct.UpdatedAt, l, "", note, r.rows); err != nil {
 				return pageResult{}, err
 			}
 		}
 	}
 	return pageDone(r.log, len(page.Learners), page.Next, page.Total), nil
+}
+
+// manualNote says how the contact a learner's email found matched it, for the reason of the
+// learner's entry: by an additional email, or with a collision; skip is true when the contact's
+// own email is another learner's (that learner is written, as in the live path) or its
+// additional emails match two learners and none has its email (neither is written).
+func (r *inRun) manualNote(ctx context.Context, ct hubspot.Contact, l Learner) (note string, skip bool, err error) {
+	email, primary := FoldEmail(l.Email), FoldEmail(ct.Properties["email"])
+	if primary == email {
+		note, err = r.collisions(ctx, ct, primary, l)
+		return note, false, err
+	}
+	other, err := r.e.cfg.Learners.GetByEmail(ctx, r.school, primary)
+	switch {
+	case err == nil && other.ID != l.ID:
+		return fmt.Sprintf("collision: contact %s's email %s matches another learner and its additional email %s matches this one; this learner was not written: merge the learners or remove the address in HubSpot",
+			ct.ID, MaskEmail(primary), MaskEmail(email)), true, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return "", false, err
+	}
+	// No learner has the contact's email: as live, two learners under its additional emails
+	// are ambiguous and neither is written.
+	if _, _, err := r.match(ctx, ct, primary); errors.Is(err, errAmbiguous) {
+		return "contact " + ct.ID + ": " + err.Error(), true, nil
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", false, err
+	}
+	return "matched by additional email " + MaskEmail(email), false, nil
 }
 
 func (e *Engine) manualCreate(ctx context.Context, school SchoolID, cursor string) (pageResult, error) {

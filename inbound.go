@@ -57,6 +57,18 @@ import (
 //   - An email change in HubSpot: HubSpot keeps the old address as an additional email, so the
 //     engine finds the learner by it, never creates a duplicate, and moves the learner's email too
 //     when an email row points to the LMS.
+//   - Additional emails and collisions: a learner found by one of the contact's additional
+//     emails is written, and its entry's reason says "matched by additional email" (masked).
+//     When the contact's email is learner A's and an additional email is learner B's, A is
+//     written (the contact is already A's: outbound upserts by email land on it) and B is not;
+//     A's entry names both, masked, so an operator can merge them or remove the address (a
+//     manual sync logs B skipped, naming both). When no learner has the contact's email and its
+//     additional emails match two learners, which one moved is unknown: neither is written and
+//     the contact is skipped with a reason naming them; no learner is created for it either.
+//   - One outcome per record per pass: a value left out (it does not convert, or the LMS's rules
+//     refuse it) does not get an entry of its own; the record's one entry is created or updated
+//     with the reason "partial: ..." naming the refused fields, or failed when nothing could be
+//     written. Every skip says why.
 //   - No matching learner: skipped and logged, unless new-learner creation is on.
 
 // inboundPayload is an inbound job: one contact, and the properties its events changed.
@@ -496,6 +508,10 @@ func (r *inRun) apply(ctx context.Context, c hubspot.Contact, changedAt time.Tim
 		return nil
 	}
 	learner, movedFrom, err := r.match(ctx, c, email)
+	if errors.Is(err, errAmbiguous) {
+		r.log.add(email, OutcomeSkipped, "contact "+c.ID+": "+err.Error())
+		return nil
+	}
 	if errors.Is(err, ErrNotFound) {
 		if !r.settings.Inbound.CreateLearners {
 			r.log.add(email, OutcomeSkipped, "no learner with this email, and new-learner creation is off")
@@ -506,31 +522,82 @@ func (r *inRun) apply(ctx context.Context, c hubspot.Contact, changedAt time.Tim
 	if err != nil {
 		return err
 	}
-	return r.applyTo(ctx, c, changedAt, learner, movedFrom, rows)
+	note := ""
+	if movedFrom != "" {
+		note = "matched by additional email " + MaskEmail(movedFrom)
+	} else if note, err = r.collisions(ctx, c, email, learner); err != nil {
+		return err
+	}
+	return r.applyTo(ctx, c, changedAt, learner, movedFrom, note, rows)
+}
+
+// collisions looks for other learners the contact's additional emails match, when learner
+// matched its primary email. The primary-email match is written (outbound upserts by email land
+// on this contact too, so it is already that learner's contact); the others are not, and note,
+// the reason of the record's entry, names them so an operator can resolve it.
+func (r *inRun) collisions(ctx context.Context, c hubspot.Contact, email string, learner Learner) (note string, err error) {
+	var others []string
+	for _, old := range strings.Split(c.Properties["hs_additional_emails"], ";") {
+		old = FoldEmail(old)
+		if old == "" || old == email || old == FoldEmail(learner.Email) {
+			continue
+		}
+		l, gerr := r.e.cfg.Learners.GetByEmail(ctx, r.school, old)
+		if errors.Is(gerr, ErrNotFound) {
+			continue
+		}
+		if gerr != nil {
+			return "", gerr
+		}
+		if l.ID != learner.ID {
+			others = append(others, MaskEmail(old))
+		}
+	}
+	if len(others) == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf("collision: contact %s's email %s matches this learner and its additional email %s matches another learner, who was not written; merge the learners or remove the address in HubSpot",
+		c.ID, MaskEmail(email), strings.Join(others, ", ")), nil
 }
 
 // match finds the contact's learner by email or, since HubSpot keeps an old address as an
 // additional email after an email change, by one of those (movedFrom is then the old address).
+// When no learner has the email and additional emails match two learners, which one moved is
+// unknown: the error wraps errAmbiguous, naming both masked, and neither is written.
 func (r *inRun) match(ctx context.Context, c hubspot.Contact, email string) (l Learner, movedFrom string, err error) {
 	l, err = r.e.cfg.Learners.GetByEmail(ctx, r.school, email)
 	if !errors.Is(err, ErrNotFound) {
 		return l, "", err
 	}
+	var found Learner
 	for _, old := range strings.Split(c.Properties["hs_additional_emails"], ";") {
 		old = FoldEmail(old)
 		if old == "" || old == email {
 			continue
 		}
 		l, gerr := r.e.cfg.Learners.GetByEmail(ctx, r.school, old)
-		if gerr == nil {
-			return l, old, nil
+		if errors.Is(gerr, ErrNotFound) {
+			continue
 		}
-		if !errors.Is(gerr, ErrNotFound) {
+		if gerr != nil {
 			return Learner{}, "", gerr
 		}
+		switch {
+		case movedFrom == "":
+			found, movedFrom = l, old
+		case l.ID != found.ID:
+			return Learner{}, "", fmt.Errorf("%w: no learner has the email %s, and its additional emails %s and %s match two learners; neither was written: merge them or remove an address in HubSpot",
+				errAmbiguous, MaskEmail(email), MaskEmail(movedFrom), MaskEmail(old))
+		}
+	}
+	if movedFrom != "" {
+		return found, movedFrom, nil
 	}
 	return Learner{}, "", err
 }
+
+// errAmbiguous is a contact that matches two learners by its additional emails (match).
+var errAmbiguous = errors.New("hubsync: ambiguous match")
 
 // recordRefused reports whether an LMS write error is about this one record (logged, the batch
 // goes on) rather than the LMS as a whole (returned, the batch is judged). ErrNotFound here is a
@@ -542,8 +609,9 @@ func recordRefused(err error) bool {
 }
 
 // applyTo writes a contact's values of rows (inbound rows) that differ to the learner it matched.
-// movedFrom is the learner's old email when it was found by one of the contact's additional emails.
-func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, rows []RowReport) error {
+// movedFrom is the learner's old email when it was found by one of the contact's additional emails;
+// note goes into the reason of the record's entry (how it matched, a collision).
+func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom, note string, rows []RowReport) error {
 	email := FoldEmail(c.Properties["email"])
 	stateKey := FoldEmail(learner.Email)
 	st, err := r.e.cfg.Store.GetSyncState(ctx, r.school, stateKey)
@@ -556,16 +624,16 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 	values, written, problems := r.inboundValues(c, changedAt, learner, movedFrom, st, rows)
 	if len(values) == 0 {
 		if len(problems) > 0 {
-			r.log.add(email, OutcomeFailed, joinReasons(problems...))
+			r.log.add(email, OutcomeFailed, joinReasons(append([]string{note}, problems...)...))
 		} else {
-			r.log.add(email, OutcomeUnchanged, "")
+			r.log.add(email, OutcomeUnchanged, note)
 		}
 		return nil
 	}
 	updated, err := r.e.cfg.Learners.Update(ctx, r.school, learner.ID, values)
 	if err != nil {
 		if recordRefused(err) {
-			r.log.add(email, OutcomeFailed, joinReasons(append([]string{err.Error()}, problems...)...))
+			r.log.add(email, OutcomeFailed, joinReasons(append([]string{note, err.Error()}, problems...)...))
 			return nil
 		}
 		return err
@@ -577,7 +645,7 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 	if err := r.e.cfg.Store.PutSyncState(ctx, st); err != nil {
 		return err
 	}
-	r.log.add(email, OutcomeUpdated, partial(problems))
+	r.log.add(email, OutcomeUpdated, joinReasons(note, partial(problems)))
 	return nil
 }
 

@@ -105,3 +105,75 @@ func TestManualSkipsABadEmailWithAReason(t *testing.T) {
 		})
 	}
 }
+
+// A contact whose email is learner A's and one of whose additional emails is learner B's writes
+// A, says so in A's entry, and leaves B alone; with no learner under its email and two learners
+// under its additional emails, it writes neither and says why.
+func TestInboundAdditionalEmailCollision(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.connect()
+	h.withWebhooks()
+	h.settings(hubsync.Settings{Mode: hubsync.ModeToLMS, Mappings: inboundMapping, Inbound: hubsync.InboundSettings{CreateLearners: true}})
+	for _, e := range []string{"anna@school.example", "bob@school.example", "cleo@school.example", "fay@school.example", "gus@school.example"} {
+		h.lms.Put(school, hubsync.Learner{Email: e, Values: map[string]any{"country": "GR"}})
+	}
+	h.admin("anna@school.example", map[string]string{"country": "FR", "hs_additional_emails": "bob@school.example"})
+	h.admin("dora@school.example", map[string]string{"country": "IT", "hs_additional_emails": "cleo@school.example"})
+	h.admin("eve@school.example", map[string]string{"country": "SE", "hs_additional_emails": "fay@school.example;gus@school.example"})
+	h.flush()
+	h.run()
+	if l, _ := h.lms.Get(school, "anna@school.example"); l.Values["country"] != "FR" {
+		t.Errorf("primary-email match not written: %+v", l)
+	}
+	if l, _ := h.lms.Get(school, "bob@school.example"); l.Values["country"] != "GR" {
+		t.Errorf("the other learner was written: %+v", l)
+	}
+	if _, ok := h.lms.Get(school, "eve@school.example"); ok {
+		t.Error("an ambiguous contact became a new learner")
+	}
+	for _, e := range []string{"fay@school.example", "gus@school.example"} {
+		if l, _ := h.lms.Get(school, e); l.Values["country"] != "GR" {
+			t.Errorf("an ambiguous contact wrote %+v", l)
+		}
+	}
+	wants := map[string]struct {
+		o     hubsync.LogOutcome
+		words []string
+	}{
+		"anna@school.example": {hubsync.OutcomeUpdated, []string{"collision", "a***@school.example", "b***@school.example"}},
+		"dora@school.example": {hubsync.OutcomeUpdated, []string{"matched by additional email c***@school.example"}},
+		"eve@school.example":  {hubsync.OutcomeSkipped, []string{"e***@school.example", "f***@school.example", "g***@school.example"}},
+	}
+	for email, w := range wants {
+		got := logOf(h, email)
+		if len(got) != 1 || got[0].Outcome != w.o {
+			t.Errorf("%s: log = %+v, want one %s entry", email, got, w.o)
+			continue
+		}
+		for _, word := range w.words {
+			if !strings.Contains(got[0].Reason, word) {
+				t.Errorf("%s: reason %q lacks %q", email, got[0].Reason, word)
+			}
+		}
+		if strings.Contains(got[0].Reason, "@school.example") && strings.Contains(got[0].Reason, email) {
+			t.Errorf("%s: reason %q holds a full email", email, got[0].Reason)
+		}
+	}
+
+	// A manual sync skips the learner whose address is only an additional email of another
+	// learner's contact, naming both.
+	p := h.manual("")
+	if sum := p.Created + p.Updated + p.Unchanged + p.Skipped + p.Failed; p.State != hubsync.ManualDone || sum != p.Done {
+		t.Fatalf("progress = %+v: counts sum to %d", p, sum)
+	}
+	for _, e := range []string{"bob@school.example", "fay@school.example", "gus@school.example"} {
+		if l, _ := h.lms.Get(school, e); l.Values["country"] != "GR" {
+			t.Errorf("the manual sync wrote %+v", l)
+		}
+	}
+	got, _ := h.store.ListSyncLog(h.ctx, school, hubsync.LogFilter{Email: "bob@school.example", Outcome: hubsync.OutcomeSkipped})
+	if len(got) == 0 || !strings.Contains(got[0].Reason, "collision") || !strings.Contains(got[0].Reason, "a***@school.example") {
+		t.Errorf("manual log of the other learner = %+v", got)
+	}
+}
