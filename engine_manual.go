@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hubsync/hubsync/hubspot"
@@ -77,14 +78,18 @@ type ManualProgress struct {
 	// PhaseDone counts the records of the current phase done so far.
 	Total     int `json:"total"`
 	PhaseDone int `json:"phase_done"`
-	// Done counts every record handled, all phases together, and the outcome counters split it.
+	// Done counts every record handled, all phases together, and the outcome counters split it:
+	// each record has exactly one outcome, so Created+Updated+Unchanged+Skipped+Failed == Done.
 	Done      int `json:"done"`
 	Created   int `json:"created"`
 	Updated   int `json:"updated"`
 	Unchanged int `json:"unchanged"`
 	Skipped   int `json:"skipped"`
 	Failed    int `json:"failed"`
-	// Failures holds the first failure reasons (emails masked).
+	// Partial counts the records created or updated with some fields refused (a value that does
+	// not convert or that the LMS's rules refuse); they are counted in Created or Updated too.
+	Partial int `json:"partial"`
+	// Failures holds the first failure reasons (emails masked), partial records' included.
 	Failures []string `json:"failures,omitempty"`
 	// Rate is records per second since the start; ETA the time left in the current phase at that
 	// rate (zero when unknown). Both are computed when the progress is read.
@@ -356,6 +361,7 @@ func (p *ManualProgress) add(res pageResult) {
 	p.Unchanged += res.counts.byOutcome[OutcomeUnchanged]
 	p.Skipped += res.counts.byOutcome[OutcomeSkipped]
 	p.Failed += res.counts.byOutcome[OutcomeFailed]
+	p.Partial += res.counts.partial
 	for _, r := range res.counts.reasons {
 		if len(p.Failures) < manualMaxFailures {
 			p.Failures = append(p.Failures, r)
@@ -382,6 +388,7 @@ func (e *Engine) manualPage(ctx context.Context, school SchoolID, phase, cursor 
 // outcomeCounts is a page's tally.
 type outcomeCounts struct {
 	byOutcome map[LogOutcome]int
+	partial   int
 	reasons   []string
 }
 
@@ -391,7 +398,12 @@ func (c *outcomeCounts) add(logs []SyncLogEntry) {
 	}
 	for _, l := range logs {
 		c.byOutcome[l.Outcome]++
-		if l.Outcome == OutcomeFailed && len(c.reasons) < manualMaxFailures {
+		// A record written with some fields refused is listed too: its reason names them.
+		part := (l.Outcome == OutcomeCreated || l.Outcome == OutcomeUpdated) && strings.HasPrefix(l.Reason, "partial: ")
+		if part {
+			c.partial++
+		}
+		if (l.Outcome == OutcomeFailed || part) && len(c.reasons) < manualMaxFailures {
 			c.reasons = append(c.reasons, MaskEmail(l.Email)+": "+l.Reason)
 		}
 	}
@@ -456,7 +468,7 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 		email := FoldEmail(l.Email)
 		switch {
 		case ValidateEmail(email) != nil:
-			r.log.add(email, OutcomeSkipped, "learner has no valid email")
+			r.log.add(email, OutcomeSkipped, badEmailReason(email))
 		case seen[email]:
 			r.log.add(email, OutcomeSkipped, "a second learner with this email on the same page")
 		default:
@@ -471,6 +483,12 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 		}
 	}
 	return pageDone(r.log, len(page.Learners), page.Next, page.Total), nil
+}
+
+// badEmailReason is the reason a learner whose email HubSpot would refuse is skipped with; it
+// names the address masked.
+func badEmailReason(email string) string {
+	return "learner has no valid email: " + ValidateEmail(email).Error()
 }
 
 // pageDone tallies a finished page.
@@ -490,12 +508,29 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 		return pageResult{}, err
 	}
 	defer e.writeLog(ctx, r.log)
+	if idle || len(r.rows) == 0 {
+		// Every record still gets its one outcome, so the counts add up to Done.
+		for _, l := range page.Learners {
+			r.log.add(FoldEmail(l.Email), OutcomeSkipped, "no valid mapping row writes to the LMS")
+		}
+		return pageDone(r.log, len(page.Learners), page.Next, page.Total), nil
+	}
 	props := r.props()
-	for start := 0; start < len(page.Learners) && !idle && len(r.rows) > 0; start += hubspot.BatchLimit {
-		learners := page.Learners[start:min(start+hubspot.BatchLimit, len(page.Learners))]
-		emails := make([]string, 0, len(learners))
-		for _, l := range learners {
-			emails = append(emails, FoldEmail(l.Email))
+	for start := 0; start < len(page.Learners); start += hubspot.BatchLimit {
+		var learners []Learner
+		emails := make([]string, 0, hubspot.BatchLimit)
+		for _, l := range page.Learners[start:min(start+hubspot.BatchLimit, len(page.Learners))] {
+			email := FoldEmail(l.Email)
+			if ValidateEmail(email) != nil {
+				// HubSpot would refuse the address: say so, rather than "no contact".
+				r.log.add(email, OutcomeSkipped, badEmailReason(email))
+				continue
+			}
+			learners = append(learners, l)
+			emails = append(emails, email)
+		}
+		if len(emails) == 0 {
+			continue
 		}
 		contacts, err := r.p.client.BatchReadByEmail(ctx, emails, props)
 		if err != nil {
@@ -507,12 +542,48 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 				r.log.add(FoldEmail(l.Email), OutcomeSkipped, "no HubSpot contact with this email")
 				continue
 			}
-			if err := r.applyTo(ctx, ct, ct.UpdatedAt, l, "", r.rows); err != nil {
+			note, skip, err := r.manualNote(ctx, ct, l)
+			if err != nil {
+				return pageResult{}, err
+			}
+			if skip {
+				r.log.add(FoldEmail(l.Email), OutcomeSkipped, note)
+				continue
+			}
+			if err := r.applyTo(ctx, ct, ct.UpdatedAt, l, "", note, r.rows); err != nil {
 				return pageResult{}, err
 			}
 		}
 	}
 	return pageDone(r.log, len(page.Learners), page.Next, page.Total), nil
+}
+
+// manualNote says how the contact a learner's email found matched it, for the reason of the
+// learner's entry: by an additional email, or with a collision; skip is true when the contact's
+// own email is another learner's (that learner is written, as in the live path) or its
+// additional emails match two learners and none has its email (neither is written).
+func (r *inRun) manualNote(ctx context.Context, ct hubspot.Contact, l Learner) (note string, skip bool, err error) {
+	email, primary := FoldEmail(l.Email), FoldEmail(ct.Properties["email"])
+	if primary == email {
+		note, err = r.collisions(ctx, ct, primary, l)
+		return note, false, err
+	}
+	other, err := r.e.cfg.Learners.GetByEmail(ctx, r.school, primary)
+	switch {
+	case err == nil && other.ID != l.ID:
+		return fmt.Sprintf("collision: contact %s's email %s matches another learner and its additional email %s matches this one; this learner was not written: merge the learners or remove the address in HubSpot",
+			ct.ID, MaskEmail(primary), MaskEmail(email)), true, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return "", false, err
+	}
+	// No learner has the contact's email: as live, two learners under its additional emails
+	// are ambiguous and neither is written.
+	if _, _, err := r.match(ctx, ct, primary); errors.Is(err, errAmbiguous) {
+		return "contact " + ct.ID + ": " + err.Error(), true, nil
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", false, err
+	}
+	return "matched by additional email " + MaskEmail(email), false, nil
 }
 
 func (e *Engine) manualCreate(ctx context.Context, school SchoolID, cursor string) (pageResult, error) {

@@ -64,6 +64,9 @@ type pending struct {
 	known    bool // a SyncState existed
 	props    map[string]string
 	stage    string
+	// problems are the learner's values left out of the upsert (a value that does not
+	// convert): the record's one log entry names them.
+	problems []string
 }
 
 // outRun is one outbound batch's context: the school's portal, settings and outbound rows, and
@@ -216,11 +219,7 @@ func (r *outRun) prepare(ctx context.Context, xs []*pending) (live []*pending, n
 		}
 		x.props = map[string]string{}
 		if x.learner != nil {
-			var failures []string
-			x.props, failures = outboundChanges(r.rows, *x.learner, x.state.SentToHubSpot)
-			for _, f := range failures {
-				r.log.add(x.email, OutcomeFailed, f)
-			}
+			x.props, x.problems = outboundChanges(r.rows, *x.learner, x.state.SentToHubSpot)
 		}
 		if _, ok := combineTriggers(x.triggers, !x.known); ok && x.state.LifecycleStage == "" && !r.optimistic {
 			needStage = append(needStage, x.email)
@@ -291,7 +290,8 @@ func (r *outRun) currentStages(ctx context.Context, emails []string) (map[string
 }
 
 // decide applies the lifecycle rule to each learner and returns the upsert inputs, leaving out
-// (and logging as unchanged) learners already known with nothing to send.
+// learners already known with nothing to send (logged unchanged, or failed when the only changes
+// were values that do not convert).
 func (r *outRun) decide(live []*pending, current map[string]string) ([]hubspot.UpsertInput, []*pending) {
 	rule := LifecycleRule{UpdateStage: r.settings.UpdateLifecycleStage}
 	var inputs []hubspot.UpsertInput
@@ -310,7 +310,11 @@ func (r *outRun) decide(live []*pending, current map[string]string) ([]hubspot.U
 			}
 		}
 		if len(x.props) == 0 && x.known {
-			r.log.add(x.email, OutcomeUnchanged, "")
+			if len(x.problems) > 0 {
+				r.log.add(x.email, OutcomeFailed, joinReasons(x.problems...))
+			} else {
+				r.log.add(x.email, OutcomeUnchanged, "")
+			}
 			continue
 		}
 		inputs = append(inputs, hubspot.UpsertInput{Email: x.email, Properties: x.props})
@@ -335,7 +339,7 @@ func (r *outRun) record(results []hubspot.UpsertResult, sent []*pending) (states
 				r.e.schools.invalidateSchema(r.school)
 				requeue = append(requeue, x)
 			}
-			r.log.add(x.email, OutcomeFailed, res.Err.Error())
+			r.log.add(x.email, OutcomeFailed, joinReasons(append([]string{res.Err.Error()}, x.problems...)...))
 			continue
 		}
 		if x.state.SentToHubSpot == nil {
@@ -359,9 +363,9 @@ func (r *outRun) record(results []hubspot.UpsertResult, sent []*pending) (states
 		}
 		states = append(states, x.state)
 		if res.Created {
-			r.log.add(x.email, OutcomeCreated, "")
+			r.log.add(x.email, OutcomeCreated, partial(x.problems))
 		} else {
-			r.log.add(x.email, OutcomeUpdated, "")
+			r.log.add(x.email, OutcomeUpdated, partial(x.problems))
 		}
 	}
 	return states, requeue

@@ -2,6 +2,7 @@ package hubsync
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -37,4 +38,24 @@ func (e *Engine) writeLog(ctx context.Context, l *recordLog) {
 	if err := e.cfg.Store.AppendSyncLog(context.WithoutCancel(ctx), l.entries...); err != nil {
 		e.log.Error("hubsync: could not write the sync log", "err", err, "entries", len(l.entries))
 	}
+}
+
+// partial is the reason of a record written with some of its fields left out: "partial: " and
+// why each was refused, or "" when nothing was.
+func partial(problems []string) string {
+	if len(problems) == 0 {
+		return ""
+	}
+	return "partial: " + strings.Join(problems, "; ")
+}
+
+// joinReasons joins the non-empty parts of a record's reason.
+func joinReasons(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "; ")
 }

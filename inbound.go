@@ -57,6 +57,18 @@ import (
 //   - An email change in HubSpot: HubSpot keeps the old address as an additional email, so the
 //     engine finds the learner by it, never creates a duplicate, and moves the learner's email too
 //     when an email row points to the LMS.
+//   - Additional emails and collisions: a learner found by one of the contact's additional
+//     emails is written, and its entry's reason says "matched by additional email" (masked).
+//     When the contact's email is learner A's and an additional email is learner B's, A is
+//     written (the contact is already A's: outbound upserts by email land on it) and B is not;
+//     A's entry names both, masked, so an operator can merge them or remove the address (a
+//     manual sync logs B skipped, naming both). When no learner has the contact's email and its
+//     additional emails match two learners, which one moved is unknown: neither is written and
+//     the contact is skipped with a reason naming them; no learner is created for it either.
+//   - One outcome per record per pass: a value left out (it does not convert, or the LMS's rules
+//     refuse it) does not get an entry of its own; the record's one entry is created or updated
+//     with the reason "partial: ..." naming the refused fields, or failed when nothing could be
+//     written. Every skip says why.
 //   - No matching learner: skipped and logged, unless new-learner creation is on.
 
 // inboundPayload is an inbound job: one contact, and the properties its events changed.
@@ -436,7 +448,7 @@ func (e *Engine) applyInbound(ctx context.Context, school SchoolID, jobs []Job) 
 	for _, id := range ids {
 		c, ok := contacts[id]
 		if !ok {
-			e.log.Info("hubsync: contact gone from HubSpot (deleted or merged); nothing to apply", "school", school, "contact", id)
+			r.log.add("", OutcomeSkipped, "contact "+id+" gone from HubSpot (deleted or merged); nothing to apply")
 			continue
 		}
 		if err := r.apply(ctx, c, changes[id].at, rows[id]); err != nil {
@@ -496,6 +508,10 @@ func (r *inRun) apply(ctx context.Context, c hubspot.Contact, changedAt time.Tim
 		return nil
 	}
 	learner, movedFrom, err := r.match(ctx, c, email)
+	if errors.Is(err, errAmbiguous) {
+		r.log.add(email, OutcomeSkipped, "contact "+c.ID+": "+err.Error())
+		return nil
+	}
 	if errors.Is(err, ErrNotFound) {
 		if !r.settings.Inbound.CreateLearners {
 			r.log.add(email, OutcomeSkipped, "no learner with this email, and new-learner creation is off")
@@ -506,31 +522,82 @@ func (r *inRun) apply(ctx context.Context, c hubspot.Contact, changedAt time.Tim
 	if err != nil {
 		return err
 	}
-	return r.applyTo(ctx, c, changedAt, learner, movedFrom, rows)
+	note := ""
+	if movedFrom != "" {
+		note = "matched by additional email " + MaskEmail(movedFrom)
+	} else if note, err = r.collisions(ctx, c, email, learner); err != nil {
+		return err
+	}
+	return r.applyTo(ctx, c, changedAt, learner, movedFrom, note, rows)
+}
+
+// collisions looks for other learners the contact's additional emails match, when learner
+// matched its primary email. The primary-email match is written (outbound upserts by email land
+// on this contact too, so it is already that learner's contact); the others are not, and note,
+// the reason of the record's entry, names them so an operator can resolve it.
+func (r *inRun) collisions(ctx context.Context, c hubspot.Contact, email string, learner Learner) (note string, err error) {
+	var others []string
+	for _, old := range strings.Split(c.Properties["hs_additional_emails"], ";") {
+		old = FoldEmail(old)
+		if old == "" || old == email || old == FoldEmail(learner.Email) {
+			continue
+		}
+		l, gerr := r.e.cfg.Learners.GetByEmail(ctx, r.school, old)
+		if errors.Is(gerr, ErrNotFound) {
+			continue
+		}
+		if gerr != nil {
+			return "", gerr
+		}
+		if l.ID != learner.ID {
+			others = append(others, MaskEmail(old))
+		}
+	}
+	if len(others) == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf("collision: contact %s's email %s matches this learner and its additional email %s matches another learner, who was not written; merge the learners or remove the address in HubSpot",
+		c.ID, MaskEmail(email), strings.Join(others, ", ")), nil
 }
 
 // match finds the contact's learner by email or, since HubSpot keeps an old address as an
 // additional email after an email change, by one of those (movedFrom is then the old address).
+// When no learner has the email and additional emails match two learners, which one moved is
+// unknown: the error wraps errAmbiguous, naming both masked, and neither is written.
 func (r *inRun) match(ctx context.Context, c hubspot.Contact, email string) (l Learner, movedFrom string, err error) {
 	l, err = r.e.cfg.Learners.GetByEmail(ctx, r.school, email)
 	if !errors.Is(err, ErrNotFound) {
 		return l, "", err
 	}
+	var found Learner
 	for _, old := range strings.Split(c.Properties["hs_additional_emails"], ";") {
 		old = FoldEmail(old)
 		if old == "" || old == email {
 			continue
 		}
 		l, gerr := r.e.cfg.Learners.GetByEmail(ctx, r.school, old)
-		if gerr == nil {
-			return l, old, nil
+		if errors.Is(gerr, ErrNotFound) {
+			continue
 		}
-		if !errors.Is(gerr, ErrNotFound) {
+		if gerr != nil {
 			return Learner{}, "", gerr
 		}
+		switch {
+		case movedFrom == "":
+			found, movedFrom = l, old
+		case l.ID != found.ID:
+			return Learner{}, "", fmt.Errorf("%w: no learner has the email %s, and its additional emails %s and %s match two learners; neither was written: merge them or remove an address in HubSpot",
+				errAmbiguous, MaskEmail(email), MaskEmail(movedFrom), MaskEmail(old))
+		}
+	}
+	if movedFrom != "" {
+		return found, movedFrom, nil
 	}
 	return Learner{}, "", err
 }
+
+// errAmbiguous is a contact that matches two learners by its additional emails (match).
+var errAmbiguous = errors.New("hubsync: ambiguous match")
 
 // recordRefused reports whether an LMS write error is about this one record (logged, the batch
 // goes on) rather than the LMS as a whole (returned, the batch is judged). ErrNotFound here is a
@@ -542,8 +609,9 @@ func recordRefused(err error) bool {
 }
 
 // applyTo writes a contact's values of rows (inbound rows) that differ to the learner it matched.
-// movedFrom is the learner's old email when it was found by one of the contact's additional emails.
-func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, rows []RowReport) error {
+// movedFrom is the learner's old email when it was found by one of the contact's additional emails;
+// note goes into the reason of the record's entry (how it matched, a collision).
+func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom, note string, rows []RowReport) error {
 	email := FoldEmail(c.Properties["email"])
 	stateKey := FoldEmail(learner.Email)
 	st, err := r.e.cfg.Store.GetSyncState(ctx, r.school, stateKey)
@@ -553,15 +621,19 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 	if err != nil {
 		return err
 	}
-	values, written := r.inboundValues(c, changedAt, learner, movedFrom, st, rows)
+	values, written, problems := r.inboundValues(c, changedAt, learner, movedFrom, st, rows)
 	if len(values) == 0 {
-		r.log.add(email, OutcomeUnchanged, "")
+		if len(problems) > 0 {
+			r.log.add(email, OutcomeFailed, joinReasons(append([]string{note}, problems...)...))
+		} else {
+			r.log.add(email, OutcomeUnchanged, note)
+		}
 		return nil
 	}
 	updated, err := r.e.cfg.Learners.Update(ctx, r.school, learner.ID, values)
 	if err != nil {
 		if recordRefused(err) {
-			r.log.add(email, OutcomeFailed, err.Error())
+			r.log.add(email, OutcomeFailed, joinReasons(append([]string{note, err.Error()}, problems...)...))
 			return nil
 		}
 		return err
@@ -573,22 +645,22 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 	if err := r.e.cfg.Store.PutSyncState(ctx, st); err != nil {
 		return err
 	}
-	r.log.add(email, OutcomeUpdated, "")
+	r.log.add(email, OutcomeUpdated, joinReasons(note, partial(problems)))
 	return nil
 }
 
 // inboundValues returns the values to write to the learner (by LMS field, in the LMS's types) and
 // the canonical HubSpot form of each ({LMS field, HubSpot property}), applying the blank rule, the
-// two-way conflict rule and the LMS's validation; a value that cannot be written is logged.
-func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, st SyncState, rows []RowReport) (map[string]any, map[[2]string]string) {
-	email := FoldEmail(c.Properties["email"])
-	values := map[string]any{}
-	written := map[[2]string]string{}
+// two-way conflict rule and the LMS's validation. problems say why each value that cannot be
+// written was left out; the caller logs them in the record's one entry.
+func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom string, st SyncState, rows []RowReport) (values map[string]any, written map[[2]string]string, problems []string) {
+	values = map[string]any{}
+	written = map[[2]string]string{}
 	for _, row := range rows {
 		key, prop := row.Mapping.LMSField, row.Mapping.HubSpotProperty
 		hsVal, err := NormalizeHubSpot(prop, row.Type, c.Properties[prop])
 		if err != nil {
-			r.log.add(email, OutcomeFailed, err.Error())
+			problems = append(problems, err.Error())
 			continue
 		}
 		lmsVal, err := ToHubSpot(key, row.Type, lmsValue(learner, key))
@@ -608,14 +680,15 @@ func (r *inRun) inboundValues(c hubspot.Contact, changedAt time.Time, learner Le
 		if row.Direction == DirectionBoth && lmsWins(st.SentToHubSpot, prop, hsVal, lmsVal, learner.Updated, changedAt) {
 			continue
 		}
-		v, ok := r.checked(email, row, hsVal)
-		if !ok {
+		v, err := r.checked(row, hsVal)
+		if err != nil {
+			problems = append(problems, err.Error())
 			continue
 		}
 		values[key] = v
 		written[[2]string{key, prop}] = hsVal
 	}
-	return values, written
+	return values, written, problems
 }
 
 // blankKept is the blank rule for one field: an empty HubSpot value leaves a non-empty LMS value
@@ -645,27 +718,24 @@ func lmsWins(sent map[string]string, prop, hsVal, lmsVal string, lmsUpdated, hsC
 }
 
 // checked converts a HubSpot value for row's LMS field and applies the field's rules (with data
-// validation on) and the email check; a failure is logged and ok is false.
-func (r *inRun) checked(email string, row RowReport, hsVal string) (v any, ok bool) {
+// validation on) and the email check; the error says why the value cannot be written.
+func (r *inRun) checked(row RowReport, hsVal string) (any, error) {
 	key, prop := row.Mapping.LMSField, row.Mapping.HubSpotProperty
 	v, err := FromHubSpot(prop, row.Type, hsVal)
 	if err != nil {
-		r.log.add(email, OutcomeFailed, err.Error())
-		return nil, false
+		return nil, err
 	}
 	if r.settings.Inbound.ValidateData {
 		if err := checkRules(r.fields[key], v); err != nil {
-			r.log.add(email, OutcomeFailed, err.Error())
-			return nil, false
+			return nil, err
 		}
 	}
 	if key == "email" {
 		if err := ValidateEmail(hsVal); err != nil {
-			r.log.add(email, OutcomeFailed, "email: "+err.Error())
-			return nil, false
+			return nil, fmt.Errorf("email: %w", err)
 		}
 	}
-	return v, true
+	return v, nil
 }
 
 // recordInbound notes values the engine wrote to the LMS: they are what HubSpot holds too, so
@@ -718,8 +788,9 @@ func usernameFor(email string, n int) string {
 // values, the school's tags and (optionally) a welcome email. With data validation on, a learner
 // missing a required field is not created.
 func (r *inRun) create(ctx context.Context, c hubspot.Contact, email string) error {
-	values, written, ok := r.newLearnerValues(c, email)
+	values, written, problems, ok := r.newLearnerValues(c)
 	if !ok {
+		r.log.add(email, OutcomeFailed, joinReasons(problems...))
 		return nil
 	}
 	var created Learner
@@ -739,7 +810,7 @@ func (r *inRun) create(ctx context.Context, c hubspot.Contact, email string) err
 	}
 	if err != nil {
 		if recordRefused(err) {
-			r.log.add(email, OutcomeFailed, "creating the learner: "+err.Error())
+			r.log.add(email, OutcomeFailed, joinReasons(append([]string{"creating the learner: " + err.Error()}, problems...)...))
 			return nil
 		}
 		return err
@@ -749,15 +820,16 @@ func (r *inRun) create(ctx context.Context, c hubspot.Contact, email string) err
 	if err := r.e.cfg.Store.PutSyncState(ctx, st); err != nil {
 		return err
 	}
-	r.log.add(email, OutcomeCreated, "")
+	r.log.add(email, OutcomeCreated, partial(problems))
 	return nil
 }
 
-// newLearnerValues returns a new learner's values from the contact; ok is false (and the reason
-// logged) when a required field has no value under data validation.
-func (r *inRun) newLearnerValues(c hubspot.Contact, email string) (map[string]any, map[[2]string]string, bool) {
-	values := map[string]any{}
-	written := map[[2]string]string{}
+// newLearnerValues returns a new learner's values from the contact, and why each value left out
+// was refused; ok is false (the last problem saying why) when a required field has no value under
+// data validation.
+func (r *inRun) newLearnerValues(c hubspot.Contact) (values map[string]any, written map[[2]string]string, problems []string, ok bool) {
+	values = map[string]any{}
+	written = map[[2]string]string{}
 	for _, row := range r.rows {
 		key, prop := row.Mapping.LMSField, row.Mapping.HubSpotProperty
 		if key == "email" || key == "username" {
@@ -765,14 +837,15 @@ func (r *inRun) newLearnerValues(c hubspot.Contact, email string) (map[string]an
 		}
 		hsVal, err := NormalizeHubSpot(prop, row.Type, c.Properties[prop])
 		if err != nil {
-			r.log.add(email, OutcomeFailed, err.Error())
+			problems = append(problems, err.Error())
 			continue
 		}
 		if hsVal == "" {
 			continue
 		}
-		v, ok := r.checked(email, row, hsVal)
-		if !ok {
+		v, err := r.checked(row, hsVal)
+		if err != nil {
+			problems = append(problems, err.Error())
 			continue
 		}
 		values[key] = v
@@ -781,12 +854,12 @@ func (r *inRun) newLearnerValues(c hubspot.Contact, email string) (map[string]an
 	if r.settings.Inbound.ValidateData {
 		for _, f := range r.fields {
 			if f.Validation.Required && f.Writable && f.Key != "email" && f.Key != "username" && values[f.Key] == nil {
-				r.log.add(email, OutcomeFailed, fmt.Sprintf("field %q is required and HubSpot has no value for it; learner not created", f.Key))
-				return nil, nil, false
+				problems = append(problems, fmt.Sprintf("field %q is required and HubSpot has no value for it; learner not created", f.Key))
+				return nil, nil, problems, false
 			}
 		}
 	}
-	return values, written, true
+	return values, written, problems, true
 }
 
 // checkRules applies an LMS field's validation rules to a value about to be written.

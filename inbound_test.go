@@ -150,9 +150,10 @@ func TestInboundDataValidation(t *testing.T) {
 	if l.Values["cf_code"] != "ABC" || l.Values["country"] != "IT" {
 		t.Fatalf("learner = %+v (the invalid value must not land, the valid one must)", l)
 	}
-	failed, _ := h.store.ListSyncLog(h.ctx, school, hubsync.LogFilter{Outcome: hubsync.OutcomeFailed})
-	if len(failed) != 1 || !strings.Contains(failed[0].Reason, "cf_code") {
-		t.Fatalf("failed log = %+v", failed)
+	// One entry for the record: updated, its reason naming the refused field.
+	got, _ := h.store.ListSyncLog(h.ctx, school, hubsync.LogFilter{Email: "v@school.example"})
+	if len(got) != 1 || got[0].Outcome != hubsync.OutcomeUpdated || !strings.Contains(got[0].Reason, "cf_code") {
+		t.Fatalf("log = %+v", got)
 	}
 }
 

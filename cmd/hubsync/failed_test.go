@@ -7,8 +7,9 @@ import (
 	"github.com/hubsync/hubsync/learnworlds/learnworldstest"
 )
 
-// TestSyncFailedRecords: a learner whose value cannot be converted fails alone; the sync ends
-// with the reasons in its summary (email masked) and exit code 3.
+// TestSyncFailedRecords: a learner whose value cannot be converted is written without it, once
+// (created, not also failed); the sync ends with the reasons in its summary (email masked) and
+// exit code 3.
 func TestSyncFailedRecords(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -31,7 +32,7 @@ func TestSyncFailedRecords(t *testing.T) {
 	if r.code != exitFailedRecs {
 		t.Fatalf("sync: exit %d, want %d\n%s\n%s", r.code, exitFailedRecs, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"failed    1", "First failures:", "l***@school.example"} {
+	for _, want := range []string{"created   3", "failed    0", "1 created or updated with some fields refused", "First failures:", "l***@school.example"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
 		}
@@ -39,7 +40,7 @@ func TestSyncFailedRecords(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, learnerEmail(1)) {
 		t.Errorf("a full email address was printed:\n%s\n%s", r.stdout, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "1 record failed; fix the cause") {
+	if !strings.Contains(r.stderr, "1 record written with some fields refused; fix the cause") {
 		t.Errorf("stderr: %s", r.stderr)
 	}
 	if c, ok := f.hs.Contact(learnerEmail(2)); !ok || c.Properties["date_of_birth"] == "" || c.Properties["country"] != countries[2] {

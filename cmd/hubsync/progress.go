@@ -78,11 +78,14 @@ func summary(p hubsync.ManualProgress, maxReasons int) string {
 	fmt.Fprintf(&b, "Manual sync run %d %s: %d records in %v (%.0f/s)\n", p.Run, p.State, p.Done, took.Round(100*time.Millisecond), p.Rate)
 	fmt.Fprintf(&b, "  created   %d\n  updated   %d\n  unchanged %d\n  skipped   %d\n  failed    %d\n",
 		p.Created, p.Updated, p.Unchanged, p.Skipped, p.Failed)
+	if p.Partial > 0 {
+		fmt.Fprintf(&b, "  (%d created or updated with some fields refused)\n", p.Partial)
+	}
 	if len(p.Failures) > 0 {
 		fmt.Fprintf(&b, "First failures:\n")
 		for i, f := range p.Failures {
 			if i == maxReasons {
-				fmt.Fprintf(&b, "  ... and %d more (see \"hubsync status\")\n", p.Failed-maxReasons)
+				fmt.Fprintf(&b, "  ... and %d more (see \"hubsync status\")\n", p.Failed+p.Partial-maxReasons)
 				break
 			}
 			fmt.Fprintf(&b, "  - %s\n", f)

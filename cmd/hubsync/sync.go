@@ -128,6 +128,8 @@ func runSync(ctx context.Context, a *app, args []string) error {
 			return &exitError{code: exitFailure, msg: "the manual sync was cancelled (by \"hubsync sync --restart\" elsewhere?)"}
 		case p.Failed > 0:
 			return &exitError{code: exitFailedRecs, msg: fmt.Sprintf("%d %s failed; fix the cause (see the reasons above) and run \"hubsync sync\" again", p.Failed, plural(p.Failed, "record", "records"))}
+		case p.Partial > 0:
+			return &exitError{code: exitFailedRecs, msg: fmt.Sprintf("%d %s written with some fields refused; fix the cause (see the reasons above) and run \"hubsync sync\" again", p.Partial, plural(p.Partial, "record", "records"))}
 		}
 		return nil
 	}
