@@ -65,7 +65,7 @@ func (c *queueCount) stale(now time.Time) bool {
 // and the one counted: counting through another handle inside a transaction could wait on it.
 func (e *Engine) boundEvents(ctx context.Context, q Queue, school SchoolID, a Activity, jobs []JobSpec) ([]JobSpec, error) {
 	limit := e.cfg.Retention.MaxQueuedEvents
-	b := e.cfg.Retention.events
+	b := e.events
 	if a.Kind.Once() || limit < 0 || b == nil {
 		return jobs, nil
 	}

@@ -165,7 +165,7 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	school := jobs[0].School
-	v := e.verdict(fctx, school, laneOf(jobs[0].Kind), err, ctx.Err() != nil)
+	v := e.judgeBatch(fctx, school, laneOf(jobs[0].Kind), err, ctx.Err() != nil)
 	if v.deactivate {
 		e.connectionLost(fctx, school, err)
 	}
@@ -202,9 +202,9 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 	}
 }
 
-// verdict judges err for lane l of school, running the one recheck a 401 asks for, and counts an
+// judgeBatch judges err for lane l of school, running the one recheck a 401 asks for, and counts an
 // outage.
-func (e *Engine) verdict(ctx context.Context, school SchoolID, l lane, err error, stopping bool) verdict {
+func (e *Engine) judgeBatch(ctx context.Context, school SchoolID, l lane, err error, stopping bool) verdict {
 	in := failureInput{now: e.clk.Now(), outages: e.schools.outages(school, l), maxBackoff: e.cfg.MaxBackoff, stopping: stopping}
 	v := judge(err, in)
 	if v.recheck {

@@ -68,14 +68,9 @@ type Retention struct {
 	// lifecycle stages and learner changes are always queued, and the last two coalesce per
 	// learner anyway. See engine_bounds.go for how the count is kept cheap.
 	MaxQueuedEvents int
-
-	// events is the engine's count of each school's queue, set by withDefaults: every Engine has
-	// its own, since New applies the defaults to its own copy of the Config.
-	events *eventBounds
 }
 
-// withDefaults returns r with every zero field set to its default, and the engine's bookkeeping
-// of queued events.
+// withDefaults returns r with every zero field set to its default.
 func (r Retention) withDefaults() Retention {
 	if r.Webhooks == 0 {
 		r.Webhooks = WebhookRetentionDefault
@@ -88,9 +83,6 @@ func (r Retention) withDefaults() Retention {
 	}
 	if r.MaxQueuedEvents == 0 {
 		r.MaxQueuedEvents = MaxQueuedEventsDefault
-	}
-	if r.events == nil {
-		r.events = newEventBounds()
 	}
 	return r
 }

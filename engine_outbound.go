@@ -9,10 +9,21 @@ import (
 	"github.com/hubsync/hubsync/hubspot"
 )
 
-// contactKey and stageKey are the coalescing keys of contact and stage jobs.
-func contactKey(email string) string { return "contact|" + email }
-func stageKey(email string, tr LifecycleTrigger) string {
-	return "stage|" + email + "|" + string(tr)
+// contactJob is the job that carries learner l (its email folded) to HubSpot; its key coalesces
+// the learner's changes.
+func contactJob(school SchoolID, l Learner) (JobSpec, error) {
+	b, err := json.Marshal(contactPayload{Learner: l})
+	if err != nil {
+		return JobSpec{}, fmt.Errorf("%w: learner %q: values cannot be encoded: %v", ErrInvalidValue, l.ID, err)
+	}
+	return JobSpec{School: school, Kind: JobContact, Key: "contact|" + l.Email, Payload: b, Priority: PriorityLive}, nil
+}
+
+// stageJob is the job that carries one lifecycle trigger of a learner; its key keeps every
+// trigger apart from coalescing.
+func stageJob(school SchoolID, email string, tr LifecycleTrigger) JobSpec {
+	b, _ := json.Marshal(stagePayload{Email: email, Trigger: tr}) // two strings: cannot fail
+	return JobSpec{School: school, Kind: JobStage, Key: "stage|" + email + "|" + string(tr), Payload: b, Priority: PriorityLive}
 }
 
 type contactPayload struct {
@@ -392,15 +403,14 @@ func (e *Engine) requeue(ctx context.Context, school SchoolID, xs []*pending) er
 	var specs []JobSpec
 	for _, x := range xs {
 		if x.learner != nil {
-			b, err := json.Marshal(contactPayload{Learner: *x.learner})
+			j, err := contactJob(school, *x.learner)
 			if err != nil {
 				return err
 			}
-			specs = append(specs, JobSpec{School: school, Kind: JobContact, Key: contactKey(x.email), Payload: b, Priority: PriorityLive})
+			specs = append(specs, j)
 		}
 		for tr := range x.triggers {
-			b, _ := json.Marshal(stagePayload{Email: x.email, Trigger: tr})
-			specs = append(specs, JobSpec{School: school, Kind: JobStage, Key: stageKey(x.email, tr), Payload: b, Priority: PriorityLive})
+			specs = append(specs, stageJob(school, x.email, tr))
 		}
 	}
 	if len(specs) == 0 {

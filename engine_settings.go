@@ -54,15 +54,22 @@ func (e *Engine) MappingReport(ctx context.Context, school SchoolID) (MappingRep
 }
 
 func (e *Engine) report(ctx context.Context, school SchoolID, s Settings) (MappingReport, error) {
+	rep, _, err := e.reportAndCatalog(ctx, school, s)
+	return rep, err
+}
+
+// reportAndCatalog is report, also returning the LMS catalog it validated against, for callers
+// that need the catalog's fields too (one Learners.Catalog call instead of two).
+func (e *Engine) reportAndCatalog(ctx context.Context, school SchoolID, s Settings) (MappingReport, []LearnerField, error) {
 	catalog, err := e.cfg.Learners.Catalog(ctx, school)
 	if err != nil {
-		return MappingReport{}, fmt.Errorf("hubsync: LMS field catalog of %s: %w", school, err)
+		return MappingReport{}, nil, fmt.Errorf("hubsync: LMS field catalog of %s: %w", school, err)
 	}
 	props, err := e.properties(ctx, school)
 	if err != nil {
-		return MappingReport{}, err
+		return MappingReport{}, nil, err
 	}
-	return ValidateMappings(s.Mode, s.Mappings, catalog, props), nil
+	return ValidateMappings(s.Mode, s.Mappings, catalog, props), catalog, nil
 }
 
 // properties returns the portal's contact properties, cached for Config.SchemaTTL.

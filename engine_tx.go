@@ -42,11 +42,11 @@ func (e *Engine) learnerChangedOn(ctx context.Context, q Queue, school SchoolID,
 		return fmt.Errorf("%w: learner %q: %v", ErrInvalidValue, l.ID, err)
 	}
 	l.Email = FoldEmail(l.Email)
-	b, err := json.Marshal(contactPayload{Learner: l})
+	job, err := contactJob(school, l)
 	if err != nil {
-		return fmt.Errorf("%w: learner %q: values cannot be encoded: %v", ErrInvalidValue, l.ID, err)
+		return err
 	}
-	if err := q.Enqueue(ctx, JobSpec{School: school, Kind: JobContact, Key: contactKey(l.Email), Payload: b, Priority: PriorityLive}); err != nil {
+	if err := q.Enqueue(ctx, job); err != nil {
 		return fmt.Errorf("hubsync: queue learner change: %w", err)
 	}
 	e.notify()
@@ -66,8 +66,7 @@ func (e *Engine) recordOn(ctx context.Context, q Queue, school SchoolID, a Activ
 	}
 	jobs := []JobSpec{{School: school, Kind: JobEvent, Key: "event|" + a.OccurrenceID(school), Payload: b, Priority: PriorityLive}}
 	if tr, ok := activityTrigger(a.Kind); ok {
-		sb, _ := json.Marshal(stagePayload{Email: a.Email, Trigger: tr})
-		jobs = append(jobs, JobSpec{School: school, Kind: JobStage, Key: stageKey(a.Email, tr), Payload: sb, Priority: PriorityLive})
+		jobs = append(jobs, stageJob(school, a.Email, tr))
 	}
 	jobs, refused := e.boundEvents(ctx, q, school, a, jobs)
 	if err := q.Enqueue(ctx, jobs...); err != nil {

@@ -1,6 +1,7 @@
 package hubsync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -149,6 +150,8 @@ type Engine struct {
 	// schools is each school's runtime state in this process (client, pause, outages, schema
 	// cache, manual read-ahead) and the portal index; see engine_schools.go.
 	schools *schools
+	// events counts each school's queued jobs for Retention.MaxQueuedEvents (engine_bounds.go).
+	events *eventBounds
 
 	wake [laneCount]chan struct{} // one per lane: new work is ready
 }
@@ -165,6 +168,7 @@ func New(cfg Config) (*Engine, error) {
 		clk:     clock.Or(cfg.Clock),
 		log:     cfg.Logger,
 		schools: newSchools(),
+		events:  newEventBounds(),
 	}
 	for l := range e.wake {
 		e.wake[l] = make(chan struct{}, 1)
@@ -204,6 +208,9 @@ func (cfg Config) validate() error {
 	}
 	if cfg.HubSpot.ClientID == "" || cfg.HubSpot.ClientSecret == "" {
 		errs = append(errs, errors.New("Config.HubSpot.ClientID and ClientSecret are required"))
+	}
+	if lease := cmp.Or(max(cfg.Lease, 0), LeaseDefault); cfg.Heartbeat >= lease {
+		errs = append(errs, fmt.Errorf("Config.Heartbeat (%v) must be shorter than the lease (%v), or leases expire between renewals", cfg.Heartbeat, lease))
 	}
 	if err := cfg.Retention.validate(); err != nil {
 		errs = append(errs, err)

@@ -360,14 +360,13 @@ type inRun struct {
 }
 
 // newInRun builds an inbound pass. idle is true when nothing points to the LMS (no inbound row
-// and no new-learner creation): the pass has nothing to do, and neither the catalog nor the
-// portal was read.
+// and no new-learner creation): the pass has nothing to do, and the portal was not read.
 func (e *Engine) newInRun(ctx context.Context, school SchoolID) (r *inRun, idle bool, err error) {
 	settings, err := e.Settings(ctx, school)
 	if err != nil {
 		return nil, false, err
 	}
-	rep, err := e.report(ctx, school, settings)
+	rep, catalog, err := e.reportAndCatalog(ctx, school, settings)
 	if err != nil {
 		return nil, false, err
 	}
@@ -379,10 +378,6 @@ func (e *Engine) newInRun(ctx context.Context, school SchoolID) (r *inRun, idle 
 	}
 	if len(r.rows) == 0 && !settings.Inbound.CreateLearners {
 		return r, true, nil
-	}
-	catalog, err := e.cfg.Learners.Catalog(ctx, school)
-	if err != nil {
-		return nil, false, fmt.Errorf("hubsync: LMS field catalog of %s: %w", school, err)
 	}
 	r.fields = IndexFields(catalog)
 	if r.p, err = e.portalFor(ctx, school); err != nil {
