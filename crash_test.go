@@ -55,13 +55,9 @@ func TestCrashMidBatchLosesNothingAndSendsNoOnceEventTwice(t *testing.T) {
 		return s
 	}
 	engine := func(s hubsync.Store, q hubsync.Queue) *hubsync.Engine {
-		e, err := hubsync.New(hubsync.Config{
-			Store: s, Queue: q, Learners: h.lms, Clock: h.clk, Logger: testLogger(t), Lease: time.Minute, Heartbeat: -1, // see Config.Heartbeat
-			HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), RedirectURL: redirect, BaseURL: h.hs.URL},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg := h.config(nil, h.lms)
+		cfg.Store, cfg.Queue, cfg.Lease = s, q, time.Minute
+		e := h.engine(cfg)
 		return e
 	}
 	first := open()

@@ -89,14 +89,7 @@ func TestPruneEndsWebhookDedupeAndOldLogsOnly(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
 			s := retentionStore(t, kind, h.clk)
-			eng, err := hubsync.New(hubsync.Config{
-				Store: s, Queue: s, Learners: h.lms, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1, // see Config.Heartbeat
-				HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
-					RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			eng := h.engine(h.config(s, h.lms))
 			au, err := eng.AuthorizeURL(school)
 			if err != nil {
 				t.Fatal(err)

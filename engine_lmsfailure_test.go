@@ -11,7 +11,6 @@ import (
 
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/hubsynctest"
-	"github.com/hubsync/hubsync/learnworlds"
 	"github.com/hubsync/hubsync/learnworlds/learnworldstest"
 )
 
@@ -27,24 +26,8 @@ func TestLearnWorldsDownForAnHourDeadLettersNothing(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
 			store, _ := sharedStores(t, kind, h.clk)
-			lw := learnworldstest.NewServer(learnworldstest.WithClock(h.clk))
-			t.Cleanup(lw.Close)
-			client, err := learnworlds.New(learnworlds.Config{BaseURL: lw.URL, ClientID: lw.ClientID, ClientSecret: lw.ClientSecret, Clock: h.clk})
-			if err != nil {
-				t.Fatal(err)
-			}
-			learners, err := learnworlds.NewLearners(map[hubsync.SchoolID]learnworlds.School{school: {Client: client}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			eng, err := hubsync.New(hubsync.Config{
-				Store: store, Queue: store, Learners: learners, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1,
-				HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
-					RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			lw, learners := h.learnWorlds()
+			eng := h.engine(h.config(store, learners))
 			h.eng = eng
 			h.connect()
 			h.withWebhooks()
@@ -144,14 +127,7 @@ func TestHostBackendControlErrors(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	backend := &hostBackend{Learners: h.lms, update: map[string]func() error{}}
-	eng, err := hubsync.New(hubsync.Config{
-		Store: h.store, Queue: h.store, Learners: backend, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1,
-		HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
-			RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := h.engine(h.config(h.store, backend))
 	h.eng = eng
 	h.connect()
 	h.withWebhooks()
@@ -218,24 +194,8 @@ func TestHostBackendControlErrors(t *testing.T) {
 func TestLMSRateLimitBurstRecoversWithinItsWindow(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	lw := learnworldstest.NewServer(learnworldstest.WithClock(h.clk))
-	t.Cleanup(lw.Close)
-	client, err := learnworlds.New(learnworlds.Config{BaseURL: lw.URL, ClientID: lw.ClientID, ClientSecret: lw.ClientSecret, Clock: h.clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	learners, err := learnworlds.NewLearners(map[hubsync.SchoolID]learnworlds.School{school: {Client: client}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := hubsync.New(hubsync.Config{
-		Store: h.store, Queue: h.store, Learners: learners, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1,
-		HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
-			RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lw, learners := h.learnWorlds()
+	eng := h.engine(h.config(h.store, learners))
 	h.eng = eng
 	h.connect()
 	h.withWebhooks()

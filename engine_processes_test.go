@@ -82,14 +82,7 @@ func TestAnotherProcessDisconnectStopsThisEngine(t *testing.T) {
 			h := newHarness(t)
 			sa, sb := sharedStores(t, kind, h.clk)
 			engine := func(s storeQueue) *hubsync.Engine {
-				e, err := hubsync.New(hubsync.Config{
-					Store: s, Queue: s, Learners: h.lms, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1,
-					HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
-						RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
+				e := h.engine(h.config(s, h.lms))
 				return e
 			}
 			a, b := engine(sa), engine(sb)

@@ -17,6 +17,8 @@ import (
 	"github.com/hubsync/hubsync/clock"
 	"github.com/hubsync/hubsync/hubspot/hubspottest"
 	"github.com/hubsync/hubsync/hubsynctest"
+	"github.com/hubsync/hubsync/learnworlds"
+	"github.com/hubsync/hubsync/learnworlds/learnworldstest"
 	"github.com/hubsync/hubsync/store/sqlitestore"
 )
 
@@ -83,23 +85,8 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	lms := hubsynctest.NewLearners(0)
-	note := &recNotifier{}
-	eng, err := hubsync.New(hubsync.Config{
-		Store: store, Queue: store, Learners: lms, Notifier: note, Clock: clk, Heartbeat: -1, // see Config.Heartbeat
-		Logger: testLogger(t),
-		HubSpot: hubsync.HubSpotApp{
-			ClientID: hs.ClientID(), ClientSecret: hs.ClientSecret(), AppID: hs.AppID(),
-			RedirectURL: redirect, BaseURL: hs.URL, AuthorizeURL: hs.URL + "/oauth/authorize",
-		},
-		// No janitor in Run: its timer always waits, so the clock below would jump to it while
-		// every worker is busy, expiring their leases. The janitor's own tests run it.
-		Retention: hubsync.Retention{Every: -1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, ctx: ctx, clk: clk, hs: hs, store: store, lms: lms, eng: eng, note: note}
+	h := &harness{t: t, ctx: ctx, clk: clk, hs: hs, store: store, lms: hubsynctest.NewLearners(0), note: &recNotifier{}}
+	h.eng = h.engine(h.config(store, h.lms))
 	go func() { // advance time whenever something waits on it, unless the test froze it
 		for ctx.Err() == nil {
 			if clk.BlockUntil(ctx, 1) == nil {
@@ -110,6 +97,48 @@ func newHarness(t testing.TB) *harness {
 		}
 	}()
 	return h
+}
+
+// config is the Config of the tests' engines: the fake HubSpot's app, the harness's clock,
+// notifier and logger, on store s and the LMS learners. The lease heartbeat and the janitor are
+// off: their timers always wait, so the self-advancing clock would jump to them while a batch
+// runs (expiring tokens, caches and leases in fake time); the tests of those two turn them on.
+func (h *harness) config(s storeQueue, learners hubsync.Learners) hubsync.Config {
+	return hubsync.Config{
+		Store: s, Queue: s, Learners: learners, Notifier: h.note, Clock: h.clk, Logger: testLogger(h.t),
+		Heartbeat: -1, Retention: hubsync.Retention{Every: -1},
+		HubSpot: hubsync.HubSpotApp{
+			ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
+			RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize",
+		},
+	}
+}
+
+// engine is hubsync.New(cfg), failing the test on an error.
+func (h *harness) engine(cfg hubsync.Config) *hubsync.Engine {
+	h.t.Helper()
+	e, err := hubsync.New(cfg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return e
+}
+
+// learnWorlds starts a fake LearnWorlds on the harness's clock, at its real limits, and returns it
+// with the Learners adapter over it for the test school.
+func (h *harness) learnWorlds() (*learnworldstest.Server, *learnworlds.Learners) {
+	h.t.Helper()
+	lw := learnworldstest.NewServer(learnworldstest.WithClock(h.clk))
+	h.t.Cleanup(lw.Close)
+	client, err := learnworlds.New(learnworlds.Config{BaseURL: lw.URL, ClientID: lw.ClientID, ClientSecret: lw.ClientSecret, Clock: h.clk})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	learners, err := learnworlds.NewLearners(map[hubsync.SchoolID]learnworlds.School{school: {Client: client}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return lw, learners
 }
 
 func (h *harness) connect() hubsync.Connection {
@@ -700,8 +729,9 @@ func TestExpiredTokenIsRefreshedAfterA401(t *testing.T) {
 func TestNewWithoutRedirectURLSyncsButCannotStartAConnect(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	eng, err := hubsync.New(hubsync.Config{Store: h.store, Queue: h.store, Learners: h.lms, Clock: h.clk, Heartbeat: -1,
-		HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), BaseURL: h.hs.URL}})
+	cfg := h.config(h.store, h.lms)
+	cfg.HubSpot.RedirectURL = ""
+	eng, err := hubsync.New(cfg)
 	if err != nil {
 		t.Fatalf("New without a redirect URL: %v", err)
 	}

@@ -2,15 +2,16 @@ package hubsync_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/hubsynctest"
-	"github.com/hubsync/hubsync/learnworlds"
 	"github.com/hubsync/hubsync/learnworlds/learnworldstest"
 )
 
@@ -26,24 +27,8 @@ import (
 func TestLMSBacklogDoesNotDelayLiveHubSpotWork(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	lw := learnworldstest.NewServer(learnworldstest.WithClock(h.clk))
-	t.Cleanup(lw.Close)
-	client, err := learnworlds.New(learnworlds.Config{BaseURL: lw.URL, ClientID: lw.ClientID, ClientSecret: lw.ClientSecret, Clock: h.clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	learners, err := learnworlds.NewLearners(map[hubsync.SchoolID]learnworlds.School{school: {Client: client}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := hubsync.New(hubsync.Config{
-		Store: h.store, Queue: h.store, Learners: learners, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1, Retention: hubsync.Retention{Every: -1},
-		HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
-			RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lw, learners := h.learnWorlds()
+	eng := h.engine(h.config(h.store, learners))
 	h.eng = eng
 	h.connect()
 	h.withWebhooks()
@@ -113,14 +98,9 @@ func TestHeartbeatKeepsALongBatchsJobs(t *testing.T) {
 	sa, sb := sharedStores(t, "sqlite", h.clk)
 	backend := &stallingBackend{Learners: h.lms, entered: make(chan struct{}), release: make(chan struct{})}
 	engine := func(s storeQueue) *hubsync.Engine {
-		e, err := hubsync.New(hubsync.Config{
-			Store: s, Queue: s, Learners: backend, Clock: h.clk, Logger: testLogger(t), Lease: 15 * time.Second,
-			HubSpot: hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
-				RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize"},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg := h.config(s, backend)
+		cfg.Lease, cfg.Heartbeat = 15*time.Second, 0 // the heartbeat this test is about
+		e := h.engine(cfg)
 		return e
 	}
 	a, b := engine(sa), engine(sb)
@@ -168,5 +148,26 @@ func TestHeartbeatKeepsALongBatchsJobs(t *testing.T) {
 	}
 	if st, _ := sa.Stats(h.ctx, school); st.Ready+st.Scheduled+st.Leased+st.Dead != 0 {
 		t.Fatalf("queue = %+v", st)
+	}
+}
+
+// TestHeartbeatMustBeShorterThanTheLease: a heartbeat at or past the lease would let leases expire
+// between renewals; New refuses it, naming the field.
+func TestHeartbeatMustBeShorterThanTheLease(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, c := range []struct {
+		lease, heartbeat time.Duration
+		ok               bool
+	}{
+		{0, 0, true}, {0, -1, true}, {0, 5 * time.Second, true}, {0, hubsync.LeaseDefault, false},
+		{time.Minute, 30 * time.Second, true}, {time.Minute, time.Minute, false}, {time.Minute, time.Hour, false},
+	} {
+		cfg := h.config(h.store, h.lms)
+		cfg.Lease, cfg.Heartbeat = c.lease, c.heartbeat
+		_, err := hubsync.New(cfg)
+		if c.ok != (err == nil) || (err != nil && (!errors.Is(err, hubsync.ErrInvalidSettings) || !strings.Contains(err.Error(), "Config.Heartbeat"))) {
+			t.Errorf("Lease %v, Heartbeat %v: err = %v, want ok %v (or an error naming Config.Heartbeat)", c.lease, c.heartbeat, err, c.ok)
+		}
 	}
 }

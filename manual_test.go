@@ -121,14 +121,9 @@ func TestManualSyncResumesAfterACrash(t *testing.T) {
 	// An engine that dies right after its first page.
 	ctx, crash := context.WithCancel(h.ctx)
 	var once sync.Once
-	first, err := hubsync.New(hubsync.Config{
-		Store: h.store, Queue: h.store, Learners: h.lms, Clock: h.clk, Logger: testLogger(t), Heartbeat: -1,
-		HubSpot:    hubsync.HubSpotApp{ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), RedirectURL: redirect, BaseURL: h.hs.URL},
-		OnProgress: func(hubsync.SchoolID, hubsync.ManualProgress) { once.Do(crash) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := h.config(h.store, h.lms)
+	cfg.OnProgress = func(hubsync.SchoolID, hubsync.ManualProgress) { once.Do(crash) }
+	first := h.engine(cfg)
 	if _, err := first.StartManualSync(ctx, school, ""); err != nil {
 		t.Fatal(err)
 	}
