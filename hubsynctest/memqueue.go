@@ -22,7 +22,7 @@ type memJob struct {
 	dead   bool
 	deadAt time.Time
 	worker string // DequeueOptions.Worker of the lease
-	hidx   int // index in its school's ready heap; -1 when in none
+	hidx   int    // index in its school's ready heap; -1 when in none
 }
 
 // memQueue holds the jobs and the indexes Dequeue uses. Only jobs is the truth: everything else
