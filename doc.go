@@ -122,6 +122,7 @@
 //
 //   - hubsync.go: Config, New, Run, RunOnce, the job kinds and handleBatch
 //   - engine_worker.go: the worker pools per lane, idle waits, lease heartbeats
+//   - engine_reclaim.go: taking back at once the jobs of a process of this machine that died
 //   - engine_schools.go: each school's runtime state in this process, and the portal index
 //   - engine_failure.go: the failure policy (what an error does to the work), in one place
 //   - engine_connect.go: OAuth connect, Disconnect, tokens, a lost connection

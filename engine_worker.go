@@ -154,7 +154,7 @@ func (e *Engine) runLanes(ctx context.Context) {
 			total++
 			go func() {
 				defer func() { done <- struct{}{} }()
-				e.workerLoop(ctx, l, fmt.Sprintf("%s-%d", l, i))
+				e.workerLoop(ctx, l, fmt.Sprintf("%s#%s-%d", e.holder, l, i))
 			}()
 		}
 	}

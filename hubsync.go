@@ -12,6 +12,7 @@ import (
 
 	"github.com/hubsync/hubsync/clock"
 	"github.com/hubsync/hubsync/hubspot"
+	"github.com/hubsync/hubsync/internal/procid"
 )
 
 // Defaults for the Config fields left zero.
@@ -154,6 +155,9 @@ type Engine struct {
 	events *eventBounds
 
 	wake [laneCount]chan struct{} // one per lane: new work is ready
+	// holder names this process in the queue's leases (internal/procid), so another engine of
+	// this machine can tell once this process is gone; see engine_reclaim.go.
+	holder string
 }
 
 // New checks cfg, applies defaults and returns an Engine. It does no I/O. The error wraps
@@ -169,6 +173,7 @@ func New(cfg Config) (*Engine, error) {
 		log:     cfg.Logger,
 		schools: newSchools(),
 		events:  newEventBounds(),
+		holder:  procid.Self(),
 	}
 	for l := range e.wake {
 		e.wake[l] = make(chan struct{}, 1)
@@ -290,6 +295,7 @@ func (e *Engine) hubspotOptions() []hubspot.Option {
 // Run runs the engine's workers (one pool per lane, see engine_worker.go) until ctx ends, then
 // returns ctx's error after every worker has finished or released the jobs it held.
 func (e *Engine) Run(ctx context.Context) error {
+	e.reclaimDead(ctx)
 	var janitor sync.WaitGroup
 	janitor.Go(func() { e.janitor(ctx) })
 	e.runLanes(ctx)
@@ -301,12 +307,13 @@ func (e *Engine) Run(ctx context.Context) error {
 // many jobs it handled. It is for tests, tools and hosts that schedule work themselves: it does
 // not wait for jobs scheduled in the future, nor for paused schools.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) {
+	e.reclaimDead(ctx)
 	total := 0
 	for {
 		round := 0
 		for l := range laneCount + 1 { // every lane, then every kind (laneCount)
 			for {
-				n, err := e.step(ctx, l, "run-once")
+				n, err := e.step(ctx, l, e.holder+"#run-once")
 				round += n
 				if err != nil {
 					return total + round, err

@@ -99,7 +99,8 @@ type Job struct {
 
 // DequeueOptions says what a worker wants.
 type DequeueOptions struct {
-	// Worker names the caller, for diagnostics.
+	// Worker names the caller; the queue keeps it with the lease, for diagnostics, Holders and
+	// ExpireLeases.
 	Worker string
 	// Max is the most jobs to return; all returned jobs belong to ONE school, so a worker can batch
 	// them into one call to that school's portal. 0 means 1.
@@ -176,6 +177,15 @@ type Queue interface {
 	// work the caller must stop. An until not after the queue clock's now fails with an error
 	// wrapping ErrInvalidValue and extends nothing. Extend of no jobs does nothing.
 	Extend(ctx context.Context, jobs []Job, until time.Time) (lost []int64, err error)
+	// Holders lists, each once and sorted, the workers (DequeueOptions.Worker, when not empty)
+	// holding a lease that has not expired at the queue clock's now.
+	Holders(ctx context.Context) ([]string, error)
+	// ExpireLeases ends now the unexpired leases of every job worker holds, as if they had run
+	// out: the next Dequeue takes those jobs over (counting the attempt, as for any expired lease)
+	// and, until then, the old lease tokens still work. It returns how many leases it ended (0 for
+	// a worker holding none). The engine calls it for a holder it knows has died (a process of
+	// this machine that is gone), so the work resumes at once instead of after the lease.
+	ExpireLeases(ctx context.Context, worker string) (int, error)
 	// Kill dead-letters a leased job at once, whatever its attempt count, recording cause as its
 	// LastError (the engine uses it for work whose error is permanent). The job counts the
 	// attempt. It can be replayed like any dead letter. ErrLeaseLost as Ack.

@@ -21,7 +21,8 @@ type memJob struct {
 	hubsync.Job
 	dead   bool
 	deadAt time.Time
-	hidx   int // index in its school's ready heap; -1 when in none
+	worker string // DequeueOptions.Worker of the lease
+	hidx   int    // index in its school's ready heap; -1 when in none
 }
 
 // memQueue holds the jobs and the indexes Dequeue uses. Only jobs is the truth: everything else
@@ -311,7 +312,7 @@ func (m *MemStore) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]
 			}
 			q.leaseSeq++
 			j.LeaseToken = strconv.FormatInt(j.ID, 10) + "." + strconv.FormatInt(q.leaseSeq, 10)
-			j.LeaseUntil = now.Add(lease)
+			j.LeaseUntil, j.worker = now.Add(lease), opts.Worker
 			q.leased[j.ID] = struct{}{}
 			q.syncKey(j)
 			job := j.Job
@@ -405,6 +406,46 @@ func (m *MemStore) Extend(ctx context.Context, jobs []hubsync.Job, until time.Ti
 		mj.LeaseUntil = until
 	}
 	return lost, nil
+}
+
+// Holders lists, each once and sorted, the workers holding a lease that has not expired.
+func (m *MemStore) Holders(ctx context.Context) ([]string, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	d, q := m.d, &m.d.q
+	now := d.clk.Now()
+	out := []string{}
+	for id := range q.leased {
+		if j := q.jobs[id]; j.worker != "" && j.LeaseUntil.After(now) && !slices.Contains(out, j.worker) {
+			out = append(out, j.worker)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ExpireLeases ends now the unexpired leases of the jobs worker holds, so the next Dequeue takes
+// them over; it returns how many it ended.
+func (m *MemStore) ExpireLeases(ctx context.Context, worker string) (int, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	d, q := m.d, &m.d.q
+	now := d.clk.Now()
+	n := 0
+	for id := range q.leased {
+		if j := q.jobs[id]; j.worker == worker && j.LeaseUntil.After(now) {
+			d.saveJob(id)
+			j.LeaseUntil = now
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Kill dead-letters a leased job at once, counting the attempt and recording cause.

@@ -359,6 +359,36 @@ func (s *Store) Extend(ctx context.Context, jobs []hubsync.Job, until time.Time)
 	return lost, nil
 }
 
+// Holders lists, each once and sorted, the workers holding a lease that has not expired.
+func (s *Store) Holders(ctx context.Context) ([]string, error) {
+	out := []string{}
+	scan := func(rows pgx.Rows) error {
+		var w string
+		_, err := pgx.ForEachRow(rows, []any{&w}, func() error {
+			out = append(out, w)
+			return nil
+		})
+		return err
+	}
+	if err := s.jobQuery(ctx, scan, `SELECT DISTINCT leased_by FROM jobs
+		WHERE state = 'leased' AND lease_until > $1 AND leased_by IS NOT NULL AND leased_by <> ''
+		ORDER BY leased_by`, s.now()); err != nil {
+		return nil, interpretError("listing the lease holders", err)
+	}
+	return out, nil
+}
+
+// ExpireLeases ends now, in one statement, the unexpired leases of the jobs worker holds, so the
+// next Dequeue takes them over; it returns how many it ended.
+func (s *Store) ExpireLeases(ctx context.Context, worker string) (int, error) {
+	tag, err := s.jobExec(ctx, `UPDATE jobs SET lease_until = $1
+		WHERE state = 'leased' AND lease_until > $1 AND leased_by = $2`, s.now(), worker)
+	if err != nil {
+		return 0, interpretError(fmt.Sprintf("expiring the leases of worker %q", worker), err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // Kill dead-letters a leased job at once, whatever its attempt count: the attempt counts and
 // cause becomes its LastError. Like any dead job it no longer blocks its key's later jobs, and
 // Replay brings it back. ErrLeaseLost as Ack.

@@ -307,6 +307,49 @@ func (s *Store) Extend(ctx context.Context, jobs []hubsync.Job, until time.Time)
 	return lost, nil
 }
 
+// Holders lists, each once and sorted, the workers holding a lease that has not expired.
+func (s *Store) Holders(ctx context.Context) ([]string, error) {
+	rows, err := s.reader().QueryContext(ctx, `SELECT DISTINCT worker FROM jobs
+		WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until > ? AND worker IS NOT NULL AND worker <> ''
+		ORDER BY worker`, ns(s.clk.Now()))
+	if err != nil {
+		return nil, interpretError("list lease holders", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var w string
+		if err := rows.Scan(&w); err != nil {
+			return nil, interpretError("list lease holders", err)
+		}
+		out = append(out, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, interpretError("list lease holders", err)
+	}
+	return out, nil
+}
+
+// ExpireLeases ends now, in one statement, the unexpired leases of the jobs worker holds, so the
+// next Dequeue takes them over; it returns how many it ended.
+func (s *Store) ExpireLeases(ctx context.Context, worker string) (int, error) {
+	var n int64
+	err := s.write(ctx, func(q querier) error {
+		now := ns(s.clk.Now())
+		res, err := q.ExecContext(ctx, `UPDATE jobs SET lease_until = ?1
+			WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until > ?1 AND worker = ?2`, now, worker)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, interpretError(fmt.Sprintf("expire the leases of worker %q", worker), err)
+	}
+	return int(n), nil
+}
+
 // Kill dead-letters a leased job at once, counting the attempt and recording cause;
 // hubsync.ErrLeaseLost when the lease is no longer j's.
 func (s *Store) Kill(ctx context.Context, j hubsync.Job, cause string) error {

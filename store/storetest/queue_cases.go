@@ -40,6 +40,8 @@ var queueCases = []testCase{
 	{"ExtendOfNothing", testExtendNothing},
 	{"ExtendStatsCountsLeased", testExtendStats},
 	{"ExtendThenAck", testExtendThenAck},
+	{"HoldersListsLiveLeases", testHoldersListsLiveLeases},
+	{"ExpireLeasesTakesBackAtOnce", testExpireLeasesTakesBackAtOnce},
 }
 
 const lease = time.Minute
