@@ -204,4 +204,3 @@ func TestFileHoldsNoToken(t *testing.T) {
 		t.Fatalf("want 6 sealed tokens in the file; raw rows:\n%s", raw)
 	}
 }
-
