@@ -204,3 +204,45 @@ func TestFileHoldsNoToken(t *testing.T) {
 		t.Fatalf("want 6 sealed tokens in the file; raw rows:\n%s", raw)
 	}
 }
+
+// TestVacuumScrubsPlainTokens: tokens written plain, then sealed by ResealConnections, are still
+// in the file's old pages or write-ahead log until Vacuum, and gone after it.
+func TestVacuumScrubsPlainTokens(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "hubsync.db")
+	s := open(t, path)
+	if err := s.PutConnection(ctx, hubsync.Connection{School: "a", Token: legacyTok}); err != nil {
+		t.Fatal(err)
+	}
+	closeStore(t, s)
+	holds := func() bool {
+		t.Helper()
+		found := false
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.Fatal(err)
+			}
+			found = found || bytes.Contains(b, []byte(legacyTok.RefreshToken))
+		}
+		return found
+	}
+	s = open(t, path, sqlitestore.WithSealer(keyring(t, "k1", 1)))
+	defer closeStore(t, s)
+	if _, err := hubsync.ResealConnections(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if !holds() {
+		t.Log("the plain token was already gone before Vacuum (SQLite reused its page)")
+	}
+	if err := s.Vacuum(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if holds() {
+		t.Fatal("after Vacuum the file or its log still holds the plain token")
+	}
+	if c, err := s.GetConnection(ctx, "a"); err != nil || c.Token.RefreshToken != legacyTok.RefreshToken {
+		t.Fatalf("after Vacuum: %v", err)
+	}
+}
