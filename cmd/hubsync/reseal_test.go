@@ -40,6 +40,7 @@ const noKeyWarning = "warning: no token key"
 func TestResealAndKeys(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
+	f.tokenKey = "" // start as a store written without a key
 	_, refresh := f.hs.MintToken()
 	r := f.run(t, "connect", "--refresh-token", refresh)
 	if r.code != 0 {
@@ -107,6 +108,7 @@ func TestResealAndKeys(t *testing.T) {
 func TestTokenKeyErrors(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
+	f.tokenKey = ""
 	short := "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 16))
 	keyFile := f.writeFile(t, "k.keys", testKeyText("a", 1)+"\n")
 	for _, c := range []struct {
