@@ -93,6 +93,9 @@
 // with errors.Is. A Learners implementation tells the engine "later" with [ErrUnavailable] or
 // [RetryAfter], and "never" with [Permanent]; the Learners doc comment lists what each does.
 //
+// A Store given a [Sealer] keeps the tokens sealed at rest (package seal's Keyring: AES-256-GCM,
+// key ids, rotation); [ResealConnections] re-seals every school's tokens with the current key.
+//
 // Implementations: hubsynctest (fake clock, in-memory store), store/sqlitestore (the embedded
 // default) and store/pgstore (many instances on one database); store/storetest is the conformance
 // suite every Store and Queue must pass. Package hubspot is the typed HubSpot client and
@@ -115,6 +118,7 @@
 // Ports, the interfaces the engine reaches the outside through (and their records):
 //
 //   - store.go: Store, Transactor, Connection, SyncState, Checkpoint, the sync log
+//   - seal.go: Sealer, how stores seal tokens at rest (SealToken, OpenToken, ErrUnseal)
 //   - queue.go: Queue, JobSpec, Job, MaxAttemptsDefault
 //   - learners.go: Learners, Learner, NewLearner, LearnerPage
 //
@@ -136,4 +140,5 @@
 //   - engine_synclog.go: collecting a batch's sync log entries
 //   - engine_janitor.go: Retention, the janitor and Prune
 //   - engine_bounds.go: the cap on repeatable timeline events queued during a long outage
+//   - reseal.go: ResealConnections, re-sealing every school's tokens
 package hubsync

@@ -31,6 +31,8 @@ func explain(err error) string {
 		return "the school is not connected to HubSpot: run \"hubsync connect\" first"
 	case errors.Is(err, hubspot.ErrConnectionRevoked), errors.Is(err, hubsync.ErrConnectionLost):
 		return "HubSpot refused the refresh token (the app was uninstalled or the token revoked): run \"hubsync connect\" again, then \"hubsync sync\" to catch up"
+	case errors.Is(err, hubsync.ErrUnseal):
+		return fmt.Sprintf("%v: give the key the token was sealed with (--token-key, or an old one in --token-keys-old or the key file)", err)
 	case errors.Is(err, hubsync.ErrBadState):
 		return "the OAuth callback's state is invalid or expired: run \"hubsync connect\" again and approve within 30 minutes"
 	case errors.Is(err, hubsync.ErrSyncRunning):
