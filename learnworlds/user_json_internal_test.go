@@ -22,7 +22,7 @@ func FuzzUserJSON(f *testing.F) {
 	}
 	f.Add([]byte(`{"id":"1","email":"a@b.co","fields":{"cf_x":true,"cf_n":2,"bio":null},"utms":{"fc_source":"a","fc_utm_source":"b"},"created":1.5,"last_login":null,"nps_score":3}`))
 	f.Add([]byte(`{"email":"a@b.co","utm":{"lc_medium":"x"},"created_at":"2021-12-02T11:24:32+02:00"}`))
-	f.Add([]byte(`{"EMAIL":"a@b.co","Created":1}`))                        // keys of another case
+	f.Add([]byte(`{"EMAIL":"a@b.co","Created":1}`))                     // keys of another case
 	f.Add([]byte("{\"aa\xff\":{},\"utms\":{\"\":\"\"},\"CreAted\":1}")) // the audit's reproducer, shortened
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var fast User
