@@ -220,6 +220,9 @@ func (cfg Config) validate() error {
 	if err := cfg.Retention.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if ttl, keep := cfg.StateTTL, cfg.Retention.withDefaults().Webhooks; ttl > 0 && ttl >= keep {
+		errs = append(errs, fmt.Errorf("Config.StateTTL is %v: it must be shorter than Config.Retention.Webhooks (%v), which keeps the record of a used OAuth state", ttl, keep))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidSettings, errors.Join(errs...))
 	}

@@ -16,8 +16,11 @@ import (
 
 // explain turns an error into one line a person can act on. The line never holds a token or a
 // secret (the hubspot and learnworlds errors mask emails and carry no tokens; URLs are reduced to
-// their host).
-func explain(err error) string {
+// their host), and no control character: what HubSpot or LearnWorlds wrote goes through termSafe.
+func explain(err error) string { return termSafe(explainText(err)) }
+
+// explainText is explain before termSafe.
+func explainText(err error) string {
 	var (
 		rl   *hubspot.RateLimitError
 		hae  *hubspot.APIError

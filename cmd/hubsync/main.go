@@ -117,11 +117,11 @@ func (a *app) exit(err error) int {
 	switch {
 	case errors.As(err, &ee):
 		if ee.msg != "" {
-			fmt.Fprintln(a.stderr, "hubsync:", ee.msg)
+			fmt.Fprintln(a.stderr, "hubsync:", termSafe(ee.msg))
 		}
 		return ee.code
 	case errors.As(err, &ue):
-		fmt.Fprintf(a.stderr, "hubsync %s: %s (see \"hubsync %s -h\")\n", a.name, ue.msg, a.name)
+		fmt.Fprintf(a.stderr, "hubsync %s: %s (see \"hubsync %s -h\")\n", a.name, termSafe(ue.msg), a.name)
 		return exitUsage
 	case errors.Is(err, errHelp):
 		return exitOK
