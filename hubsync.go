@@ -157,6 +157,7 @@ type Engine struct {
 	events *eventBounds
 	// catchups is the in-process catch-up state (engine_catchup.go).
 	catchups *catchUps
+	journalc journalClient // the Webhooks Journal client, made on first use (engine_journal.go)
 
 	wake [laneCount]chan struct{} // one per lane: new work is ready
 	// holder names this process in the queue's leases (internal/procid), so another engine of
