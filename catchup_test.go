@@ -284,3 +284,47 @@ func TestCatchUpSinceByHand(t *testing.T) {
 		t.Error("CatchUpSince accepted an unknown side")
 	}
 }
+
+// TestCatchUpFromJournal: with CatchUp.Journal on, the first catch-up subscribes the portal and
+// searches; after a 5 h outage the next reads the journal from the stored offset (no search),
+// and each edit lands once.
+func TestCatchUpFromJournal(t *testing.T) {
+	t.Parallel()
+	const portal, edits = 300, 60
+	h := catchUpHarness(t, portal)
+	cfg := h.catchUpConfig()
+	cfg.CatchUp.Journal = true
+	h.eng = h.engine(cfg)
+	if err := h.eng.CatchUpSince(h.ctx, school, hubsync.CatchUpHubSpot, h.clk.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	h.run()
+	if rep, err := h.eng.LastCatchUp(h.ctx, school, hubsync.CatchUpHubSpot); err != nil || rep.Source != "search" || rep.Note == "" {
+		t.Fatalf("first catch-up = %+v, %v; want a search, saying the journal starts now", rep, err)
+	}
+	if subs := h.hs.JournalSubscriptions(); len(subs) != 1 {
+		t.Fatalf("journal subscriptions %v", subs)
+	}
+	h.goDown()
+	h.editDuringOutage(edits, 5*time.Hour, 1)
+	h.failForGood()
+	h.hs.ResetStats()
+	h.eng = h.engine(cfg)
+	if n, err := h.eng.CheckCatchUps(h.ctx); err != nil || n != 1 {
+		t.Fatalf("CheckCatchUps = %d, %v", n, err)
+	}
+	h.run()
+	h.requireEdited(edits, 1)
+	rep, err := h.eng.LastCatchUp(h.ctx, school, hubsync.CatchUpHubSpot)
+	if err != nil || rep.Source != "journal" || rep.Found != edits || rep.Queued != edits {
+		t.Fatalf("report = %+v, %v", rep, err)
+	}
+	st := h.hs.Stats()
+	if st.ByRoute[searchRoute] != 0 {
+		t.Errorf("%d searches; the journal should have served the catch-up", st.ByRoute[searchRoute])
+	}
+	if got := h.lms.Stats().Updates; got != edits {
+		t.Errorf("%d LMS updates, want %d", got, edits)
+	}
+	t.Logf("journal catch-up of %d edits: %d requests of its own, %d in all (%v)", edits, rep.Requests, st.Requests, st.ByRoute)
+}
