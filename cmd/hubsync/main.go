@@ -53,6 +53,7 @@ var commands = []command{
 	{"sync", "[--direction D] [--restart]", "run a manual sync in the foreground; Ctrl-C pauses it, a rerun resumes", runSync},
 	{"serve", "[--listen ADDR]", "run the workers and the HubSpot and LearnWorlds webhook endpoints, /healthz and /status", runServe},
 	{"status", "[--json]", "print the school's connection, queue, manual sync and last errors", runStatus},
+	{"catch-up", "--since T [--side S]", "read what changed since T (HubSpot or LMS side) and sync it, without a full resync", runCatchUp},
 }
 
 func usage(w io.Writer) {
