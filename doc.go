@@ -33,6 +33,10 @@
 //     their [Retention] (72 hours and 30 days by default); [Engine.Prune] is one pass of it. While
 //     HubSpot is down, a school's queue takes repeatable timeline events until it holds
 //     Retention.MaxQueuedEvents jobs; then [Engine.Record] refuses them with [ErrQueueFull].
+//   - Run also catches up after downtime ([CatchUp]): when a school's intake has been silent,
+//     the process was down or a webhook reveals a gap, one catch-up reads what changed meanwhile
+//     (HubSpot's Webhooks Journal or a modified-since search) through the normal paths;
+//     [Engine.CatchUpSince] runs one by hand and [Engine.LastCatchUp] reports it.
 //
 // HubSpot's limits are respected per portal: requests are paced under the portal's rate limit,
 // a 429 or an outage pauses that portal only and puts its jobs back without losing them, and live
@@ -141,4 +145,7 @@
 //   - engine_janitor.go: Retention, the janitor and Prune
 //   - engine_bounds.go: the cap on repeatable timeline events queued during a long outage
 //   - reseal.go: ResealConnections, re-sealing every school's tokens
+//   - engine_catchup.go: watermarks, catch-ups after downtime (CatchUp, CheckCatchUps,
+//     CatchUpSince, the optional ChangedLearners), by modified-since search
+//   - engine_journal.go: catching up from HubSpot's Webhooks Journal (docs/catchup.md)
 package hubsync

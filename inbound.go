@@ -225,6 +225,7 @@ func (e *Engine) intake(ctx context.Context, events []hubspot.WebhookEvent) erro
 		return err
 	}
 	e.notify()
+	e.noteIntake(ctx, events) // the watermark, or a catch-up for a gap (engine_catchup.go)
 	return nil
 }
 

@@ -57,6 +57,7 @@ var commands = []command{
 	{"serve", "[--listen ADDR]", "run the workers and the HubSpot and LearnWorlds webhook endpoints, /healthz and /status", runServe},
 	{"status", "[--json]", "print the school's connection, queue, manual sync and last errors", runStatus},
 	{"reseal", "--token-key K", "seal every school's tokens with the current key (plain ones and old keys' alike)", runReseal},
+	{"catch-up", "--since T [--side S]", "read what changed since T (HubSpot or LMS side) and sync it, without a full resync", runCatchUp},
 }
 
 func usage(w io.Writer) {

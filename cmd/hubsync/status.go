@@ -68,6 +68,9 @@ func printStatus(w io.Writer, st hubsync.SchoolStatus) {
 	} else {
 		row("manual sync", "never run")
 	}
+	for _, c := range st.CatchUps {
+		row("catch-up", catchUpLine(c))
+	}
 	for i, e := range st.LastErrors {
 		k := ""
 		if i == 0 {
