@@ -15,12 +15,12 @@ import (
 type faultKind string
 
 const (
-	faultKill      faultKind = "kill -9"              // SIGKILL of serve, restart after a short delay
-	faultHSDown    faultKind = "hubspot 503"          // every HubSpot request answered 503
-	faultHSDrop    faultKind = "hubspot unreachable"  // every HubSpot connection closed unanswered
-	faultHS429     faultKind = "hubspot 429 burst"    // every HubSpot request answered 429
-	faultHS5xx     faultKind = "hubspot 5xx"          // half the HubSpot requests answered 500/502/504
-	faultLWDown    faultKind = "learnworlds 503"      // every LearnWorlds request answered 503
+	faultKill      faultKind = "kill -9"             // SIGKILL of serve, restart after a short delay
+	faultHSDown    faultKind = "hubspot 503"         // every HubSpot request answered 503
+	faultHSDrop    faultKind = "hubspot unreachable" // every HubSpot connection closed unanswered
+	faultHS429     faultKind = "hubspot 429 burst"   // every HubSpot request answered 429
+	faultHS5xx     faultKind = "hubspot 5xx"         // half the HubSpot requests answered 500/502/504
+	faultLWDown    faultKind = "learnworlds 503"     // every LearnWorlds request answered 503
 	faultLW429     faultKind = "learnworlds 429 burst"
 	faultLW5xx     faultKind = "learnworlds 500"
 	faultRevoke    faultKind = "connection revoked" // the app uninstalled, then reconnected

@@ -101,7 +101,9 @@ func (r *report) judge() {
 func (r *report) print(w io.Writer) {
 	v := r.Verdict
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	row := func(k string, format string, args ...any) { fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, args...)) }
+	row := func(k string, format string, args ...any) {
+		fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, args...))
+	}
 	row("store", "%s (seed %d)", r.Store, r.Seed)
 	row("load (1 min)", "%.2f at the start, %.2f at the end", r.LoadStart, r.LoadEnd)
 	row("stream", "%.0f s; drained in %.1f s (queue empty: %v)", r.StreamS, r.DrainS, r.Drained)

@@ -62,10 +62,10 @@ type stream struct {
 	lwMu, hsMu sync.Mutex
 	rnd        *rand.Rand // guarded by lwMu for LearnWorlds, hsRnd by hsMu
 	hsRnd      *rand.Rand
-	seq        int // guarded by lwMu
-	newSeq     int // guarded by lwMu
-	outProbes  int // guarded by lwMu
-	inProbes   int // guarded by hsMu
+	seq        int      // guarded by lwMu
+	newSeq     int      // guarded by lwMu
+	outProbes  int      // guarded by lwMu
+	inProbes   int      // guarded by hsMu
 	errs       []string // guarded by led.mu
 }
 
