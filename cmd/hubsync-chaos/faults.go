@@ -29,6 +29,10 @@ const (
 
 var otherFaults = []faultKind{faultHSDown, faultHSDrop, faultHS429, faultHS5xx, faultLWDown, faultLW429, faultLW5xx, faultRevoke}
 
+// faultNames are the names -faults takes.
+var faultNames = map[string]faultKind{"hs503": faultHSDown, "hsdrop": faultHSDrop, "hs429": faultHS429, "hs5xx": faultHS5xx,
+	"lw503": faultLWDown, "lw429": faultLW429, "lw500": faultLW5xx, "revoke": faultRevoke}
+
 // episode is one fault and the recovery after it.
 type episode struct {
 	Kind      faultKind `json:"kind"`
@@ -64,7 +68,7 @@ type chaos struct {
 // of the other faults also kill the server while they last, and count as kills.
 func (c *chaos) plan() (kinds []faultKind, killInside []bool) {
 	for range c.o.rounds {
-		kinds = append(kinds, otherFaults...)
+		kinds = append(kinds, c.o.faults...)
 	}
 	inside := 0
 	killInside = make([]bool, len(kinds))
@@ -125,9 +129,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 // one injects a fault, ends it, and measures the recovery.
 func (c *chaos) one(ctx context.Context, k faultKind, killInside bool) (episode, error) {
 	ep := episode{Kind: k, Start: time.Now(), KilledToo: killInside}
-	hold := time.Duration(2000+c.rnd.IntN(6000)) * time.Millisecond // 2 to 8 s
+	hold := c.o.maxHold/4 + time.Duration(c.rnd.Int64N(int64(c.o.maxHold)*3/4)) // 2 to 8 s by default
 	if k == faultHS429 || k == faultLW429 {
-		hold = time.Duration(1000+c.rnd.IntN(4000)) * time.Millisecond // 1 to 5 s
+		hold = hold * 5 / 8 // 1.25 to 5 s
 	}
 	var restore func(context.Context) error
 	switch k {

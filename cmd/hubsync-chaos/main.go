@@ -34,6 +34,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 )
 
@@ -48,6 +49,8 @@ type options struct {
 	learners  int           // seeded learners
 	lwRate    float64       // LearnWorlds changes and activities per second
 	hsRate    float64       // HubSpot edits per second
+	faults    []faultKind   // the other faults, each injected rounds times
+	maxHold   time.Duration // the longest a fault lasts
 	drain     time.Duration // the longest wait for the server to drain at the end
 	goal      time.Duration // the recovery goal
 	binary    string        // a prebuilt hubsync binary ("" builds one)
@@ -64,6 +67,8 @@ func main() {
 	fs.StringVar(&o.db, "db", os.Getenv("TEST_DATABASE_URL"), "PostgreSQL URL for -store postgres (default $TEST_DATABASE_URL)")
 	fs.IntVar(&o.kills, "kills", 20, "how many times to kill -9 the server")
 	fs.IntVar(&o.rounds, "rounds", 2, "how many times to inject each other fault (outages, 429s, 5xx, revocation)")
+	faults := fs.String("faults", "hs503,hsdrop,hs429,hs5xx,lw503,lw429,lw500,revoke", "the other faults: HubSpot 503, unreachable, 429, 5xx; LearnWorlds 503, 429, 500; a revoked connection")
+	fs.DurationVar(&o.maxHold, "max-fault", 8*time.Second, "the longest a fault lasts (each lasts a quarter of it to all of it)")
 	fs.DurationVar(&o.duration, "duration", 3*time.Minute, "the least time the stream of changes runs")
 	fs.Int64Var(&o.seed, "seed", 0, "random seed (0: from the clock; printed in the report)")
 	fs.IntVar(&o.learners, "learners", 300, "learners seeded in the fake school")
@@ -77,6 +82,16 @@ func main() {
 	fs.BoolVar(&o.verbose, "v", false, "log each fault as it happens")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
+	}
+	for _, name := range strings.Split(*faults, ",") {
+		k, ok := faultNames[strings.TrimSpace(name)]
+		if !ok && strings.TrimSpace(name) != "" {
+			fmt.Fprintf(os.Stderr, "hubsync-chaos: -faults: unknown fault %q\n", name)
+			os.Exit(2)
+		}
+		if ok {
+			o.faults = append(o.faults, k)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -108,8 +123,8 @@ func (o *options) validate() error {
 	default:
 		return fmt.Errorf("-store %q: want sqlite or postgres", o.store)
 	}
-	if o.kills < 0 || o.rounds < 0 || o.learners < 20 || o.lwRate <= 0 || o.hsRate <= 0 {
-		return errors.New("-kills and -rounds must be >= 0, -learners >= 20, the rates > 0")
+	if o.kills < 0 || o.rounds < 0 || o.learners < 20 || o.lwRate <= 0 || o.hsRate <= 0 || o.maxHold < 100*time.Millisecond {
+		return errors.New("-kills and -rounds must be >= 0, -learners >= 20, the rates > 0, -max-fault >= 100ms")
 	}
 	return nil
 }
