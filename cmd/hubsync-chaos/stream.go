@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"sync"
 	"time"
 
@@ -95,11 +96,14 @@ func seedFakes(lw *learnworldstest.Server, hs *hubspottest.Server, n int) (*ledg
 	return led, nil
 }
 
+// emailRE finds email addresses, which the report masks.
+var emailRE = regexp.MustCompile(`[^\s"'<>@]+@[^\s"'<>@]+`)
+
 func (s *stream) fail(err error) {
 	s.led.mu.Lock()
 	defer s.led.mu.Unlock()
 	if len(s.errs) < 20 {
-		s.errs = append(s.errs, err.Error())
+		s.errs = append(s.errs, emailRE.ReplaceAllStringFunc(err.Error(), hubsync.MaskEmail))
 	}
 }
 
