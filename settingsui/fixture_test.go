@@ -177,13 +177,17 @@ func (g *gatedLearners) ListPage(ctx context.Context, id hubsync.SchoolID, curso
 	return g.Learners.ListPage(ctx, id, cursor)
 }
 
-// seed adds n learners to the fake LearnWorlds.
+// seed adds n learners to the fake LearnWorlds; learner 7's graduation year is not a number, so
+// it cannot be written to a number property.
 func (f *fixture) seed(t testing.TB, n int) {
 	t.Helper()
 	if err := f.lw.Seed(n, func(i int, u *learnworldstest.User) {
 		u.Email = fmt.Sprintf("learner%04d@school.example", i)
 		u.Username = fmt.Sprintf("learner%04d", i)
 		u.Fields = map[string]any{"country": "GR", "company": fmt.Sprintf("Company %d", i%7), "graduation_year": 2000 + i%20}
+		if i == 7 {
+			u.Fields["graduation_year"] = "soon"
+		}
 	}); err != nil {
 		t.Fatal(err)
 	}

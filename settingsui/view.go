@@ -303,8 +303,11 @@ func formatProgress(p hubsync.ManualProgress) *progressView {
 	if p.Rate > 0 {
 		v.Rate = fmt.Sprintf("%.1f records/s", p.Rate)
 	}
-	if p.ETA > 0 {
+	switch {
+	case p.ETA >= time.Second:
 		v.ETA = "about " + p.ETA.Round(time.Second).String()
+	case p.ETA > 0:
+		v.ETA = "under a second"
 	}
 	if !p.FinishedAt.IsZero() {
 		v.Duration = p.FinishedAt.Sub(p.StartedAt).Round(time.Second).String()
