@@ -20,14 +20,11 @@ import (
 //	POST /learnworlds/webhooks  LearnWorlds webhooks (needs --learnworlds-webhook-secret)
 //	GET  /healthz               {"ok":true} while the store answers
 //	GET  /status                the school's status (the JSON of "hubsync status --json")
-//	     /settings/             the school's settings page (needs --admin-token; see serve_settings.go)
 func runServe(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("[--listen ADDR] [--public-url URL]")
 	var listen, public string
 	a.str(fs, &listen, "listen", "HUBSYNC_LISTEN", "127.0.0.1:8080", "address to serve on (\":8080\" for every interface)")
 	a.str(fs, &public, "public-url", "HUBSYNC_PUBLIC_URL", "", "the HubSpot webhook URL exactly as registered in the app, when behind a proxy or TLS terminator (its signature covers the URL)")
-	var adminToken string
-	a.str(fs, &adminToken, "admin-token", "HUBSYNC_ADMIN_TOKEN", "", "serve the settings page on /settings/ to whoever gives this token as the password (off when empty)")
 	workers := fs.Int("workers", hubsync.WorkersDefault, "engine workers")
 	if err := a.parse(fs, args, slog.LevelInfo); err != nil {
 		return err
@@ -43,11 +40,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	default:
 		return &usageError{msg: fmt.Sprintf("--learnworlds-webhook-scheme %q: want static or hmac", a.cfg.lwHookScheme)}
 	}
-	opts := engineOptions{needLW: true, workers: *workers}
-	if adminToken != "" {
-		opts.redirectURL = settingsRedirectURL(public, listen)
-	}
-	e, err := a.open(ctx, opts)
+	e, err := a.open(ctx, engineOptions{needLW: true, workers: *workers})
 	if err != nil {
 		return err
 	}
@@ -63,11 +56,6 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		mux.Handle("/learnworlds/webhooks", e.learners.EngineWebhooks(school, learnworlds.Verifier{Secret: a.cfg.lwHookSecret, Scheme: scheme}, eng, e.store, a.log))
 	} else {
 		a.log.Warn("hubsync: --learnworlds-webhook-secret is not set; /learnworlds/webhooks is off and LearnWorlds changes reach HubSpot only through \"hubsync sync\"")
-	}
-	if adminToken != "" {
-		if err := mountSettings(mux, eng, school, adminToken, a.cfg.hsSecret, a.log); err != nil {
-			return err
-		}
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := e.store.Stats(r.Context(), school); err != nil {
@@ -104,9 +92,6 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "  LearnWorlds webhooks: %s/learnworlds/webhooks\n", base)
 	}
 	fmt.Fprintf(a.stdout, "  health: %s/healthz  status: %s/status\n", base, base)
-	if adminToken != "" {
-		fmt.Fprintf(a.stdout, "  settings page:        %s%s/ (OAuth redirect URL for the HubSpot app: %s)\n", base, settingsPath, opts.redirectURL)
-	}
 
 	var serveErr error
 	select {
