@@ -34,6 +34,10 @@
 //     their [Retention] (72 hours and 30 days by default); [Engine.Prune] is one pass of it. While
 //     HubSpot is down, a school's queue takes repeatable timeline events until it holds
 //     Retention.MaxQueuedEvents jobs; then [Engine.Record] refuses them with [ErrQueueFull].
+//   - Run also catches up after downtime ([CatchUp]): when a school's intake has been silent,
+//     the process was down or a webhook reveals a gap, one catch-up reads what changed meanwhile
+//     (HubSpot's Webhooks Journal or a modified-since search) through the normal paths;
+//     [Engine.CatchUpSince] runs one by hand and [Engine.LastCatchUp] reports it.
 //
 // HubSpot's limits are respected per portal: requests are paced under the portal's rate limit,
 // a 429 or an outage pauses that portal only and puts its jobs back without losing them, and live
@@ -94,6 +98,9 @@
 // with errors.Is. A Learners implementation tells the engine "later" with [ErrUnavailable] or
 // [RetryAfter], and "never" with [Permanent]; the Learners doc comment lists what each does.
 //
+// A Store given a [Sealer] keeps the tokens sealed at rest (package seal's Keyring: AES-256-GCM,
+// key ids, rotation); [ResealConnections] re-seals every school's tokens with the current key.
+//
 // Implementations: hubsynctest (fake clock, in-memory store), store/sqlitestore (the embedded
 // default) and store/pgstore (many instances on one database); store/storetest is the conformance
 // suite every Store and Queue must pass. Package hubspot is the typed HubSpot client and
@@ -116,6 +123,7 @@
 // Ports, the interfaces the engine reaches the outside through (and their records):
 //
 //   - store.go: Store, Transactor, Connection, SyncState, Checkpoint, the sync log
+//   - seal.go: Sealer, how stores seal tokens at rest (SealToken, OpenToken, ErrUnseal)
 //   - queue.go: Queue, JobSpec, Job, MaxAttemptsDefault
 //   - learners.go: Learners, Learner, NewLearner, LearnerPage
 //
@@ -137,4 +145,8 @@
 //   - engine_synclog.go: collecting a batch's sync log entries
 //   - engine_janitor.go: Retention, the janitor and Prune
 //   - engine_bounds.go: the cap on repeatable timeline events queued during a long outage
+//   - reseal.go: ResealConnections, re-sealing every school's tokens
+//   - engine_catchup.go: watermarks, catch-ups after downtime (CatchUp, CheckCatchUps,
+//     CatchUpSince, the optional ChangedLearners), by modified-since search
+//   - engine_journal.go: catching up from HubSpot's Webhooks Journal (docs/catchup.md)
 package hubsync

@@ -70,8 +70,11 @@ func (e *Engine) StateSchool(state string) (SchoolID, error) {
 }
 
 // CompleteConnect finishes the OAuth flow for school with the code and state HubSpot's callback
-// carried: it checks state (ErrBadState), exchanges the code, reads the portal id and domain, and
-// stores the connection as active. A reconnect replaces the old tokens and resumes pending work.
+// carried: it checks state (ErrBadState), uses it up (a state is accepted once: a second callback
+// with it, replayed or raced, gets ErrBadState; the record lives in the store's webhook dedupe
+// table under the source "oauth-state", kept for Retention.Webhooks, which New requires to be
+// longer than StateTTL), exchanges the code, reads the portal id and domain, and stores the
+// connection as active. A reconnect replaces the old tokens and resumes pending work.
 func (e *Engine) CompleteConnect(ctx context.Context, school SchoolID, code, state string) (Connection, error) {
 	if e.cfg.HubSpot.RedirectURL == "" {
 		return Connection{}, fmt.Errorf("%w: Config.HubSpot.RedirectURL is required to connect", ErrInvalidSettings)
@@ -83,11 +86,31 @@ func (e *Engine) CompleteConnect(ctx context.Context, school SchoolID, code, sta
 	if code == "" {
 		return Connection{}, fmt.Errorf("%w: empty authorization code", ErrInvalidSettings)
 	}
+	if err := e.useState(ctx, state); err != nil {
+		return Connection{}, err
+	}
 	tok, err := e.oauth.Exchange(ctx, code)
 	if err != nil {
 		return Connection{}, fmt.Errorf("hubsync: connect %s: %w", school, err)
 	}
 	return e.storeNewConnection(ctx, school, tok)
+}
+
+// stateSource is the Store.MarkWebhookSeen source under which used OAuth states are recorded.
+const stateSource = "oauth-state"
+
+// useState records a checked state as used: ErrBadState when it already was. The record is keyed
+// by a digest of the state, so the dedupe table holds no school id or nonce in clear.
+func (e *Engine) useState(ctx context.Context, state string) error {
+	sum := sha256.Sum256([]byte(state))
+	first, err := e.cfg.Store.MarkWebhookSeen(ctx, stateSource, hex.EncodeToString(sum[:16]), e.clk.Now())
+	if err != nil {
+		return fmt.Errorf("hubsync: recording the OAuth state as used: %w", err)
+	}
+	if !first {
+		return fmt.Errorf("%w (it was already used)", ErrBadState)
+	}
+	return nil
 }
 
 // ConnectWithRefreshToken connects school with an existing refresh token (a headless setup, or a

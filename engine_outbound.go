@@ -40,7 +40,11 @@ type stagePayload struct {
 // mapped fields whose values changed to HubSpot in the next batch upsert. The error wraps
 // ErrInvalidValue when the learner has no valid email.
 func (e *Engine) LearnerChanged(ctx context.Context, school SchoolID, l Learner) error {
-	return e.learnerChangedOn(ctx, e.cfg.Queue, school, l)
+	if err := e.learnerChangedOn(ctx, e.cfg.Queue, school, l); err != nil {
+		return err
+	}
+	e.noteLearnerChange(ctx, school, l) // the LMS watermark (engine_catchup.go)
+	return nil
 }
 
 // Record tells the engine that a learner did something: it becomes a timeline event (unless the

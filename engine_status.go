@@ -32,6 +32,8 @@ type SchoolStatus struct {
 	SyncInProgress bool            `json:"sync_in_progress"`
 	// LastErrors are the newest per-record failures (emails masked).
 	LastErrors []string `json:"last_errors,omitempty"`
+	// CatchUps are the newest catch-up of each side that ran one (see CatchUpReport).
+	CatchUps []CatchUpReport `json:"catch_ups,omitempty"`
 }
 
 // Status gathers a school's status. It reads the store (and, for the mapping warning, the cached
@@ -76,6 +78,13 @@ func (e *Engine) Status(ctx context.Context, school SchoolID) (SchoolStatus, err
 	}
 	for _, f := range failed {
 		st.LastErrors = append(st.LastErrors, f.At.UTC().Format(time.RFC3339)+" "+MaskEmail(f.Email)+": "+f.Reason)
+	}
+	for _, side := range []CatchUpSide{CatchUpHubSpot, CatchUpLMS} {
+		if rep, err := e.LastCatchUp(ctx, school, side); err == nil {
+			st.CatchUps = append(st.CatchUps, rep)
+		} else if !errors.Is(err, ErrNotFound) {
+			return st, err
+		}
 	}
 	return st, nil
 }

@@ -106,7 +106,7 @@ func newHarness(t testing.TB) *harness {
 func (h *harness) config(s storeQueue, learners hubsync.Learners) hubsync.Config {
 	return hubsync.Config{
 		Store: s, Queue: s, Learners: learners, Notifier: h.note, Clock: h.clk, Logger: testLogger(h.t),
-		Heartbeat: -1, Retention: hubsync.Retention{Every: -1},
+		Heartbeat: -1, Retention: hubsync.Retention{Every: -1}, CatchUp: hubsync.CatchUp{Silence: -1},
 		HubSpot: hubsync.HubSpotApp{
 			ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
 			RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize",

@@ -138,6 +138,8 @@ type Config struct {
 	OnProgress func(SchoolID, ManualProgress)
 	// Retention bounds the dedupe records, the sync log and queued events (see Retention).
 	Retention Retention
+	// CatchUp configures catching up after downtime (see CatchUp and engine_catchup.go).
+	CatchUp CatchUp
 }
 
 // Engine syncs many schools. Create it with New; call Run to start its workers. Its methods are
@@ -153,6 +155,9 @@ type Engine struct {
 	schools *schools
 	// events counts each school's queued jobs for Retention.MaxQueuedEvents (engine_bounds.go).
 	events *eventBounds
+	// catchups is the in-process catch-up state (engine_catchup.go).
+	catchups *catchUps
+	journalc journalClient // the Webhooks Journal client, made on first use (engine_journal.go)
 
 	wake [laneCount]chan struct{} // one per lane: new work is ready
 	// holder names this process in the queue's leases (internal/procid), so another engine of
@@ -168,12 +173,13 @@ func New(cfg Config) (*Engine, error) {
 	}
 	cfg = cfg.withDefaults()
 	e := &Engine{
-		cfg:     cfg,
-		clk:     clock.Or(cfg.Clock),
-		log:     cfg.Logger,
-		schools: newSchools(),
-		events:  newEventBounds(),
-		holder:  procid.Self(),
+		cfg:      cfg,
+		clk:      clock.Or(cfg.Clock),
+		log:      cfg.Logger,
+		schools:  newSchools(),
+		events:   newEventBounds(),
+		catchups: newCatchUps(),
+		holder:   procid.Self(),
 	}
 	for l := range e.wake {
 		e.wake[l] = make(chan struct{}, 1)
@@ -220,6 +226,12 @@ func (cfg Config) validate() error {
 	if err := cfg.Retention.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if ttl, keep := cfg.StateTTL, cfg.Retention.withDefaults().Webhooks; ttl > 0 && ttl >= keep {
+		errs = append(errs, fmt.Errorf("Config.StateTTL is %v: it must be shorter than Config.Retention.Webhooks (%v), which keeps the record of a used OAuth state", ttl, keep))
+	}
+	if err := cfg.CatchUp.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidSettings, errors.Join(errs...))
 	}
@@ -251,6 +263,7 @@ func (cfg Config) withDefaults() Config {
 	orDefault(&cfg.MaxBackoff, MaxBackoffDefault)
 	orDefault(&cfg.StateTTL, StateTTLDefault)
 	cfg.Retention = cfg.Retention.withDefaults()
+	cfg.CatchUp = cfg.CatchUp.withDefaults()
 	if cfg.BatchLinger == 0 {
 		cfg.BatchLinger = BatchLingerDefault // negative: off
 	}
@@ -298,6 +311,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.reclaimDead(ctx)
 	var janitor sync.WaitGroup
 	janitor.Go(func() { e.janitor(ctx) })
+	janitor.Go(func() { e.catchUpLoop(ctx) })
 	e.runLanes(ctx)
 	janitor.Wait()
 	return ctx.Err()
@@ -360,13 +374,15 @@ func (e *Engine) handleBatch(ctx context.Context, school SchoolID, jobs []Job, k
 		finish(jobs, err)
 		return
 	}
-	var contacts, events, inbound, manual, unknown []Job
+	var contacts, events, inbound, manual, catchups, unknown []Job
 	for _, j := range jobs {
 		switch j.Kind {
 		case JobInbound:
 			inbound = append(inbound, j)
 		case JobManual:
 			manual = append(manual, j)
+		case JobCatchUp:
+			catchups = append(catchups, j)
 		case JobContact, JobStage:
 			contacts = append(contacts, j)
 		case JobEvent:
@@ -392,6 +408,9 @@ func (e *Engine) handleBatch(ctx context.Context, school SchoolID, jobs []Job, k
 			e.giveBack(ctx, inbound) // another worker is on this school's LMS budget
 			k.finished(inbound)
 		}
+	}
+	for _, j := range catchups {
+		finish([]Job{j}, e.handleCatchUp(ctx, school, j))
 	}
 	// Backfill pages last: live work of the batch goes first.
 	for _, j := range manual {

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubsync/hubsync/hubspot"
+	"github.com/hubsync/hubsync/internal/logthrottle"
 )
 
 // HubSpot -> LMS.
@@ -104,6 +105,11 @@ type WebhookOptions struct {
 	// MaxBody caps a delivery's size (default 1 MiB; a batch of 100 events is well under 100 KiB).
 	// A larger body is answered 413.
 	MaxBody int64
+	// AllowV1V2 also accepts deliveries signed with HubSpot's v1 or v2 signature, when they carry
+	// no v3 one. Off by default: v1 and v2 have no timestamp, so a captured delivery verifies
+	// forever and is applied again once its dedupe record is pruned (after Retention.Webhooks).
+	// Turn it on only for an app that does not send v3.
+	AllowV1V2 bool
 }
 
 // HubSpotWebhooks returns the handler for HubSpot's contact webhooks. It answers 405 to anything
@@ -111,11 +117,19 @@ type WebhookOptions struct {
 // when some events of a delivery are malformed; every well-formed event of the delivery is queued
 // all the same, so nothing else in the batch is lost. It answers 200 once the events are queued
 // durably, and 500 when the queue refuses them (HubSpot then retries). Each event is applied at
-// most once however often HubSpot delivers it.
+// most once however often HubSpot delivers it. Only v3 signatures are accepted unless
+// opts.AllowV1V2. A refused signature is logged at warn level with the remote address, at most
+// once every 10 s (the line counts the refusals left out), so an attack shows in the log without
+// flooding it.
 func (e *Engine) HubSpotWebhooks(opts WebhookOptions) http.Handler {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = 1 << 20
 	}
+	verify := hubspot.VerifyRequestV3
+	if opts.AllowV1V2 {
+		verify = hubspot.VerifyRequest
+	}
+	refusals := logthrottle.New(e.clk, logthrottle.Every)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -131,7 +145,10 @@ func (e *Engine) HubSpotWebhooks(opts WebhookOptions) http.Handler {
 			http.Error(w, fmt.Sprintf("hubsync: body larger than %d bytes", opts.MaxBody), http.StatusRequestEntityTooLarge)
 			return
 		}
-		if err := hubspot.VerifyRequest(r, publicURL(r, opts.PublicURL), body, e.cfg.HubSpot.ClientSecret, e.clk.Now()); err != nil {
+		if err := verify(r, publicURL(r, opts.PublicURL), body, e.cfg.HubSpot.ClientSecret, e.clk.Now()); err != nil {
+			if ok, left := refusals.Allow(); ok {
+				e.log.WarnContext(r.Context(), "hubsync: HubSpot webhook refused: bad signature", "remote", r.RemoteAddr, "err", err, "refusals_not_logged", left)
+			}
 			http.Error(w, "hubsync: "+err.Error(), http.StatusUnauthorized)
 			return
 		}
@@ -208,6 +225,7 @@ func (e *Engine) intake(ctx context.Context, events []hubspot.WebhookEvent) erro
 		return err
 	}
 	e.notify()
+	e.noteIntake(ctx, events) // the watermark, or a catch-up for a gap (engine_catchup.go)
 	return nil
 }
 

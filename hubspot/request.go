@@ -119,6 +119,7 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 			}
 			hreq.Header.Set("Authorization", "Bearer "+tok)
 		}
+		countRequest(ctx)
 		resp, err := d.cfg.httpClient.Do(hreq)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -173,20 +173,32 @@ var v3Decoded = strings.NewReplacer(
 // %21, %24, %27, %28, %29, %2A, %2C, %3B) and leaves every other escape as it is.
 func DecodeV3URI(uri string) string { return v3Decoded.Replace(uri) }
 
-// VerifyV1 checks a v1 signature in constant time. It returns ErrBadSignature on a mismatch.
+// VerifyV1 checks a v1 signature in constant time. It returns ErrBadSignature on a mismatch, and
+// ErrInvalidInput for an empty secret (anyone can compute a signature made with no secret).
+// A v1 signature carries no timestamp: a captured delivery verifies forever.
 func VerifyV1(secret string, body []byte, signature string) error {
+	if secret == "" {
+		return errNoSecret
+	}
 	return compare(SignV1(secret, body), strings.ToLower(strings.TrimSpace(signature)))
 }
 
-// VerifyV2 checks a v2 signature in constant time. It returns ErrBadSignature on a mismatch.
+// VerifyV2 checks a v2 signature in constant time. It returns ErrBadSignature on a mismatch, and
+// ErrInvalidInput for an empty secret. Like v1, it carries no timestamp.
 func VerifyV2(secret, method, uri string, body []byte, signature string) error {
+	if secret == "" {
+		return errNoSecret
+	}
 	return compare(SignV2(secret, method, uri, body), strings.ToLower(strings.TrimSpace(signature)))
 }
 
 // VerifyV3 checks a v3 signature: the timestamp (epoch ms) must be within [SignatureWindow] of now
 // (ErrStaleRequest otherwise, also for a malformed timestamp) and the HMAC must match in constant
-// time (ErrBadSignature otherwise).
+// time (ErrBadSignature otherwise). An empty secret returns ErrInvalidInput.
 func VerifyV3(secret, method, uri string, body []byte, timestamp, signature string, now time.Time) error {
+	if secret == "" {
+		return errNoSecret
+	}
 	ms, err := strconv.ParseInt(strings.TrimSpace(timestamp), 10, 64)
 	if err != nil {
 		return fmt.Errorf("%w: timestamp %q is not epoch milliseconds", ErrStaleRequest, truncate(timestamp, 32))
@@ -198,13 +210,37 @@ func VerifyV3(secret, method, uri string, body []byte, timestamp, signature stri
 	return compare(SignV3(secret, method, uri, body, strings.TrimSpace(timestamp)), strings.TrimSpace(signature))
 }
 
+// errNoSecret is what every Verify function returns for an empty secret.
+var errNoSecret = fmt.Errorf("%w: the webhook secret (the app's client secret) is empty", ErrInvalidInput)
+
+// VerifyRequestV3 checks the v3 signature of a request HubSpot sent, and only that: a request
+// without the X-HubSpot-Signature-v3 header is refused with ErrBadSignature even when it carries
+// a valid v1 or v2 signature, since those have no timestamp and so allow replays. publicURL and
+// body are as for [VerifyRequest]. It returns ErrBadSignature, ErrStaleRequest, ErrInvalidInput
+// (an empty secret) or nil. This is the check hubsync's own webhook handler makes by default.
+func VerifyRequestV3(r *http.Request, publicURL string, body []byte, secret string, now time.Time) error {
+	if secret == "" {
+		return errNoSecret
+	}
+	sig := r.Header.Get(HeaderSignatureV3)
+	if sig == "" {
+		return fmt.Errorf("%w: no %s header (v1 and v2 signatures are not accepted)", ErrBadSignature, HeaderSignatureV3)
+	}
+	return VerifyV3(secret, r.Method, publicURL, body, r.Header.Get(HeaderTimestamp), sig, now)
+}
+
 // VerifyRequest checks the signature of a request HubSpot sent, whichever version it carries
 // (v3 first, then v2 or v1 as X-HubSpot-Signature-Version says). publicURL is the URL HubSpot
 // called, scheme, host, path and query included (behind a proxy, r.URL alone is not it); body is
-// the raw body read from r. It returns ErrBadSignature, ErrStaleRequest, or nil.
+// the raw body read from r. It returns ErrBadSignature, ErrStaleRequest, ErrInvalidInput (an empty
+// secret: anyone could sign with it), or nil. v1 and v2 carry no timestamp, so a captured request
+// verifies again later: prefer [VerifyRequestV3] unless the app still sends only v1 or v2.
 func VerifyRequest(r *http.Request, publicURL string, body []byte, secret string, now time.Time) error {
-	if sig := r.Header.Get(HeaderSignatureV3); sig != "" {
-		return VerifyV3(secret, r.Method, publicURL, body, r.Header.Get(HeaderTimestamp), sig, now)
+	if secret == "" {
+		return errNoSecret
+	}
+	if r.Header.Get(HeaderSignatureV3) != "" {
+		return VerifyRequestV3(r, publicURL, body, secret, now)
 	}
 	sig := r.Header.Get(HeaderSignature)
 	if sig == "" {

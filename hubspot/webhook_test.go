@@ -2,6 +2,7 @@ package hubspot
 
 import (
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -106,6 +107,49 @@ func TestVerifyRequest(t *testing.T) {
 				t.Fatalf("VerifyRequest = %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestVerifyRequestV3Only checks VerifyRequestV3 refuses a request signed only with v1 or v2 (no
+// timestamp, so replayable) and accepts a v3 one, and every Verify function refuses an empty
+// secret (anyone can compute a signature made with none).
+func TestVerifyRequestV3Only(t *testing.T) {
+	t.Parallel()
+	now := time.UnixMilli(1564113600000)
+	public := "https://www.example.com/webhook_uri"
+	req := func(h map[string]string) *http.Request {
+		r := httptest.NewRequest("POST", "/webhook_uri", strings.NewReader(vectorV1Body))
+		for k, v := range h {
+			r.Header.Set(k, v)
+		}
+		return r
+	}
+	v1 := map[string]string{HeaderSignature: SignV1(vectorSecret, []byte(vectorV1Body)), HeaderSignatureVersion: "v1"}
+	v2 := map[string]string{HeaderSignature: SignV2(vectorSecret, "POST", public, []byte(vectorV1Body)), HeaderSignatureVersion: "v2"}
+	v3 := map[string]string{HeaderSignatureV3: SignV3(vectorSecret, "POST", public, []byte(vectorV1Body), "1564113600000"), HeaderTimestamp: "1564113600000"}
+	for name, h := range map[string]map[string]string{"v1": v1, "v2": v2} {
+		if err := VerifyRequest(req(h), public, []byte(vectorV1Body), vectorSecret, now); err != nil {
+			t.Errorf("VerifyRequest %s = %v, want nil", name, err)
+		}
+		if err := VerifyRequestV3(req(h), public, []byte(vectorV1Body), vectorSecret, now); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("VerifyRequestV3 %s = %v, want ErrBadSignature", name, err)
+		}
+	}
+	if err := VerifyRequestV3(req(v3), public, []byte(vectorV1Body), vectorSecret, now); err != nil {
+		t.Errorf("VerifyRequestV3 v3 = %v", err)
+	}
+	// Signed with the empty secret: every check refuses it as a caller error, not as a match.
+	empty := map[string]string{HeaderSignature: SignV1("", []byte(vectorV1Body)), HeaderSignatureVersion: "v1"}
+	for name, err := range map[string]error{
+		"VerifyRequest":   VerifyRequest(req(empty), public, []byte(vectorV1Body), "", now),
+		"VerifyRequestV3": VerifyRequestV3(req(map[string]string{HeaderSignatureV3: SignV3("", "POST", public, []byte(vectorV1Body), "1564113600000"), HeaderTimestamp: "1564113600000"}), public, []byte(vectorV1Body), "", now),
+		"VerifyV1":        VerifyV1("", []byte(vectorV1Body), SignV1("", []byte(vectorV1Body))),
+		"VerifyV2":        VerifyV2("", "POST", public, nil, SignV2("", "POST", public, nil)),
+		"VerifyV3":        VerifyV3("", "POST", public, nil, "1564113600000", SignV3("", "POST", public, nil, "1564113600000"), now),
+	} {
+		if !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("%s with an empty secret = %v, want ErrInvalidInput", name, err)
+		}
 	}
 }
 

@@ -20,6 +20,7 @@ type MemOption func(*memConfig) error
 type memConfig struct {
 	clk         clock.Clock
 	maxAttempts int
+	sealer      hubsync.Sealer
 }
 
 // WithMemClock sets the time source (nil, the default, means real time). Every time the store
@@ -38,6 +39,13 @@ func WithMemMaxAttempts(n int) MemOption {
 		cfg.maxAttempts = n
 		return nil
 	}
+}
+
+// WithMemSealer makes the store keep every connection's tokens sealed with s, in the stored form
+// the SQL stores write (see hubsync.SealToken), as sqlitestore.WithSealer and pgstore.WithSealer
+// do. nil, the default, keeps them as given.
+func WithMemSealer(s hubsync.Sealer) MemOption {
+	return func(cfg *memConfig) error { cfg.sealer = s; return nil }
 }
 
 // MemStore is an in-memory hubsync.Store, hubsync.Queue and hubsync.Transactor, for tests and
@@ -61,6 +69,7 @@ var (
 type memData struct {
 	clk         clock.Clock
 	maxAttempts int
+	sealer      hubsync.Sealer
 
 	// undo, while a transaction runs, collects functions that restore what it changed.
 	undo *[]func()
@@ -96,6 +105,7 @@ func NewMemStore(opts ...MemOption) *MemStore {
 	d := &memData{
 		clk:         clock.Or(cfg.clk),
 		maxAttempts: cfg.maxAttempts,
+		sealer:      cfg.sealer,
 		settings:    map[hubsync.SchoolID][]byte{},
 		conns:       map[hubsync.SchoolID]hubsync.Connection{},
 		gens:        map[hubsync.SchoolID]int64{},
@@ -175,8 +185,14 @@ func (m *MemStore) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) 
 	return out, nil
 }
 
-// PutConnection stores a school's connection, replacing any, with the school's next Generation.
+// PutConnection stores a school's connection, replacing any, with the school's next Generation,
+// its tokens sealed first when the store has a Sealer (a sealing failure stores nothing).
 func (m *MemStore) PutConnection(ctx context.Context, c hubsync.Connection) error {
+	tok, err := hubsync.SealToken(ctx, m.d.sealer, c.School, c.Token)
+	if err != nil {
+		return fmt.Errorf("hubsynctest: put connection of %s: %w", c.School, err)
+	}
+	c.Token = tok
 	unlock, err := m.lock(ctx)
 	if err != nil {
 		return err
@@ -194,16 +210,20 @@ func (d *memData) nextGeneration(school hubsync.SchoolID) int64 {
 	return g
 }
 
-// GetConnection returns a school's connection; hubsync.ErrNotFound when there is none.
+// GetConnection returns a school's connection; hubsync.ErrNotFound when there is none, and an
+// error wrapping hubsync.ErrUnseal when a sealed token does not open.
 func (m *MemStore) GetConnection(ctx context.Context, school hubsync.SchoolID) (hubsync.Connection, error) {
 	unlock, err := m.lock(ctx)
 	if err != nil {
 		return hubsync.Connection{}, err
 	}
-	defer unlock()
 	c, ok := m.d.conns[school]
+	unlock()
 	if !ok {
 		return hubsync.Connection{}, fmt.Errorf("hubsynctest: connection of %s: %w", school, hubsync.ErrNotFound)
+	}
+	if c.Token, err = hubsync.OpenToken(ctx, m.d.sealer, school, c.Token); err != nil {
+		return hubsync.Connection{}, fmt.Errorf("hubsynctest: get connection of %s: %w", school, err)
 	}
 	return c, nil
 }

@@ -20,6 +20,13 @@ func TestMemStoreConformance(t *testing.T) {
 		m := hubsynctest.NewMemStore(hubsynctest.WithMemClock(cfg.Clock), hubsynctest.WithMemMaxAttempts(cfg.MaxAttempts))
 		return m, m
 	})
+	storetest.RunSealing(t, func(t testing.TB, cfg storetest.Config) (hubsync.Store, hubsync.Queue) {
+		m := hubsynctest.NewMemStore(hubsynctest.WithMemClock(cfg.Clock), hubsynctest.WithMemMaxAttempts(cfg.MaxAttempts),
+			hubsynctest.WithMemSealer(cfg.Sealer))
+		return m, m
+	}, func(t testing.TB, s hubsync.Store) string {
+		return hubsynctest.RawConnections(s.(*hubsynctest.MemStore))
+	})
 }
 
 func BenchmarkMemQueueThroughput(b *testing.B) {

@@ -62,6 +62,7 @@ func (v Verifier) Verify(header string, body []byte) error {
 	default:
 		return fmt.Errorf("%w: unknown signature scheme %d", ErrConfig, v.Scheme)
 	}
+	wantSum := sha256.Sum256(want)
 	sawV1 := false
 	for part := range strings.SplitSeq(header, ",") {
 		got, ok := strings.CutPrefix(strings.TrimSpace(part), "v1=")
@@ -72,7 +73,7 @@ func (v Verifier) Verify(header string, body []byte) error {
 		if v.Scheme == SignatureHMACSHA256 {
 			got = strings.ToLower(got)
 		}
-		if subtle.ConstantTimeCompare([]byte(got), want) == 1 {
+		if equalDigest(got, wantSum) {
 			return nil
 		}
 	}
@@ -81,6 +82,18 @@ func (v Verifier) Verify(header string, body []byte) error {
 	}
 	return fmt.Errorf("%w: the signature does not match", ErrBadSignature)
 }
+
+// equalDigest compares got with the value whose SHA-256 is wantSum, in time that depends on
+// neither the secret's length nor its content: it compares the two fixed-length digests, never the
+// values, so a caller timing refusals learns nothing about how long the secret is
+// (subtle.ConstantTimeCompare returns at once on a length mismatch).
+func equalDigest(got string, wantSum [sha256.Size]byte) bool {
+	gotSum := sha256.Sum256([]byte(got))
+	return constantTimeCompare(gotSum[:], wantSum[:]) == 1
+}
+
+// constantTimeCompare is subtle.ConstantTimeCompare; a test replaces it to see what is compared.
+var constantTimeCompare = subtle.ConstantTimeCompare
 
 // VerifySignature checks header against the static shared signature secret (SignatureStatic); see
 // Verifier for the HMAC option. Errors are those of Verifier.Verify.

@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// User is a LearnWorlds user as the API (GET/list/create/update) and the v2 webhooks send it, after
+// User is a LearnWorlds user as the API (GET/list/create/update) and the v2 webhooks send it, keys
+// matched exactly as LearnWorlds spells them (lower case: "EMAIL" is not the email), after
 // normalisation: webhook UTM keys (fc_source) are renamed to the API's (fc_utm_source), a "utm" key
 // is read as "utms", and ISO 8601 dates (the subscriptionUpdated event) become Unix seconds.
 type User struct {
@@ -115,10 +116,25 @@ type userWire struct {
 	UTM       json.RawMessage `json:"utm"`
 }
 
-// fast decodes b in one pass; ok is false when the slow path must decide.
+// userKeys are the object keys User reads, spelled as LearnWorlds sends them (lower case).
+var userKeys = map[string]bool{
+	"id": true, "email": true, "username": true, "first_name": true, "last_name": true,
+	"subscribed_for_marketing_emails": true, "eu_customer": true, "is_admin": true,
+	"is_instructor": true, "is_suspended": true, "is_reporter": true, "is_affiliate": true,
+	"role": true, "referrer_id": true, "created": true, "last_login": true,
+	"signup_approval_status": true, "email_verification_status": true, "fields": true,
+	"tags": true, "utms": true, "billing_info": true, "nps_score": true, "nps_comment": true,
+	"created_at": true, "utm": true,
+}
+
+// fast decodes b in one pass; ok is false when the slow path must decide. Keys are matched
+// exactly, as the slow path matches them: LearnWorlds sends lower-case keys, and encoding/json's
+// case-insensitive matching would read "EMAIL" or "Created" as the email or creation time (or
+// not, depending on the rest of the object), so a body with a key that only folds to one of
+// User's is left to the slow path, which ignores that key.
 func (u *User) fast(b []byte) bool {
 	var w userWire
-	if json.Unmarshal(b, &w) != nil || w.CreatedAt != nil || w.UTM != nil {
+	if json.Unmarshal(b, &w) != nil || w.CreatedAt != nil || w.UTM != nil || hasFoldedKey(b) {
 		return false
 	}
 	for _, v := range w.Fields {
@@ -164,6 +180,35 @@ func (u *User) fast(b []byte) bool {
 	}
 	*u = out
 	return true
+}
+
+// hasFoldedKey reports whether the JSON object b (already known to be valid JSON) has a top-level
+// key that is not one of userKeys but equals one under Unicode case folding, as encoding/json
+// matches them.
+func hasFoldedKey(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		key, _ := t.(string)
+		if !userKeys[key] {
+			for k := range userKeys {
+				if strings.EqualFold(key, k) {
+					return true
+				}
+			}
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // UnmarshalJSON decodes a user from the API or a webhook, normalising as described on User. It

@@ -6,6 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+
+	"github.com/hubsync/hubsync/clock"
+	"github.com/hubsync/hubsync/internal/logthrottle"
 )
 
 // MaxWebhookBody is the largest webhook body WebhookHandler reads.
@@ -15,11 +18,19 @@ const MaxWebhookBody = 1 << 20
 // (405), reads at most MaxWebhookBody bytes (413), verifies the signature with v (401), parses the
 // v2 envelope (400; 200 for an unsupported version, which a retry would not fix, logged), and calls fn
 // with the event: fn's error answers 500 so that LearnWorlds may redeliver, nil answers 200. fn
-// should be fast and idempotent (deduplicate on Event.DedupeKey). A nil log discards.
+// should be fast and idempotent (deduplicate on Event.DedupeKey). A refused signature is logged
+// at warn level with the remote address, at most once every 10 s (the line counts the refusals
+// left out), so an attack shows without flooding the log. A nil log discards.
 func WebhookHandler(v Verifier, log *slog.Logger, fn func(ctx context.Context, ev Event) error) http.Handler {
+	return webhookHandler(v, log, nil, fn)
+}
+
+// webhookHandler is WebhookHandler timing its log throttle by clk (nil means real time).
+func webhookHandler(v Verifier, log *slog.Logger, clk clock.Clock, fn func(ctx context.Context, ev Event) error) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	refusals := logthrottle.New(clk, logthrottle.Every)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -36,7 +47,9 @@ func WebhookHandler(v Verifier, log *slog.Logger, fn func(ctx context.Context, e
 			return
 		}
 		if err := v.Verify(r.Header.Get(SignatureHeader), body); err != nil {
-			log.WarnContext(r.Context(), "learnworlds: webhook refused", "err", err)
+			if ok, left := refusals.Allow(); ok {
+				log.WarnContext(r.Context(), "learnworlds: webhook refused: bad signature", "remote", r.RemoteAddr, "err", err, "refusals_not_logged", left)
+			}
 			http.Error(w, "learnworlds: bad signature", http.StatusUnauthorized)
 			return
 		}

@@ -9,7 +9,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/hubsync/hubsync"
 )
 
 // errHelp is returned when -h was asked for: the usage was printed, exit 0.
@@ -21,6 +24,8 @@ type app struct {
 	getenv         func(string) string
 	name           string // the subcommand
 	cfg            config
+	warnNoKey      sync.Once
+	sealWith       hubsync.Sealer // set by reseal: the keyring, counting what it opens
 	envs           []envFlag
 	defaults       []func()
 	log            *slog.Logger
@@ -36,6 +41,8 @@ type config struct {
 	hsURL, hsAuthURL, hsID, hsSecret, hsAppID, hsRate string
 
 	lwURL, lwID, lwSecret, lwToken, lwHookSecret, lwHookScheme, lwRate string
+
+	tokenKey, tokenKeyFile, tokenKeysOld string
 }
 
 // envFlag ties a string flag to its environment variable.
@@ -88,6 +95,7 @@ func (a *app) flags(usageLine string) *flag.FlagSet {
 	a.str(fs, &c.lwHookSecret, "learnworlds-webhook-secret", "HUBSYNC_LEARNWORLDS_WEBHOOK_SECRET", "", "LearnWorlds webhook signature (Settings > Developers > Webhooks); serve needs it for /learnworlds/webhooks")
 	a.str(fs, &c.lwHookScheme, "learnworlds-webhook-scheme", "HUBSYNC_LEARNWORLDS_WEBHOOK_SCHEME", "static", "how LearnWorlds signs webhooks: static (v1=<signature>) or hmac (v1=hex HMAC-SHA256 of the body)")
 	a.str(fs, &c.lwRate, "learnworlds-rate-limit", "HUBSYNC_LEARNWORLDS_RATE_LIMIT", "", "LearnWorlds request budget as N/DURATION (default LearnWorlds' 30/10s)")
+	a.tokenKeyFlags(fs)
 	return fs
 }
 

@@ -66,38 +66,10 @@ func runConnect(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 
-	type result struct {
-		conn hubsync.Connection
-		err  error
-	}
-	done := make(chan result, 1)
+	done := make(chan connectResult, 1)
 	mux := http.NewServeMux()
-	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		if msg := q.Get("error"); msg != "" {
-			http.Error(w, "HubSpot did not authorize the app: "+msg, http.StatusBadRequest)
-			sendOnce(done, result{err: fmt.Errorf("HubSpot did not authorize the app (%s): run \"hubsync connect\" again and click Connect app", msg)})
-			return
-		}
-		state := q.Get("state")
-		got, err := e.eng.StateSchool(state)
-		if err != nil || got != school {
-			// Someone else's callback, or a stale tab: refuse, keep waiting for the right one.
-			http.Error(w, "This callback does not belong to this connect attempt (invalid or expired state).", http.StatusBadRequest)
-			return
-		}
-		conn, err := e.eng.CompleteConnect(r.Context(), school, q.Get("code"), state)
-		if err != nil {
-			http.Error(w, "Connecting failed: "+explain(err), http.StatusBadGateway)
-			sendOnce(done, result{err: err})
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, "<!doctype html><title>hubsync</title><p>School %s is connected to HubSpot portal %d. You can close this tab.</p>",
-			html.EscapeString(string(school)), conn.PortalID)
-		sendOnce(done, result{conn: conn})
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	mux.Handle(path, oauthCallback(e.eng, school, done))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: time.Minute}
 	go func() { _ = srv.Serve(ln) }()
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -124,7 +96,64 @@ func runConnect(ctx context.Context, a *app, args []string) error {
 	}
 }
 
-func sendOnce[T any](ch chan T, v T) {
+// connectResult is how the OAuth callback ends the command.
+type connectResult struct {
+	conn hubsync.Connection
+	err  error
+}
+
+// connectEngine is what the OAuth callback needs of the engine.
+type connectEngine interface {
+	StateSchool(state string) (hubsync.SchoolID, error)
+	CompleteConnect(ctx context.Context, school hubsync.SchoolID, code, state string) (hubsync.Connection, error)
+}
+
+// maxOAuthError is how much of HubSpot's (or anyone's) ?error= text the command shows.
+const maxOAuthError = 200
+
+// oauthCallback is the handler of the OAuth redirect. It checks state before anything else: a
+// callback whose state this connect attempt did not issue (another page's, a stale tab's, a
+// forged one, with or without ?error=) gets 400 and the command keeps waiting. Only a callback
+// with a valid state may end the command: with ?error= (the admin declined; its text, from
+// outside, is shown through termSafe and cut short) or with the connection made from its code.
+// The state is used up by CompleteConnect, so a replayed callback is refused too.
+func oauthCallback(eng connectEngine, school hubsync.SchoolID, done chan<- connectResult) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		state := q.Get("state")
+		if got, err := eng.StateSchool(state); err != nil || got != school {
+			// Someone else's callback, or a stale tab: refuse, keep waiting for the right one.
+			http.Error(w, "This callback does not belong to this connect attempt (invalid or expired state).", http.StatusBadRequest)
+			return
+		}
+		if code := q.Get("error"); code != "" {
+			msg := termSafeShort(code, maxOAuthError)
+			if d := q.Get("error_description"); d != "" {
+				msg += ": " + termSafeShort(d, maxOAuthError)
+			}
+			http.Error(w, "HubSpot did not authorize the app: "+msg, http.StatusBadRequest)
+			sendOnce(done, connectResult{err: fmt.Errorf("HubSpot did not authorize the app (%s): run \"hubsync connect\" again and click Connect app", msg)})
+			return
+		}
+		conn, err := eng.CompleteConnect(r.Context(), school, q.Get("code"), state)
+		if errors.Is(err, hubsync.ErrBadState) {
+			// Used already (a replay, or a second tab raced the first): not this attempt's end.
+			http.Error(w, "This callback was already used; check the terminal.", http.StatusBadRequest)
+			return
+		}
+		if err != nil {
+			http.Error(w, "Connecting failed: "+explain(err), http.StatusBadGateway)
+			sendOnce(done, connectResult{err: err})
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<!doctype html><title>hubsync</title><p>School %s is connected to HubSpot portal %d. You can close this tab.</p>",
+			html.EscapeString(string(school)), conn.PortalID)
+		sendOnce(done, connectResult{conn: conn})
+	})
+}
+
+func sendOnce[T any](ch chan<- T, v T) {
 	select {
 	case ch <- v:
 	default:
@@ -136,6 +165,6 @@ func printConnected(a *app, c hubsync.Connection) {
 	if dom == "" {
 		dom = "domain unknown"
 	}
-	fmt.Fprintf(a.stdout, "Connected school %q to HubSpot portal %d (%s).\n", c.School, c.PortalID, dom)
+	fmt.Fprintf(a.stdout, "Connected school %q to HubSpot portal %d (%s).\n", c.School, c.PortalID, termSafe(dom))
 	fmt.Fprintln(a.stdout, "Next: \"hubsync settings apply -f settings.json\", then \"hubsync sync\".")
 }

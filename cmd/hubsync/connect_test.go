@@ -31,6 +31,18 @@ func TestConnectOAuth(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("forged callback: %s", resp.Status)
 	}
+	// So is any page's ?error= without this attempt's state: it neither ends the command nor
+	// reaches the terminal (escape sequences included).
+	for _, q := range []string{"?error=access_denied%1b%5d0%3bpwned%07", "?error=x&state=forged.state"} {
+		resp, err := http.Get(redirect + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("callback %s without a valid state: %s", q, resp.Status)
+		}
+	}
 
 	resp, err = http.Get(authURL) // the fake approves and redirects to the command's callback
 	if err != nil {
@@ -46,6 +58,9 @@ func TestConnectOAuth(t *testing.T) {
 	}
 	if !strings.Contains(s.all.String(), "Connected school \"default\" to HubSpot portal") {
 		t.Fatalf("connect output:\n%s", s.all.String())
+	}
+	if strings.Contains(s.all.String(), "pwned") || strings.Contains(s.stderr.String(), "pwned") {
+		t.Fatalf("a callback without a valid state reached the terminal:\n%s\n%s", s.all.String(), s.stderr.String())
 	}
 	if st := f.statusJSON(t); st["connected"] != true {
 		t.Fatalf("status after connect: %v", st)

@@ -16,8 +16,11 @@ import (
 
 // explain turns an error into one line a person can act on. The line never holds a token or a
 // secret (the hubspot and learnworlds errors mask emails and carry no tokens; URLs are reduced to
-// their host).
-func explain(err error) string {
+// their host), and no control character: what HubSpot or LearnWorlds wrote goes through termSafe.
+func explain(err error) string { return termSafe(explainText(err)) }
+
+// explainText is explain before termSafe.
+func explainText(err error) string {
 	var (
 		rl   *hubspot.RateLimitError
 		hae  *hubspot.APIError
@@ -31,6 +34,8 @@ func explain(err error) string {
 		return "the school is not connected to HubSpot: run \"hubsync connect\" first"
 	case errors.Is(err, hubspot.ErrConnectionRevoked), errors.Is(err, hubsync.ErrConnectionLost):
 		return "HubSpot refused the refresh token (the app was uninstalled or the token revoked): run \"hubsync connect\" again, then \"hubsync sync\" to catch up"
+	case errors.Is(err, hubsync.ErrUnseal):
+		return fmt.Sprintf("%v: give the key the token was sealed with (--token-key, or an old one in --token-keys-old or the key file)", err)
 	case errors.Is(err, hubsync.ErrBadState):
 		return "the OAuth callback's state is invalid or expired: run \"hubsync connect\" again and approve within 30 minutes"
 	case errors.Is(err, hubsync.ErrSyncRunning):

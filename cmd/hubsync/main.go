@@ -6,10 +6,13 @@
 //	hubsync sync                 run a manual sync in the foreground, with progress; Ctrl-C pauses it
 //	hubsync serve                run the workers, the webhook endpoints and /healthz, /status
 //	hubsync status               print the school's status (--json for the /status document)
+//	hubsync reseal               seal every school's stored tokens with the current --token-key
 //
 // Every subcommand reads its configuration from flags or from HUBSYNC_* environment variables
 // (run "hubsync <command> -h" for the list). State (tokens, settings, queue, checkpoints) lives in
-// the store: a SQLite file by default (--db), or PostgreSQL when --db is a postgres:// URL.
+// the store: a SQLite file by default (--db), or PostgreSQL when --db is a postgres:// URL. The
+// HubSpot tokens in it are sealed with --token-key (or HUBSYNC_TOKEN_KEY, or --token-key-file);
+// without a key each command warns once and stores them unencrypted.
 //
 // Exit codes: 0 success; 1 failure; 2 bad usage or a malformed settings file; 3 a sync finished
 // with failed records; 130 interrupted (a sync interrupted with Ctrl-C resumes on the next
@@ -53,6 +56,8 @@ var commands = []command{
 	{"sync", "[--direction D] [--restart]", "run a manual sync in the foreground; Ctrl-C pauses it, a rerun resumes", runSync},
 	{"serve", "[--listen ADDR]", "run the workers and the HubSpot and LearnWorlds webhook endpoints, /healthz and /status", runServe},
 	{"status", "[--json]", "print the school's connection, queue, manual sync and last errors", runStatus},
+	{"reseal", "--token-key K", "seal every school's tokens with the current key (plain ones and old keys' alike)", runReseal},
+	{"catch-up", "--since T [--side S]", "read what changed since T (HubSpot or LMS side) and sync it, without a full resync", runCatchUp},
 }
 
 func usage(w io.Writer) {
@@ -113,11 +118,11 @@ func (a *app) exit(err error) int {
 	switch {
 	case errors.As(err, &ee):
 		if ee.msg != "" {
-			fmt.Fprintln(a.stderr, "hubsync:", ee.msg)
+			fmt.Fprintln(a.stderr, "hubsync:", termSafe(ee.msg))
 		}
 		return ee.code
 	case errors.As(err, &ue):
-		fmt.Fprintf(a.stderr, "hubsync %s: %s (see \"hubsync %s -h\")\n", a.name, ue.msg, a.name)
+		fmt.Fprintf(a.stderr, "hubsync %s: %s (see \"hubsync %s -h\")\n", a.name, termSafe(ue.msg), a.name)
 		return exitUsage
 	case errors.Is(err, errHelp):
 		return exitOK

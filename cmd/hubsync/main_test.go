@@ -52,6 +52,9 @@ type fixture struct {
 	rate []string // rate limit flags matching the fakes
 	// extra are more flags for every command of the fixture (such as --school).
 	extra []string
+	// tokenKey is HUBSYNC_TOKEN_KEY for every command of the fixture ("": none set, so the
+	// command warns and stores tokens plain).
+	tokenKey string
 }
 
 // newFixture starts the fakes as real loopback listeners. The rate limits are scaled down from
@@ -64,6 +67,8 @@ func newFixture(t *testing.T) *fixture {
 		lw:   learnworldstest.NewServer(learnworldstest.WithRateLimit(12, time.Second)),
 		dir:  t.TempDir(),
 		rate: []string{"--hubspot-rate-limit", "200/1s", "--learnworlds-rate-limit", "12/1s"},
+		// A fixed test key, so every command's tokens are sealed (and nothing warns).
+		tokenKey: testKeyText("test", 9),
 	}
 	t.Cleanup(f.hs.Close)
 	t.Cleanup(f.lw.Close)
@@ -91,6 +96,9 @@ func (f *fixture) command(ctx context.Context, args ...string) *exec.Cmd {
 	full := append(append(append([]string{}, args[:i]...), f.flags()...), args[i:]...)
 	cmd := exec.CommandContext(ctx, binary, full...)
 	cmd.Env = cleanEnv()
+	if f.tokenKey != "" {
+		cmd.Env = append(cmd.Env, "HUBSYNC_TOKEN_KEY="+f.tokenKey)
+	}
 	cmd.Dir = f.dir
 	return cmd
 }

@@ -23,14 +23,18 @@ type backend interface {
 // openStore opens the store --db names: a postgres:// (or postgresql://) URL, else a SQLite file.
 func (a *app) openStore(ctx context.Context) (backend, func(), error) {
 	db := a.cfg.db
+	sealer, err := a.sealer()
+	if err != nil {
+		return nil, nil, err
+	}
 	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		s, err := pgstore.Open(ctx, db, pgstore.WithLogger(a.log))
+		s, err := pgstore.Open(ctx, db, pgstore.WithLogger(a.log), pgstore.WithSealer(sealer))
 		if err != nil {
 			return nil, nil, err
 		}
 		return s, s.Close, nil
 	}
-	s, err := sqlitestore.Open(ctx, db, sqlitestore.WithLogger(a.log))
+	s, err := sqlitestore.Open(ctx, db, sqlitestore.WithLogger(a.log), sqlitestore.WithSealer(sealer))
 	if err != nil {
 		return nil, nil, err
 	}

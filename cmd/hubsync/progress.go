@@ -88,11 +88,11 @@ func summary(p hubsync.ManualProgress, maxReasons int) string {
 				fmt.Fprintf(&b, "  ... and %d more (see \"hubsync status\")\n", p.Failed+p.Partial-maxReasons)
 				break
 			}
-			fmt.Fprintf(&b, "  - %s\n", f)
+			fmt.Fprintf(&b, "  - %s\n", termSafe(f))
 		}
 	}
 	if p.Error != "" {
-		fmt.Fprintf(&b, "Error: %s\n", p.Error)
+		fmt.Fprintf(&b, "Error: %s\n", termSafe(p.Error))
 	}
 	return b.String()
 }

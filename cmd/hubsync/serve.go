@@ -18,15 +18,25 @@ import (
 //
 //	POST /hubspot/webhooks      HubSpot contact webhooks (v3 signature with the client secret)
 //	POST /learnworlds/webhooks  LearnWorlds webhooks (needs --learnworlds-webhook-secret)
-//	GET  /healthz               {"ok":true} while the store answers
-//	GET  /status                the school's status (the JSON of "hubsync status --json")
+//	GET  /healthz               {"ok":true} while the store answers; open, says nothing else
+//	GET  /status                the school's status (the JSON of "hubsync status --json"),
+//	                            with "Authorization: Bearer <--admin-token>"; off without one
+//
+// A request must arrive whole within --read-timeout, an idle connection closes after
+// --idle-timeout, and at most --max-webhooks webhook requests run at once (more get 503 with
+// Retry-After). See docs/security.md.
 func runServe(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("[--listen ADDR] [--public-url URL]")
 	var listen, public string
 	a.str(fs, &listen, "listen", "HUBSYNC_LISTEN", "127.0.0.1:8080", "address to serve on (\":8080\" for every interface)")
 	a.str(fs, &public, "public-url", "HUBSYNC_PUBLIC_URL", "", "the HubSpot webhook URL exactly as registered in the app, when behind a proxy or TLS terminator (its signature covers the URL)")
 	workers := fs.Int("workers", hubsync.WorkersDefault, "engine workers")
+	limitsOf := a.limitFlags(fs)
 	if err := a.parse(fs, args, slog.LevelInfo); err != nil {
+		return err
+	}
+	limits, err := limitsOf()
+	if err != nil {
 		return err
 	}
 	if *workers < 1 {
@@ -51,9 +61,13 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/hubspot/webhooks", eng.HubSpotWebhooks(hubsync.WebhookOptions{PublicURL: public}))
+	hooks := make(capConcurrent, limits.maxWebhooks) // one cap for both webhook endpoints
+	mux.Handle("/hubspot/webhooks", hooks.wrap(eng.HubSpotWebhooks(hubsync.WebhookOptions{PublicURL: public, AllowV1V2: limits.legacySignatures})))
+	if limits.legacySignatures {
+		a.log.Warn("hubsync: --hubspot-legacy-signatures is on: HubSpot v1/v2 signatures, which have no timestamp, are accepted")
+	}
 	if a.cfg.lwHookSecret != "" {
-		mux.Handle("/learnworlds/webhooks", e.learners.EngineWebhooks(school, learnworlds.Verifier{Secret: a.cfg.lwHookSecret, Scheme: scheme}, eng, e.store, a.log))
+		mux.Handle("/learnworlds/webhooks", hooks.wrap(e.learners.EngineWebhooks(school, learnworlds.Verifier{Secret: a.cfg.lwHookSecret, Scheme: scheme}, eng, e.store, a.log)))
 	} else {
 		a.log.Warn("hubsync: --learnworlds-webhook-secret is not set; /learnworlds/webhooks is off and LearnWorlds changes reach HubSpot only through \"hubsync sync\"")
 	}
@@ -64,20 +78,29 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 	})
-	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /status", requireAdmin(limits.adminToken, a.log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st, err := eng.Status(r.Context(), school)
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": explain(err)})
 			return
 		}
 		writeJSON(w, http.StatusOK, st)
-	})
+	})))
+	if limits.adminToken == "" {
+		a.log.Info("hubsync: /status is off; set --admin-token (or HUBSYNC_ADMIN_TOKEN) to turn it on")
+	}
 
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (pick another --listen address)", listen, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: min(10*time.Second, limits.readTimeout),
+		ReadTimeout:       limits.readTimeout, // headers and body: a trickled body is cut
+		IdleTimeout:       limits.idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 	workCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))

@@ -30,7 +30,8 @@ func TestServeWebhooks(t *testing.T) {
 	}
 
 	const secret = "serve-test-webhook-secret"
-	s := f.start(t, "serve", "--listen", "127.0.0.1:0", "--learnworlds-webhook-secret", secret)
+	const admin = "serve-test-admin-token-0123456789"
+	s := f.start(t, "serve", "--listen", "127.0.0.1:0", "--learnworlds-webhook-secret", secret, "--admin-token", admin)
 	line := s.waitLine(t, func(l string) bool { return strings.HasPrefix(l, "Serving school") })
 	base := line[strings.LastIndex(line, " ")+1:]
 	if !strings.HasPrefix(base, "http://127.0.0.1:") {
@@ -68,7 +69,14 @@ func TestServeWebhooks(t *testing.T) {
 		return ok && u.Fields["country"] == "MT"
 	})
 
-	resp, err = http.Get(base + "/status")
+	for _, auth := range []string{"", "Bearer wrong-token", "Basic " + admin, "Bearer " + admin + "x"} {
+		if code := getStatus(t, base, auth); code != http.StatusUnauthorized {
+			t.Fatalf("/status with Authorization %q: %d, want 401", auth, code)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/status", nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +99,25 @@ func TestServeWebhooks(t *testing.T) {
 	if !strings.Contains(s.all.String(), "Stopped.") {
 		t.Errorf("serve did not shut down cleanly:\n%s", s.all.String())
 	}
-	if strings.Contains(s.stderr.String(), secret) || strings.Contains(s.stderr.String(), email) {
+	if !strings.Contains(s.stderr.String(), "/status refused") {
+		t.Errorf("the refused /status requests were not logged:\n%s", s.stderr.String())
+	}
+	if strings.Contains(s.stderr.String(), secret) || strings.Contains(s.stderr.String(), email) || strings.Contains(s.stderr.String(), admin) {
 		t.Errorf("serve logged a secret or a full email:\n%s", s.stderr.String())
 	}
+}
+
+// getStatus GETs /status with the Authorization header auth ("" for none) and returns the status.
+func getStatus(t *testing.T, base, auth string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/status", nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

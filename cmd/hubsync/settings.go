@@ -137,7 +137,7 @@ func printReport(w io.Writer, rep hubsync.MappingReport) {
 		if !r.Valid {
 			var why []string
 			for _, p := range r.Problems {
-				why = append(why, p.Message)
+				why = append(why, termSafe(p.Message))
 			}
 			// The verdict is the last column, so colour codes do not upset the alignment.
 			verdict = paint(red, "INVALID: "+strings.Join(why, "; "))
@@ -146,11 +146,11 @@ func printReport(w io.Writer, rep hubsync.MappingReport) {
 		if typ == "" {
 			typ = "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Index+1, r.Mapping.LMSField, r.Mapping.HubSpotProperty, r.Direction, typ, verdict)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Index+1, termSafe(r.Mapping.LMSField), termSafe(r.Mapping.HubSpotProperty), r.Direction, termSafe(typ), verdict)
 	}
 	_ = tw.Flush()
 	if rep.Warning != "" {
-		fmt.Fprintln(w, paint(yellow, "WARNING: "+rep.Warning+" (invalid rows are skipped; the others sync)"))
+		fmt.Fprintln(w, paint(yellow, "WARNING: "+termSafe(rep.Warning)+" (invalid rows are skipped; the others sync)"))
 	} else {
 		fmt.Fprintln(w, paint(green, "All mapping rows are valid."))
 	}

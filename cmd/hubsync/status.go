@@ -39,7 +39,7 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 // printStatus prints a SchoolStatus as a two-column table.
 func printStatus(w io.Writer, st hubsync.SchoolStatus) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%s\n", k, termSafe(fmt.Sprint(v))) } // values hold HubSpot's words
 	row("school", st.School)
 	switch {
 	case st.Connected:
@@ -67,6 +67,9 @@ func printStatus(w io.Writer, st hubsync.SchoolStatus) {
 		row("", counts(*m))
 	} else {
 		row("manual sync", "never run")
+	}
+	for _, c := range st.CatchUps {
+		row("catch-up", catchUpLine(c))
 	}
 	for i, e := range st.LastErrors {
 		k := ""

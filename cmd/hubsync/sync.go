@@ -144,7 +144,7 @@ func preflight(ctx context.Context, a *app, e *env) error {
 		return err
 	}
 	if rep.Warning != "" {
-		fmt.Fprintf(a.stdout, "WARNING: %s (\"hubsync settings show\" lists them; invalid rows are skipped)\n", rep.Warning)
+		fmt.Fprintf(a.stdout, "WARNING: %s (\"hubsync settings show\" lists them; invalid rows are skipped)\n", termSafe(rep.Warning))
 	}
 	if e.lwClient != nil {
 		if _, err := e.lwClient.ListUsersPage(ctx, 1, learnworlds.ListUsersOptions{PerPage: 1}); err != nil {

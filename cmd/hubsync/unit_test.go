@@ -179,3 +179,20 @@ func TestEnvironment(t *testing.T) {
 		t.Fatalf("config %+v", a.cfg)
 	}
 }
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2026, 3, 5, 9, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"72h":                  now.Add(-72 * time.Hour),
+		"2026-03-02T09:00:00Z": time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+	} {
+		if got, err := parseSince(in, now); err != nil || !got.Equal(want) {
+			t.Errorf("parseSince(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-1h", "0s", "yesterday", "2027-01-01T00:00:00Z"} {
+		if _, err := parseSince(bad, now); err == nil {
+			t.Errorf("parseSince(%q) accepted", bad)
+		}
+	}
+}

@@ -170,8 +170,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		scopes = DefaultScopes
+	case "client_credentials":
+		s.handleClientCredentialsLocked(w, f) // journal.go
+		return
 	default:
-		s.oauthError(w, "unsupported_grant_type", "BAD_GRANT_TYPE", "grant_type must be authorization_code or refresh_token")
+		s.oauthError(w, "unsupported_grant_type", "BAD_GRANT_TYPE", "grant_type must be authorization_code, refresh_token or client_credentials")
 		return
 	}
 	access := s.issueLocked(refresh, scopes)

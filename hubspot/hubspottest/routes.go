@@ -25,4 +25,5 @@ func (s *Server) routes() {
 		s.handle(route{pattern: "POST /oauth/" + v + "/token/revoke", h: s.handleRevoke})
 	}
 	s.handle(route{pattern: "GET /oauth/authorize", h: s.handleAuthorize})
+	s.journalRoutes()
 }

@@ -62,6 +62,7 @@ type Server struct {
 	faults    []*Fault
 	hooks     webhookState
 	timeCache map[string]float64 // parsed date values, for search
+	journal   journalState       // the Webhooks Journal (journal.go)
 }
 
 type options struct {

@@ -101,6 +101,7 @@ func (s *Server) deliverLoop() {
 
 // emitLocked queues a webhook event for c when a target is registered.
 func (s *Server) emitLocked(c *contact, typ, prop string, src ChangeSource) {
+	s.journalLocked(c, typ, prop, src)
 	if s.hooks.target == "" {
 		return
 	}

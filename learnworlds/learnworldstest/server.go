@@ -81,6 +81,7 @@ type Server struct {
 	hookSecret  string
 	hookHMAC    bool
 	hookWrites  bool
+	replaceFlds bool
 	deliveries  []Delivery
 	lastRequest map[string]json.RawMessage
 }
@@ -129,6 +130,11 @@ func WithWebhook(target, secret string, hmacSig bool) Option {
 // before the API call is answered; a failed delivery is recorded (Deliveries) and does not change
 // the answer.
 func WithAPIWriteWebhooks() Option { return func(s *Server) { s.hookWrites = true } }
+
+// WithFieldsReplaced makes PUT /v2/users/{id} replace the learner's whole "fields" object with the
+// one sent, instead of merging it key by key (the default). The real API's behaviour is not
+// documented, so a client must keep every field under both; tests run it both ways.
+func WithFieldsReplaced() Option { return func(s *Server) { s.replaceFlds = true } }
 
 // WithSchoolID sets the school id sent in webhook envelopes.
 func WithSchoolID(id string) Option { return func(s *Server) { s.SchoolID = id } }

@@ -539,8 +539,8 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, body)
 }
 
-// handleUpdateUser serves PUT /v2/users/{id}: email, username, fields (merged key by key: the real
-// API's merge-or-replace behaviour is undocumented), tags (replaced), subscribed_for_marketing_emails.
+// handleUpdateUser serves PUT /v2/users/{id}: email, username, fields (merged key by key, or
+// replaced whole with WithFieldsReplaced: the real API's behaviour is undocumented), tags (replaced), subscribed_for_marketing_emails.
 // A body with "password" or "role" is refused with 400: hubsync must never send them.
 func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, id string) {
 	m, ok := s.readBody(w, r, "PUT /v2/users/{id}")
@@ -602,6 +602,9 @@ func (s *Server) applyLocked(u *User, in userInput) {
 		delete(s.byUsername, strings.ToLower(u.Username))
 		u.Username = *in.Username
 		s.byUsername[strings.ToLower(u.Username)] = u
+	}
+	if s.replaceFlds && in.Fields != nil {
+		u.Fields = map[string]any{}
 	}
 	for k, v := range in.Fields {
 		if u.Fields == nil {

@@ -14,7 +14,7 @@ func factory(t testing.TB, cfg storetest.Config) (hubsync.Store, hubsync.Queue) 
 
 // factoryWith builds the store under test with extra options.
 func factoryWith(t testing.TB, cfg storetest.Config, opts ...pgstore.Option) (hubsync.Store, hubsync.Queue) {
-	s := openTest(t, append([]pgstore.Option{pgstore.WithClock(cfg.Clock), pgstore.WithMaxAttempts(cfg.MaxAttempts)}, opts...)...)
+	s := openTest(t, append([]pgstore.Option{pgstore.WithClock(cfg.Clock), pgstore.WithMaxAttempts(cfg.MaxAttempts), pgstore.WithSealer(cfg.Sealer)}, opts...)...)
 	return s, s
 }
 
@@ -23,6 +23,7 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	testURL(t)
 	storetest.Run(t, factory)
+	storetest.RunSealing(t, factory, rawConnections)
 }
 
 // TestConformanceAsyncAcks runs the suite with WithAsyncAcks, whose job-lifecycle statements run

@@ -49,6 +49,7 @@ type config struct {
 	logger      *slog.Logger
 	maxConns    int32
 	asyncAcks   bool
+	sealer      hubsync.Sealer // nil: tokens are stored as given
 }
 
 func defaultConfig() config {
@@ -99,6 +100,16 @@ func WithLogger(l *slog.Logger) Option {
 		cfg.logger = l
 		return nil
 	}
+}
+
+// WithSealer makes the store seal every connection's access and refresh tokens with s before
+// writing them, and open them after reading (see hubsync.SealToken and hubsync.OpenToken; package
+// seal's Keyring is the standard Sealer). Tokens written before, in plain text, still read and are
+// sealed on the connection's next write (hubsync.ResealConnections writes them all at once). nil,
+// the default, stores tokens as given, and a sealed token then fails to read with an error
+// wrapping hubsync.ErrUnseal. The stored form is the same as sqlitestore's.
+func WithSealer(s hubsync.Sealer) Option {
+	return func(cfg *config) error { cfg.sealer = s; return nil }
 }
 
 // WithMaxConns caps the connection pool's size (default: pgxpool's, or pool_max_conns in the URL).

@@ -72,13 +72,19 @@ const nextGenerationSQL = `INSERT INTO connection_generations (school, generatio
 // PutConnection stores a school's connection (tokens, portal, active flag), replacing any, with
 // the school's next Generation (c.Generation is ignored): one statement raises the counter and
 // then, with the value, writes the row, so racing writers get distinct generations and the last
-// one's row has the largest. It fails on an empty school id or a database error; the error never
-// contains a token.
+// one's row has the largest. With WithSealer the tokens are sealed first; a sealing failure
+// writes nothing. It fails on an empty school id, a sealing failure or a database error; the
+// error never contains a token.
 func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
 	if c.School == "" {
 		return errNoSchool
 	}
-	_, err := s.db.Exec(ctx, `WITH gen AS (`+nextGenerationSQL+`)
+	tok, err := hubsync.SealToken(ctx, s.cfg.sealer, c.School, c.Token)
+	if err != nil {
+		return fmt.Errorf("pgstore: saving the connection of school %q: %w", c.School, err)
+	}
+	c.Token = tok
+	_, err = s.db.Exec(ctx, `WITH gen AS (`+nextGenerationSQL+`)
 		INSERT INTO connections (school, access_token, refresh_token, expiry, portal_id, domain,
 			active, deactivated_at, deactivated_reason, notified_at, connected_at, generation)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, (SELECT generation FROM gen))
@@ -95,7 +101,8 @@ func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
 }
 
 // GetConnection returns a school's connection; an error wrapping hubsync.ErrNotFound when it was
-// never connected or was disconnected.
+// never connected or was disconnected, and one wrapping hubsync.ErrUnseal when a sealed token
+// does not open (see WithSealer).
 func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hubsync.Connection, error) {
 	c := hubsync.Connection{School: school}
 	var expiry, deactivated, notified, connected *time.Time
@@ -108,6 +115,9 @@ func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hub
 		return hubsync.Connection{}, interpretError(fmt.Sprintf("reading the connection of school %q", school), err)
 	}
 	c.Token.Expiry, c.DeactivatedAt, c.NotifiedAt, c.ConnectedAt = fromNull(expiry), fromNull(deactivated), fromNull(notified), fromNull(connected)
+	if c.Token, err = hubsync.OpenToken(ctx, s.cfg.sealer, school, c.Token); err != nil {
+		return hubsync.Connection{}, fmt.Errorf("pgstore: reading the connection of school %q: %w", school, err)
+	}
 	return c, nil
 }
 

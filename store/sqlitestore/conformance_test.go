@@ -2,9 +2,12 @@ package sqlitestore_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -54,16 +57,73 @@ func factory(t testing.TB, cfg storetest.Config) (hubsync.Store, hubsync.Queue) 
 	}
 	s, err := sqlitestore.Open(t.Context(), path,
 		sqlitestore.WithClock(cfg.Clock), sqlitestore.WithMaxAttempts(cfg.MaxAttempts),
-		sqlitestore.WithLogger(slog.New(slog.DiscardHandler)))
+		sqlitestore.WithLogger(slog.New(slog.DiscardHandler)), sqlitestore.WithSealer(cfg.Sealer))
 	if err != nil {
 		t.Fatal(err)
 	}
+	paths.Store(s, path)
 	t.Cleanup(func() {
+		paths.Delete(s)
 		if err := s.Close(); err != nil {
 			t.Error(err)
 		}
 	})
 	return s, s
+}
+
+// paths maps each store factory opened to its file, for rawConnections.
+var paths sync.Map
+
+// rawConnections reads every column of every row of the store's connections table through a
+// connection of its own, past the store's methods.
+func rawConnections(t testing.TB, s hubsync.Store) string {
+	t.Helper()
+	path, ok := paths.Load(s)
+	if !ok {
+		t.Fatal("rawConnections: not a store factory opened")
+	}
+	return dumpTable(t, path.(string), "connections")
+}
+
+// dumpTable returns every row of table in the file at path, one line a row, columns split by "|".
+func dumpTable(t testing.TB, path, table string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_query_only=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(t.Context(), "SELECT * FROM "+table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vals {
+			if bs, ok := v.([]byte); ok {
+				v = string(bs)
+			}
+			fmt.Fprintf(&b, "%s=%v|", cols[i], v)
+		}
+		b.WriteString("\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 func TestMain(m *testing.M) {
@@ -77,6 +137,7 @@ func TestMain(m *testing.M) {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, factory)
+	storetest.RunSealing(t, factory, rawConnections)
 }
 
 // BenchmarkQueueThroughput measures enqueue+dequeue+ack throughput with the default,

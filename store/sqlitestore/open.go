@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -37,6 +39,7 @@ type Store struct {
 	clk         clock.Clock
 	maxAttempts int
 	log         *slog.Logger
+	sealer      hubsync.Sealer // nil: tokens are stored as given
 }
 
 var (
@@ -55,6 +58,7 @@ type config struct {
 	busyTimeout time.Duration
 	sync        Synchronous
 	log         *slog.Logger
+	sealer      hubsync.Sealer
 }
 
 // Synchronous is SQLite's synchronous setting for the store's file, which trades durability for
@@ -110,10 +114,19 @@ func WithBusyTimeout(d time.Duration) Option {
 	}
 }
 
+// WithSealer makes the store seal every connection's access and refresh tokens with s before
+// writing them, and open them after reading (see hubsync.SealToken and hubsync.OpenToken; package
+// seal's Keyring is the standard Sealer). Tokens written before, in plain text, still read and are
+// sealed on the connection's next write (hubsync.ResealConnections writes them all at once). nil,
+// the default, stores tokens as given, and a sealed token then fails to read with an error
+// wrapping hubsync.ErrUnseal.
+func WithSealer(s hubsync.Sealer) Option { return func(o *config) error { o.sealer = s; return nil } }
+
 // WithLogger sets the logger for migrations (nil, the default, means slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *config) error { o.log = l; return nil } }
 
-// Open opens (creating if needed) the SQLite database file at path, switches it to WAL, applies
+// Open opens (creating if needed, with mode 0600: it holds the schools' tokens) the SQLite
+// database file at path, switches it to WAL, applies
 // any migration not yet applied, and returns the store. It fails when path is empty or is not a
 // plain file name (":memory:" and "file:" URIs are refused: the store needs one shared file for
 // its writer and readers), when an option is given an invalid value, or when the file cannot be
@@ -134,6 +147,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if cfg.log == nil {
 		cfg.log = slog.Default()
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	common := fmt.Sprintf("%s?_busy_timeout=%d&_foreign_keys=1", path, cfg.busyTimeout.Milliseconds())
 	wdb, err := sql.Open("sqlite", common+"&_journal_mode=WAL&_synchronous="+string(cfg.sync))
 	if err != nil {
@@ -146,7 +162,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", filepath.Base(path), err)
 	}
 	w := &writer{db: wdb, conn: conn, sem: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
-	s := &Store{w: w, clk: clock.Or(cfg.clk), maxAttempts: cfg.maxAttempts, log: cfg.log}
+	s := &Store{w: w, clk: clock.Or(cfg.clk), maxAttempts: cfg.maxAttempts, log: cfg.log, sealer: cfg.sealer}
 	if err := s.migrate(ctx); err != nil {
 		w.close()
 		return nil, err
@@ -160,6 +176,20 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	r.SetMaxIdleConns(readersDefault)
 	s.r, s.rstmts = r, &stmtCache{db: r, m: map[string]*sql.Stmt{}}
 	return s, nil
+}
+
+// createPrivate creates the database file, empty and readable by its owner only (0600), unless
+// it exists: SQLite would create it 0644 (less the umask), and its -wal and -shm files take the
+// database file's mode. An existing file keeps the mode its operator gave it.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("sqlitestore: open: creating %s: %w", filepath.Base(path), err)
+	}
+	return f.Close()
 }
 
 // Close closes the database. Calling it on the value RunInTx hands out is an error.

@@ -66,8 +66,15 @@ const nextGenerationSQL = `INSERT INTO connection_generations (school, generatio
 	ON CONFLICT (school) DO UPDATE SET generation = generation + 1 RETURNING generation`
 
 // PutConnection stores a school's connection, replacing any, with the school's next Generation
-// (c.Generation is ignored). The counter and the row change in one immediate transaction.
+// (c.Generation is ignored). The counter and the row change in one immediate transaction. With
+// WithSealer the tokens are sealed first (outside the transaction); a sealing failure writes
+// nothing.
 func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
+	tok, err := hubsync.SealToken(ctx, s.sealer, c.School, c.Token)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: put connection of %s: %w", c.School, err)
+	}
+	c.Token = tok
 	return s.write(ctx, func(q querier) error {
 		var gen int64
 		if err := q.QueryRowContext(ctx, nextGenerationSQL, string(c.School)).Scan(&gen); err != nil {
@@ -85,7 +92,8 @@ func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
 	})
 }
 
-// GetConnection returns a school's connection; hubsync.ErrNotFound when there is none.
+// GetConnection returns a school's connection; hubsync.ErrNotFound when there is none, and an
+// error wrapping hubsync.ErrUnseal when a sealed token does not open (see WithSealer).
 func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hubsync.Connection, error) {
 	c := hubsync.Connection{School: school}
 	var expiry, deactivated, notified, connected int64
@@ -97,6 +105,9 @@ func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hub
 		return hubsync.Connection{}, interpretError(fmt.Sprintf("get connection of %s", school), err)
 	}
 	c.Token.Expiry, c.DeactivatedAt, c.NotifiedAt, c.ConnectedAt = fromNS(expiry), fromNS(deactivated), fromNS(notified), fromNS(connected)
+	if c.Token, err = hubsync.OpenToken(ctx, s.sealer, school, c.Token); err != nil {
+		return hubsync.Connection{}, fmt.Errorf("sqlitestore: get connection of %s: %w", school, err)
+	}
 	return c, nil
 }
 

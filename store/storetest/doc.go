@@ -36,6 +36,10 @@
 // the job it enqueued and the state it wrote, that a successful one commits both, that fn sees
 // its own writes, and that connection generations raised inside transactions count like any.
 //
+// [RunSealing] checks a store that seals tokens at rest (given cfg.Sealer): with a
+// [RawConnections] reader of its stored rows, it finds no token there, and checks key rotation,
+// hubsync.ResealConnections and a failing Sealer.
+//
 // [Benchmark] measures enqueue+dequeue+ack throughput of a queue with the same factory, and
 // [BenchmarkExtend] the cost of a heartbeat renewing a batch of 100 leases.
 package storetest

@@ -17,6 +17,9 @@ type Config struct {
 	// MaxAttempts is the queue's maximum attempts: the Retry that brings a job's attempt count to
 	// it dead-letters the job.
 	MaxAttempts int
+	// Sealer is what the store must seal connection tokens with (its WithSealer option, or the
+	// like). Run leaves it nil; RunSealing sets it.
+	Sealer hubsync.Sealer
 }
 
 // Factory returns a fresh, empty store and queue wired to cfg. It registers its own cleanup with
