@@ -20,7 +20,8 @@
 //     account; [Engine.Disconnect] revokes and forgets the tokens. A refresh HubSpot refuses
 //     deactivates the school, tells it once through the [Notifier], and keeps its pending work.
 //   - [Engine.SaveSettings] stores a school's [Settings] and returns the mapping report against
-//     the portal's live property schema.
+//     the portal's live property schema; [Engine.Catalog] and [Engine.Properties] list the two
+//     sides a mapping row joins, for a settings screen's pickers (package settingsui is one).
 //   - [Engine.LearnerChanged] on every learner change, and [Engine.Record] for every activity:
 //     changes are queued durably, coalesced per learner, and sent as batch upserts of up to 100
 //     contacts, only the values that changed; lifecycle stages follow [LifecycleRule]; timeline
@@ -134,7 +135,7 @@
 //   - engine_schools.go: each school's runtime state in this process, and the portal index
 //   - engine_failure.go: the failure policy (what an error does to the work), in one place
 //   - engine_connect.go: OAuth connect, Disconnect, tokens, a lost connection
-//   - engine_settings.go: SaveSettings, Settings, MappingReport, the schema cache
+//   - engine_settings.go: SaveSettings, Settings, MappingReport, Catalog, Properties, the schema cache
 //   - engine_outbound.go: LearnerChanged, Record, the LMS -> HubSpot batch (outRun)
 //   - engine_tx.go: LearnerChangedTx, RecordTx: the same jobs queued in the caller's transaction
 //   - engine_timeline.go: sending timeline events

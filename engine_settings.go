@@ -105,3 +105,27 @@ func propertyFrom(x hubspot.Property) Property {
 	}
 	return p
 }
+
+// Catalog returns the school's mappable LMS fields (its Learners' catalog), in the catalog's
+// order, for a settings screen's field picker; group them with FieldCategories. The error wraps
+// whatever the Learners implementation returned.
+func (e *Engine) Catalog(ctx context.Context, school SchoolID) ([]LearnerField, error) {
+	catalog, err := e.cfg.Learners.Catalog(ctx, school)
+	if err != nil {
+		return nil, fmt.Errorf("hubsync: LMS field catalog of %s: %w", school, err)
+	}
+	return catalog, nil
+}
+
+// Properties returns the contact properties of the school's portal (archived ones are not
+// listed), the schema the mapping report checks rows against (cached for Config.SchemaTTL), for a
+// settings screen's property picker. ErrNotConnected when the school has no connection,
+// ErrConnectionLost when it was deactivated (or HubSpot refused its refresh just now); other
+// HubSpot errors are wrapped.
+func (e *Engine) Properties(ctx context.Context, school SchoolID) ([]Property, error) {
+	props, err := e.properties(ctx, school)
+	if err != nil {
+		return nil, err
+	}
+	return append([]Property(nil), props...), nil
+}

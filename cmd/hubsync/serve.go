@@ -21,6 +21,8 @@ import (
 //	GET  /healthz               {"ok":true} while the store answers; open, says nothing else
 //	GET  /status                the school's status (the JSON of "hubsync status --json"),
 //	                            with "Authorization: Bearer <--admin-token>"; off without one
+//	     /settings/             the school's settings page, behind the same --admin-token (the
+//	                            browser asks for it as a password); off without one
 //
 // A request must arrive whole within --read-timeout, an idle connection closes after
 // --idle-timeout, and at most --max-webhooks webhook requests run at once (more get 503 with
@@ -50,7 +52,11 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	default:
 		return &usageError{msg: fmt.Sprintf("--learnworlds-webhook-scheme %q: want static or hmac", a.cfg.lwHookScheme)}
 	}
-	e, err := a.open(ctx, engineOptions{needLW: true, workers: *workers})
+	opts := engineOptions{needLW: true, workers: *workers}
+	if limits.adminToken != "" {
+		opts.redirectURL = settingsRedirectURL(public, listen) // the settings page's Connect
+	}
+	e, err := a.open(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -87,7 +93,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		writeJSON(w, http.StatusOK, st)
 	})))
 	if limits.adminToken == "" {
-		a.log.Info("hubsync: /status is off; set --admin-token (or HUBSYNC_ADMIN_TOKEN) to turn it on")
+		a.log.Info("hubsync: /status and /settings/ are off; set --admin-token (or HUBSYNC_ADMIN_TOKEN) to turn them on")
+	} else if err := mountSettings(mux, eng, school, limits.adminToken, a.cfg.hsSecret, a.log); err != nil {
+		return err
 	}
 
 	ln, err := net.Listen("tcp", listen)
@@ -115,6 +123,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "  LearnWorlds webhooks: %s/learnworlds/webhooks\n", base)
 	}
 	fmt.Fprintf(a.stdout, "  health: %s/healthz  status: %s/status\n", base, base)
+	if limits.adminToken != "" {
+		fmt.Fprintf(a.stdout, "  settings page:        %s%s/ (OAuth redirect URL for the HubSpot app: %s)\n", base, settingsPath, opts.redirectURL)
+	}
 
 	var serveErr error
 	select {
