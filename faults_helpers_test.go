@@ -132,7 +132,8 @@ type rigOptions struct {
 	// (their signatures are checked against it).
 	realHubSpot, realLW bool
 	lw                  bool // the LMS is the LearnWorlds fake over HTTP
-	store               storeQueue
+	// store, when set, opens the store the engine uses instead of the harness's.
+	store func(h *harness) storeQueue
 }
 
 func newFaultRig(t *testing.T, o rigOptions) *faultRig {
@@ -144,7 +145,7 @@ func newFaultRig(t *testing.T, o rigOptions) *faultRig {
 	h := newHarness(t, hsOpts...)
 	r := &faultRig{harness: h, logs: newLogRecorder()}
 	if o.store != nil {
-		h.store = o.store
+		h.store = o.store(h)
 	}
 	var learners hubsync.Learners = h.lms
 	if o.lw || o.realLW {
