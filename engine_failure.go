@@ -171,8 +171,15 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 	if v.deactivate {
 		e.connectionLost(fctx, school, err)
 	}
-	if v.outage {
+	switch {
+	case v.outage:
 		e.log.Warn("hubsync: a service is unavailable; pausing the school", "school", school, "until", v.pauseUntil, "err", err)
+	case v.act == actRetry:
+		// A failure of the work or of the store (busy, full, a write refused midway): said once
+		// per batch, or it would be silent until the jobs are dead-lettered.
+		e.log.Warn("hubsync: a batch failed; its jobs are retried", "school", school, "jobs", len(jobs), "err", err)
+	case v.act == actKill:
+		e.log.Warn("hubsync: a batch failed for good; its jobs are dead-lettered", "school", school, "jobs", len(jobs), "err", err)
 	}
 	l := laneOf(jobs[0].Kind)
 	switch {

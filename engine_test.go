@@ -71,13 +71,13 @@ const redirect = "https://lms.example/hubspot/callback"
 
 // newHarness wires an engine to the fake HubSpot over real HTTP, the SQLite store and an in-memory LMS, all
 // on one fake clock that moves forward whenever everything waits on it (rate-limit pauses,
-// backoff), so tests never sleep.
-func newHarness(t testing.TB) *harness {
+// backoff), so tests never sleep. hsOpts go to the fake HubSpot after its clock option.
+func newHarness(t testing.TB, hsOpts ...hubspottest.Option) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	clk := clock.NewFake(time.Time{})
-	hs := hubspottest.NewServer(hubspottest.WithClock(clk))
+	hs := hubspottest.NewServer(append([]hubspottest.Option{hubspottest.WithClock(clk)}, hsOpts...)...)
 	t.Cleanup(hs.Close)
 	// The embedded default store, on the same fake clock.
 	store, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "hubsync.db"), sqlitestore.WithClock(clk), sqlitestore.WithSynchronous(sqlitestore.SyncNormal), sqlitestore.WithLogger(slog.New(slog.DiscardHandler)))

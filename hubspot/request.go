@@ -144,7 +144,11 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 			if req.noRetry || attempt >= d.cfg.maxRetries {
 				return nil, fmt.Errorf("hubspot: %s %s: reading response: %w", req.method, shown, err)
 			}
-			if err := clock.Sleep(ctx, d.cfg.clk, bo.NextBackOff()); err != nil {
+			// The request may have been carried out; as after a transport error, it is sent
+			// again (a call that must not be repeated sets noRetry).
+			wait := bo.NextBackOff()
+			log.Debug("hubspot: reading the answer failed, retrying", slog.Int("status", resp.StatusCode), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", MaskEmails(err.Error())))
+			if err := clock.Sleep(ctx, d.cfg.clk, wait); err != nil {
 				return nil, err
 			}
 			continue

@@ -25,6 +25,8 @@ const (
 	DefaultMaxBackoff = 10 * time.Second
 	// DefaultTokenLeeway is how long before expires_in a cached token is replaced.
 	DefaultTokenLeeway = 60 * time.Second
+	// DefaultTimeout bounds one request, body included, when Config.HTTPClient is nil.
+	DefaultTimeout = 30 * time.Second
 	// apiPath is where the API lives under a school's domain.
 	apiPath = "/admin/api"
 )
@@ -47,7 +49,9 @@ type Config struct {
 	ClientSecret string
 	// AccessToken, when set, is used as is and never minted (no re-mint on 401).
 	AccessToken string
-	// HTTPClient sends the requests; nil means http.DefaultClient.
+	// HTTPClient sends the requests; nil means a client with a DefaultTimeout timeout. A client
+	// without a timeout lets one hung request (a server that never answers, a body that trickles)
+	// hold its caller forever.
 	HTTPClient *http.Client
 	// Clock drives rate limiting, backoff and token expiry; nil means real time.
 	Clock clock.Clock
@@ -114,7 +118,7 @@ func New(cfg Config) (*Client, error) {
 		log: cfg.Logger,
 	}
 	if c.hc == nil {
-		c.hc = http.DefaultClient
+		c.hc = &http.Client{Timeout: DefaultTimeout}
 	}
 	if c.maxRetries == 0 {
 		c.maxRetries = DefaultMaxRetries

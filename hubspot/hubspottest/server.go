@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/hubsync/hubsync/clock"
+	"github.com/hubsync/hubsync/internal/bodyfault"
 )
 
 // Defaults of a new Server.
@@ -235,8 +236,14 @@ type Fault struct {
 	Policy     string        // for Status 429: TEN_SECONDLY_ROLLING (default), SECONDLY or DAILY
 	RetryAfter time.Duration // sets a Retry-After header (477 and friends)
 	Latency    time.Duration // wait this long on the server clock before answering
-	Drop       bool          // close the connection without an answer
-	Times      int           // how many requests it hits; 0 means 1
+	Drop       bool          // close the connection without an answer (the request is not carried out)
+	// TruncateBody carries the request out (a write lands), then sends the status line, the
+	// headers and half of the JSON body, and closes the connection: a reset mid-body.
+	TruncateBody bool
+	// SlowBody carries the request out, then sends the body one byte every SlowBody of the server
+	// clock (until the client gives up): a body slow enough for the client's timeout to end it.
+	SlowBody time.Duration
+	Times    int // how many requests it hits; 0 means 1
 }
 
 // InjectFault queues f; faults apply in the order injected, each to its next Times matching requests.
@@ -281,7 +288,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.Requests++
 	f := s.takeFault(r.URL.Path)
-	if f != nil && (f.Status != 0 || f.Drop) {
+	if f != nil && (f.Status != 0 || f.Drop || f.spoilsBody()) {
 		s.stats.Faults++
 		if f.Status == http.StatusTooManyRequests {
 			s.stats.RateLimited++
@@ -290,6 +297,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if f != nil {
 		if f.Latency > 0 {
+			bodyfault.ReadAhead(r) // so a client that gives up ends the wait
 			if clock.Sleep(r.Context(), s.clk, f.Latency) != nil {
 				return
 			}
@@ -314,7 +322,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			writeError(w, f.Status, faultCategory(f.Status), fmt.Sprintf("injected fault: HTTP %d", f.Status), nil)
 			return
 		}
+		if f.spoilsBody() {
+			s.spoilBody(w, r, f)
+			return
+		}
 	}
+	s.dispatch(w, r)
+}
+
+// dispatch answers r from the routes, or with a 404 counted in Stats.Unknown.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	_, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		s.mu.Lock()

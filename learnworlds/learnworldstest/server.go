@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/hubsync/hubsync/clock"
+	"github.com/hubsync/hubsync/internal/bodyfault"
 )
 
 // Defaults of a new Server.
@@ -233,6 +234,13 @@ type Fault struct {
 	RetryAfter string
 	// Latency is waited (on the server's clock) before answering.
 	Latency time.Duration
+	// TruncateBody, with Status 0, carries the request out (a write lands), then sends the status
+	// line, the headers and half of the JSON body, and closes the connection: a reset mid-body.
+	TruncateBody bool
+	// SlowBody, with Status 0, carries the request out, then sends the body one byte every
+	// SlowBody of the server's clock (until the client gives up): a body slow enough for the
+	// client's timeout to end it.
+	SlowBody time.Duration
 	// Times is how many requests the fault hits; 0 means 1, negative means forever.
 	Times int
 }
@@ -291,6 +299,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if f != nil {
 		if f.Latency > 0 {
+			bodyfault.ReadAhead(r) // so a client that gives up ends the wait
 			if err := clock.Sleep(r.Context(), s.clk, f.Latency); err != nil {
 				return
 			}
@@ -306,7 +315,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			writeRaw(w, f.Status, body)
 			return
 		}
+		if f.spoilsBody() {
+			s.spoilBody(w, r, f, func(w http.ResponseWriter) { s.route(w, r, path, segs) })
+			return
+		}
 	}
+	s.route(w, r, path, segs)
+}
+
+// route answers an API request that passed the rate limit and the faults.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, segs []string) {
 	switch {
 	case r.Method == http.MethodPost && path == "/oauth2/access_token":
 		s.handleToken(w, r)

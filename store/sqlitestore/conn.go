@@ -24,6 +24,7 @@ type writer struct {
 	conn  *sql.Conn
 	sem   chan struct{}
 	stmts map[string]*sql.Stmt // guarded by sem
+	busy  time.Duration        // the busy timeout: the longest wait for the write lock
 }
 
 // stmt returns the prepared statement for query; the caller holds sem.

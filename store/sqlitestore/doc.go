@@ -7,7 +7,10 @@
 // process never see SQLITE_BUSY; reads use a small pool of read-only connections that WAL lets
 // run beside the writer. Several processes may open the same file (a CLI beside a server): they
 // wait for each other's writes through busy_timeout, and the queue stays correct across them
-// because every Dequeue, Ack and Retry is one immediate transaction.
+// because every Dequeue, Ack and Retry is one immediate transaction. The busy timeout
+// ([WithBusyTimeout]) bounds a write's whole wait for the lock, this process's other writes
+// included; past it the write fails with an error wrapping [ErrBusy], having done nothing (a
+// webhook intake then answers 500 and the sender delivers again).
 //
 // The schema lives in embedded, numbered migrations (migrations/NNNN_name.sql), applied once each,
 // in order, when [Open] runs; [Store.SchemaVersion] reports the newest applied.

@@ -20,7 +20,8 @@ import (
 
 // Defaults for the options of [Open].
 const (
-	// BusyTimeoutDefault is how long a write waits for another process's write to finish.
+	// BusyTimeoutDefault is how long a write waits for the write lock (another process's write,
+	// or this store's other writes) before it fails with ErrBusy.
 	BusyTimeoutDefault = 5 * time.Second
 	// LeaseDefault is the lease Dequeue gives when DequeueOptions.Lease is zero.
 	LeaseDefault = time.Minute
@@ -102,8 +103,10 @@ func WithMaxAttempts(n int) Option {
 	}
 }
 
-// WithBusyTimeout sets how long a write waits for another process holding the file's write lock
-// before it fails with SQLITE_BUSY. The default is BusyTimeoutDefault; d must not be negative.
+// WithBusyTimeout sets how long a write waits for the write lock, held by another process or by
+// this store's other writes, before it fails with an error wrapping ErrBusy. The default is
+// BusyTimeoutDefault; d must not be negative. Zero fails at once when another process holds the
+// lock, and waits for this store's other writes as long as the write's context allows.
 func WithBusyTimeout(d time.Duration) Option {
 	return func(o *config) error {
 		if d < 0 {
@@ -161,7 +164,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", filepath.Base(path), err)
 	}
-	w := &writer{db: wdb, conn: conn, sem: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
+	w := &writer{db: wdb, conn: conn, sem: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}, busy: cfg.busyTimeout}
 	s := &Store{w: w, clk: clock.Or(cfg.clk), maxAttempts: cfg.maxAttempts, log: cfg.log, sealer: cfg.sealer}
 	if err := s.migrate(ctx); err != nil {
 		w.close()
