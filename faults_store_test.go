@@ -335,8 +335,8 @@ func TestFaultStoreBusy(t *testing.T) {
 	}
 	r.logs.mustHave(t, "level=ERROR", "could not queue HubSpot webhook events", "database is locked")
 	bob := hubsync.Learner{Email: "bob@school.example", Values: map[string]any{"country": "NL"}}
-	if err := r.eng.LearnerChanged(r.ctx, school, bob); !errors.Is(err, sqlitestore.ErrBusy) {
-		t.Fatalf("LearnerChanged while the store is busy: %v, want ErrBusy", err)
+	if err := r.eng.LearnerChanged(r.ctx, school, bob); !errors.Is(err, sqlitestore.ErrBusy) || !errors.Is(err, hubsync.ErrUnavailable) {
+		t.Fatalf("LearnerChanged while the store is busy: %v, want ErrBusy, matching hubsync.ErrUnavailable", err)
 	}
 	if _, err := r.eng.RunOnce(r.ctx); !errors.Is(err, sqlitestore.ErrBusy) {
 		t.Fatalf("RunOnce while the store is busy: %v, want ErrBusy", err)
@@ -425,8 +425,8 @@ func TestFaultStoreDiskFull(t *testing.T) {
 	}
 	r.logs.mustHave(t, "level=ERROR", "could not queue HubSpot webhook events", "disk is full")
 	bob := hubsync.Learner{Email: "bob@school.example", Values: map[string]any{"country": "NL"}}
-	if err := r.eng.LearnerChanged(r.ctx, school, bob); err == nil || !strings.Contains(err.Error(), "disk is full") {
-		t.Fatalf("LearnerChanged while the disk is full: %v, want the store's error", err)
+	if err := r.eng.LearnerChanged(r.ctx, school, bob); err == nil || !strings.Contains(err.Error(), "disk is full") || !errors.Is(err, hubsync.ErrUnavailable) {
+		t.Fatalf("LearnerChanged while the disk is full: %v, want the store's error, matching hubsync.ErrUnavailable (an outage, not a bad record)", err)
 	}
 	if _, err := r.eng.RunOnce(r.ctx); err == nil || !strings.Contains(err.Error(), "disk is full") {
 		t.Fatalf("RunOnce while the disk is full: %v, want the store's error", err)

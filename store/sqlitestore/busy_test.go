@@ -67,8 +67,8 @@ func TestBusyPastTheTimeoutFailsEveryQueuedWrite(t *testing.T) {
 		go func() { errs <- s.Enqueue(ctx, busyJob) }()
 	}
 	for range cap(errs) {
-		if err := <-errs; !errors.Is(err, sqlitestore.ErrBusy) {
-			t.Errorf("a write while the file is locked: %v, want ErrBusy", err)
+		if err := <-errs; !errors.Is(err, sqlitestore.ErrBusy) || !errors.Is(err, hubsync.ErrUnavailable) {
+			t.Errorf("a write while the file is locked: %v, want ErrBusy, matching hubsync.ErrUnavailable", err)
 		}
 	}
 	release()

@@ -81,11 +81,12 @@ func (w *writer) tx(ctx context.Context, fn func() error) error {
 
 // ErrBusy is wrapped by the error of a write that waited out the busy timeout (WithBusyTimeout)
 // for the write lock: another connection, or this process's other writes, held it all along.
-// Nothing of that write was done; it can be tried again.
+// Nothing of that write was done; it can be tried again. Such an error matches
+// hubsync.ErrUnavailable too.
 var ErrBusy = errors.New("sqlitestore: database is locked (SQLITE_BUSY)")
 
 func (w *writer) busyError(holder string) error {
-	return fmt.Errorf("sqlitestore: begin: %w: waited the busy timeout (%v) for %s", ErrBusy, w.busy, holder)
+	return fmt.Errorf("sqlitestore: begin: %w: waited the busy timeout (%v) for %s (%w)", ErrBusy, w.busy, holder, hubsync.ErrUnavailable)
 }
 
 // isBusy reports whether err is SQLite's SQLITE_BUSY (any extended code of it).
