@@ -1,7 +1,6 @@
 package hubsync_test
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -28,12 +27,11 @@ const faultTimeout = 250 * time.Millisecond
 // logRecorder captures the engine's log lines (text, debug level) so a test can check that a
 // fault left a clear line, and that no line shows an email address or a token.
 type logRecorder struct {
-	mu    sync.Mutex
-	text  strings.Builder
-	added chan struct{} // closed and replaced on every write
+	mu   sync.Mutex
+	text strings.Builder
 }
 
-func newLogRecorder() *logRecorder { return &logRecorder{added: make(chan struct{})} }
+func newLogRecorder() *logRecorder { return &logRecorder{} }
 
 func (l *logRecorder) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -43,8 +41,6 @@ func (l *logRecorder) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.text.Write(p)
-	close(l.added)
-	l.added = make(chan struct{})
 	return len(p), nil
 }
 
@@ -63,24 +59,6 @@ func (l *logRecorder) lines(parts ...string) []string {
 		}
 	}
 	return out
-}
-
-// waitFor blocks until a line holds every one of parts (or ctx ends, failing the test).
-func (l *logRecorder) waitFor(t *testing.T, ctx context.Context, parts ...string) {
-	t.Helper()
-	for {
-		l.mu.Lock()
-		added := l.added
-		l.mu.Unlock()
-		if len(l.lines(parts...)) > 0 {
-			return
-		}
-		select {
-		case <-added:
-		case <-ctx.Done():
-			t.Fatalf("no log line with %q", parts)
-		}
-	}
 }
 
 // mustHave fails the test unless a line holds every one of parts.
