@@ -49,6 +49,10 @@ import (
 // one dequeue and one connection read per school and recheck while it stays disconnected.
 const connectionRecheck = 5 * time.Second
 
+// unsealRecheck is how long a school whose stored tokens cannot be opened waits before it is
+// looked at again (a restart with the right key is the usual fix, so this can be long).
+const unsealRecheck = time.Minute
+
 // action is what happens to a job.
 type action int
 
@@ -112,6 +116,10 @@ func judge(err error, in failureInput) verdict {
 	case errors.Is(err, errConnectionChanged):
 		// The client is stale; the next batch rebuilds it from the store (checkConnection).
 		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(time.Second), whole: true}
+	case errors.Is(err, ErrUnseal):
+		// The school's tokens cannot be opened (its key was not given to this process): nothing
+		// of its work can run until an operator gives the key; wait without counting attempts.
+		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(unsealRecheck), whole: true}
 	case errors.Is(err, ErrConnectionLost), errors.Is(err, ErrNotConnected):
 		return verdict{act: actRelease, runAt: now, pauseUntil: now.Add(connectionRecheck), whole: true}
 	case errors.Is(err, hubspot.ErrConnectionRevoked):

@@ -350,17 +350,33 @@ func (e *Engine) schoolsOfPortal(ctx context.Context, portal int64) ([]SchoolID,
 		return nil, err
 	}
 	idx := map[int64][]SchoolID{}
+	var unreadable []error
 	for _, s := range schools {
 		c, err := e.cfg.Store.GetConnection(ctx, s)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			// One school's connection that cannot be read (a token sealed under a key this
+			// process was not given, say) must not stop every other school's webhooks.
+			unreadable = append(unreadable, fmt.Errorf("school %q: %w", s, err))
+			continue
 		}
 		idx[c.PortalID] = append(idx[c.PortalID], s)
 	}
+	// Cached, unreadable schools left out: a portal found in it is served from the cache until
+	// it expires; one not found (perhaps an unreadable school's) rebuilds it each time.
 	e.schools.keepPortalIndex(idx, e.clk.Now())
+	if len(unreadable) == 0 {
+		return idx[portal], nil
+	}
+	err = errors.Join(unreadable...)
+	if len(idx[portal]) == 0 {
+		// The portal may be an unreadable school's: refuse the delivery (HubSpot redelivers it)
+		// rather than drop it as a portal nobody is connected to.
+		return nil, fmt.Errorf("hubsync: no readable school is connected to portal %d, and %d connection(s) cannot be read: %w", portal, len(unreadable), err)
+	}
+	e.log.Warn("hubsync: some schools' connections cannot be read; their webhooks wait", "portal", portal, "unreadable", len(unreadable), "err", err)
 	return idx[portal], nil
 }
 
