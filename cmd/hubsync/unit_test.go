@@ -141,12 +141,16 @@ func TestRunUsage(t *testing.T) {
 		{args: []string{"--help"}, code: exitOK, out: "Commands:"},
 		{args: []string{"nope"}, code: exitUsage, err: "unknown command \"nope\""},
 		{args: []string{"sync", "-h"}, code: exitOK, out: "HUBSYNC_HUBSPOT_CLIENT_SECRET"},
-		{args: []string{"status", "--no-such-flag"}, code: exitUsage, err: "flag provided but not defined"},
+		{args: []string{"status", "--no-such-flag"}, code: exitUsage, err: "hubsync status: unknown flag: --no-such-flag (see \"hubsync status -h\")"},
+		{args: []string{"status", "--db"}, code: exitUsage, err: "flag needs an argument: --db"},
+		{args: []string{"sync", "--workers", "many"}, code: exitUsage, err: "for flag --workers"},
+		{args: []string{"status", "--log-format", "xml"}, code: exitUsage, err: "--log-format \"xml\": want text or json"},
 		{args: []string{"status", "extra"}, code: exitUsage, err: "unexpected argument \"extra\""},
 		{args: []string{"settings"}, code: exitUsage, err: "want \"settings apply -f FILE\""},
 		{args: []string{"settings", "apply"}, code: exitUsage, err: "-f FILE is required"},
 		{args: []string{"status", "--log-level", "loud"}, code: exitUsage, err: "--log-level \"loud\""},
-		{args: []string{"status"}, code: exitUsage, err: "--hubspot-client-id and --hubspot-client-secret are required"},
+		{args: []string{"sync"}, code: exitUsage, err: "--hubspot-client-id and --hubspot-client-secret are required"},
+		{args: []string{"version", "--db", "x"}, code: exitUsage, err: "unknown flag: --db"},
 		{args: []string{"sync", "-h"}, env: map[string]string{"HUBSYNC_HUBSPOT_CLIENT_SECRET": "s3cr3t-value"}, code: exitOK, out: "HUBSYNC_HUBSPOT_CLIENT_SECRET"},
 	}
 	for _, tt := range tests {
