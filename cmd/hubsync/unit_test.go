@@ -200,3 +200,36 @@ func TestParseSince(t *testing.T) {
 		}
 	}
 }
+
+// TestFitBar: the bar line never reaches the terminal's last column, and keeps the most it can.
+func TestFitBar(t *testing.T) {
+	t.Parallel()
+	p := hubsync.ManualProgress{State: hubsync.ManualRunning, Phase: hubsync.PhaseToHubSpot, Total: 12000, PhaseDone: 1600, Done: 1600,
+		Created: 1600, Rate: 530, ETA: 20 * time.Second}
+	for _, tt := range []struct {
+		width      int
+		want, lack string
+	}{
+		{200, progressBar(p), ""},
+		{150, "unchanged 0", ""},
+		{120, "LearnWorlds -> HubSpot 1600/12000  13% | 0 failed | 530/s, ETA 20s", "unchanged"},
+		{80, "LearnWorlds -> HubSpot", "unchanged"},
+		{50, "1600/12000  13% | 0 failed", "LearnWorlds"},
+		{20, "[#---------] 1600/1", ""},
+		{1, "", "["},
+	} {
+		got := fitBar(p, tt.width)
+		if n := len([]rune(got)); n > tt.width-1 && !(tt.width <= 1 && n == 0) {
+			t.Errorf("width %d: %d columns: %q", tt.width, n, got)
+		}
+		if !strings.Contains(got, tt.want) || (tt.lack != "" && strings.Contains(got, tt.lack)) {
+			t.Errorf("width %d: %q; want it to hold %q and not %q", tt.width, got, tt.want, tt.lack)
+		}
+	}
+	if w := termWidth(&strings.Builder{}, func(k string) string { return map[string]string{"COLUMNS": "100"}[k] }); w != 100 {
+		t.Errorf("termWidth with COLUMNS=100: %d", w)
+	}
+	if w := termWidth(&strings.Builder{}, func(string) string { return "" }); w != defaultWidth {
+		t.Errorf("termWidth without a terminal or COLUMNS: %d", w)
+	}
+}
