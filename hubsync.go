@@ -163,6 +163,7 @@ type Engine struct {
 	// holder names this process in the queue's leases (internal/procid), so another engine of
 	// this machine can tell once this process is gone; see engine_reclaim.go.
 	holder string
+	pages  pageClock // when this engine finished each school's last manual sync page
 }
 
 // New checks cfg, applies defaults and returns an Engine. It does no I/O. The error wraps

@@ -117,7 +117,15 @@ func summary(p hubsync.ManualProgress, maxReasons int) string {
 	if p.FinishedAt.IsZero() {
 		took = p.UpdatedAt.Sub(p.StartedAt)
 	}
-	fmt.Fprintf(&b, "Manual sync run %d %s: %d records in %v (%.0f/s)\n", p.Run, p.State, p.Done, took.Round(100*time.Millisecond), p.Rate)
+	paused := ""
+	if p.Active > 0 {
+		// The time worked: a pause (interrupted, then resumed) counts neither here nor in the rate.
+		if gap := took - p.Active; gap >= time.Second {
+			paused = fmt.Sprintf("; paused %v", gap.Round(time.Second))
+		}
+		took = p.Active
+	}
+	fmt.Fprintf(&b, "Manual sync run %d %s: %d records in %v (%.0f/s%s)\n", p.Run, p.State, p.Done, took.Round(100*time.Millisecond), p.Rate, paused)
 	fmt.Fprintf(&b, "  created   %d\n  updated   %d\n  unchanged %d\n  skipped   %d\n  failed    %d\n",
 		p.Created, p.Updated, p.Unchanged, p.Skipped, p.Failed)
 	if p.Partial > 0 {

@@ -126,6 +126,11 @@ func TestProgressRendering(t *testing.T) {
 	if strings.Contains(s, "c***") {
 		t.Errorf("summary shows more reasons than asked:\n%s", s)
 	}
+	resumed := hubsync.ManualProgress{Run: 2, State: hubsync.ManualDone, Done: 12000, Rate: 579.7, StartedAt: start,
+		FinishedAt: start.Add(27 * time.Second), Active: 20700 * time.Millisecond}
+	if got := summary(resumed, 5); !strings.Contains(got, "Manual sync run 2 done: 12000 records in 20.7s (580/s; paused 6s)") {
+		t.Errorf("a resumed run's summary counts the pause:\n%s", got)
+	}
 }
 
 func TestRunUsage(t *testing.T) {
