@@ -183,3 +183,16 @@ func TestLogFormatJSON(t *testing.T) {
 		t.Fatalf("no JSON log line on stderr:\n%s", r.stderr)
 	}
 }
+
+// TestInvalidSettingNamedOnce: a setting Validate refuses is named once, without the
+// "invalid settings: mode: hubsync: invalid settings:" stutter.
+func TestInvalidSettingNamedOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.writeFile(t, "bad4.json", `{"mode": "sideways"}`)
+	r := f.run(t, "settings", "apply", "-f", "bad4.json")
+	want := "hubsync: bad4.json: line 1, column 2: field \"mode\": unknown sync mode \"sideways\" (want one of \"lms_to_hubspot\", \"hubspot_to_lms\", \"two_way\")\n"
+	if r.code != exitUsage || r.stderr != want {
+		t.Fatalf("exit %d, stderr %q; want exit 2 and %q", r.code, r.stderr, want)
+	}
+}
