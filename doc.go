@@ -141,6 +141,7 @@
 //   - engine_timeline.go: sending timeline events
 //   - inbound.go: HubSpot -> LMS: webhook intake, matching, new learners (inRun)
 //   - engine_manual.go: manual sync
+//   - engine_manual_progress.go: manual sync progress: time worked, rate and ETA, its JSON form
 //   - engine_status.go: Status for settings screens
 //   - engine_synclog.go: collecting a batch's sync log entries
 //   - engine_janitor.go: Retention, the janitor and Prune

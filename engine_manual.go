@@ -91,11 +91,15 @@ type ManualProgress struct {
 	Partial int `json:"partial"`
 	// Failures holds the first failure reasons (emails masked), partial records' included.
 	Failures []string `json:"failures,omitempty"`
-	// Rate is records per second since the start; ETA the time left in the current phase at that
-	// rate (zero when unknown). Both are computed when the progress is read.
-	Rate  float64       `json:"rate"`
-	ETA   time.Duration `json:"eta"`
-	Error string        `json:"error,omitempty"`
+	// Active is the time the sync has worked: from its start to its last page, less the pauses
+	// (no engine running it: "hubsync sync" interrupted, then resumed). Rate is records per
+	// second of Active; ETA the time left in the current phase at that rate (zero when unknown).
+	// Rate and ETA are computed when the progress is read. In JSON (see MarshalJSON) they are
+	// "active_seconds", "rate" and "eta_seconds".
+	Active time.Duration `json:"-"`
+	Rate   float64       `json:"rate"`
+	ETA    time.Duration `json:"-"`
+	Error  string        `json:"error,omitempty"`
 }
 
 type manualPayload struct {
@@ -157,6 +161,7 @@ func (e *Engine) StartManualSync(ctx context.Context, school SchoolID, dir Direc
 	if err := e.saveManual(ctx, school, prog, "", &manualPayload{Run: run, Phase: phases[0]}); err != nil {
 		return ManualProgress{}, err
 	}
+	e.pages.mark(school, run, now)
 	e.log.Info("hubsync: manual sync started", "school", school, "run", run, "direction", dir)
 	e.notify()
 	return prog.withRate(now), nil
@@ -189,20 +194,6 @@ func (e *Engine) ManualSync(ctx context.Context, school SchoolID) (ManualProgres
 		return ManualProgress{}, err
 	}
 	return p.withRate(e.clk.Now()), nil
-}
-
-func (p ManualProgress) withRate(now time.Time) ManualProgress {
-	end := now
-	if !p.FinishedAt.IsZero() {
-		end = p.FinishedAt
-	}
-	if secs := end.Sub(p.StartedAt).Seconds(); secs > 0 && p.Done > 0 {
-		p.Rate = float64(p.Done) / secs
-		if p.State == ManualRunning && p.Total > p.PhaseDone {
-			p.ETA = time.Duration(float64(p.Total-p.PhaseDone) / p.Rate * float64(time.Second))
-		}
-	}
-	return p
 }
 
 func (e *Engine) loadManual(ctx context.Context, school SchoolID) (ManualProgress, error) {
@@ -284,6 +275,7 @@ func (e *Engine) handleManual(ctx context.Context, school SchoolID, j Job) error
 			return nil
 		}
 	}
+	start := e.clk.Now()
 	res, err := e.manualPage(ctx, school, pl.Phase, pl.Cursor)
 	if err != nil {
 		return e.manualPageFailed(ctx, school, j, prog, cursor, err)
@@ -293,7 +285,9 @@ func (e *Engine) handleManual(ctx context.Context, school SchoolID, j Job) error
 		return nil
 	}
 	prog.add(res)
+	prev := prog.UpdatedAt
 	prog.UpdatedAt = e.clk.Now()
+	prog.Active += e.pages.active(school, prog.Run, prev, start, prog.UpdatedAt)
 	nextJob := prog.advance(pl.Phase, res.next)
 	if prog.State == ManualDone {
 		e.log.Info("hubsync: manual sync done", "school", school, "run", prog.Run, "done", prog.Done, "failed", prog.Failed)

@@ -13,6 +13,7 @@ import (
 	"github.com/hubsync/hubsync/clock"
 	"github.com/hubsync/hubsync/hubspot"
 	"github.com/hubsync/hubsync/internal/procid"
+	"github.com/hubsync/hubsync/internal/quietlog"
 )
 
 // Defaults for the Config fields left zero.
@@ -102,8 +103,9 @@ type Config struct {
 	Notifier Notifier
 	// Clock is the time source; nil means real time.
 	Clock Clock
-	// Logger receives the engine's logs; nil means slog.Default(). Emails are masked, tokens never
-	// logged.
+	// Logger receives the engine's logs. nil means the process's default logger (slog.Default)
+	// at WARN and above only: a host that passes none sees warnings and errors (a lost
+	// connection, a refused record) but no INFO lines. Emails are masked, tokens never logged.
 	Logger *slog.Logger
 	// Workers is the number of workers Run starts for live LMS -> HubSpot work (contact, stage
 	// and timeline event jobs) (WorkersDefault).
@@ -163,6 +165,7 @@ type Engine struct {
 	// holder names this process in the queue's leases (internal/procid), so another engine of
 	// this machine can tell once this process is gone; see engine_reclaim.go.
 	holder string
+	pages  pageClock // when this engine finished each school's last manual sync page
 }
 
 // New checks cfg, applies defaults and returns an Engine. It does no I/O. The error wraps
@@ -268,7 +271,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.BatchLinger = BatchLingerDefault // negative: off
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = quietlog.Default()
 	}
 	if cfg.HubSpot.HTTPClient == nil {
 		cfg.HubSpot.HTTPClient = &http.Client{Timeout: 30 * time.Second}

@@ -119,13 +119,13 @@ type DequeueOptions struct {
 type QueueStats struct {
 	// Ready counts waiting jobs that are due, those blocked behind another job of their key
 	// included, and leased jobs whose lease expired.
-	Ready int
+	Ready int `json:"ready"`
 	// Scheduled counts waiting jobs due later.
-	Scheduled int
-	// Leased counts jobs under a lease that has not expired.
-	Leased int
+	Scheduled int `json:"scheduled"`
+	// Leased counts jobs under a lease that has not expired (being worked on).
+	Leased int `json:"leased"`
 	// Dead counts dead-lettered jobs.
-	Dead int
+	Dead int `json:"dead"`
 }
 
 // Queue is the durable job queue. Implementations must be safe for many workers in many processes.

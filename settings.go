@@ -67,11 +67,11 @@ func (s Settings) EventEnabled(k EventKind) bool {
 func (s Settings) Validate() error {
 	var errs []error
 	if err := s.Mode.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("mode: %w", err))
+		errs = append(errs, inSetting("mode", err))
 	}
 	for i, m := range s.Mappings {
 		if err := m.Direction.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("mappings[%d].direction: %w", i, err))
+			errs = append(errs, inSetting(fmt.Sprintf("mappings[%d].direction", i), err))
 		}
 		if strings.TrimSpace(m.LMSField) == "" {
 			errs = append(errs, fmt.Errorf("%w: mappings[%d]: no LMS field", ErrInvalidSettings, i))
@@ -83,7 +83,7 @@ func (s Settings) Validate() error {
 	seen := map[EventKind]bool{}
 	for i, k := range s.DisabledEvents {
 		if err := k.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("disabled_events[%d]: %w", i, err))
+			errs = append(errs, inSetting(fmt.Sprintf("disabled_events[%d]", i), err))
 		} else if seen[k] {
 			errs = append(errs, fmt.Errorf("%w: disabled_events[%d]: %q listed twice", ErrInvalidSettings, i, k))
 		}
@@ -100,10 +100,28 @@ func (s Settings) Validate() error {
 		}
 	}
 	if _, err := LearnWorldsCatalog(CatalogOptions{Custom: s.Custom, BillingEnabled: s.BillingEnabled}); err != nil {
-		errs = append(errs, fmt.Errorf("custom_fields: %w", err))
+		errs = append(errs, inSetting("custom_fields", err))
 	}
 	return errors.Join(errs...)
 }
+
+// inSetting names the setting err is about, after the one "hubsync: invalid settings: " prefix:
+// "hubsync: invalid settings: mode: unknown sync mode ...", not "mode: hubsync: invalid
+// settings: ...". The result wraps err (and so ErrInvalidSettings).
+func inSetting(name string, err error) error {
+	return &settingError{name: name, err: err}
+}
+
+type settingError struct {
+	name string
+	err  error
+}
+
+func (e *settingError) Error() string {
+	return ErrInvalidSettings.Error() + ": " + e.name + ": " + strings.TrimPrefix(e.err.Error(), ErrInvalidSettings.Error()+": ")
+}
+
+func (e *settingError) Unwrap() error { return e.err }
 
 // FoldEmail is the one folding of an email address into the match key every part of hubsync
 // compares and stores: surrounding white space trimmed, lower-cased. Stores apply it to

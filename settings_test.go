@@ -141,3 +141,23 @@ func TestFoldEmailIsHubSpots(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateNamesTheSettingOnce: one "hubsync: invalid settings:" prefix, then the setting.
+func TestValidateNamesTheSettingOnce(t *testing.T) {
+	t.Parallel()
+	err := Settings{Mode: "sideways", Mappings: []Mapping{{LMSField: "a", HubSpotProperty: "b", Direction: "up"}}}.Validate()
+	if !errors.Is(err, ErrInvalidSettings) {
+		t.Fatalf("%v does not wrap ErrInvalidSettings", err)
+	}
+	for _, want := range []string{
+		"hubsync: invalid settings: mode: unknown sync mode \"sideways\"",
+		"hubsync: invalid settings: mappings[0].direction: unknown direction \"up\"",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
+	if n := strings.Count(err.Error(), "invalid settings"); n != 2 {
+		t.Errorf("%d \"invalid settings\" for two problems: %q", n, err)
+	}
+}

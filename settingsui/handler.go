@@ -14,6 +14,7 @@ import (
 
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/clock"
+	"github.com/hubsync/hubsync/internal/quietlog"
 )
 
 // CallbackPath is the OAuth callback the handler serves, under Options.BasePath. The engine's
@@ -72,7 +73,7 @@ type Options struct {
 	PollInterval time.Duration
 	// Clock is the time source for token expiry; nil means real time.
 	Clock hubsync.Clock
-	// Logger receives the handler's logs; nil means slog.Default().
+	// Logger receives the handler's logs; nil means slog.Default() at WARN and above only.
 	Logger *slog.Logger
 }
 
@@ -129,7 +130,7 @@ func New(o Options) (*Handler, error) {
 		h.poll = PollIntervalDefault
 	}
 	if h.log == nil {
-		h.log = slog.Default()
+		h.log = quietlog.Default()
 	}
 	static, _ := fs.Sub(staticFS, "static")
 	h.mux.Handle("GET "+base+"/static/", http.StripPrefix(base+"/static/", assets(http.FileServerFS(static))))

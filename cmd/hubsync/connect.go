@@ -22,8 +22,13 @@ func runConnect(ctx context.Context, a *app, args []string) error {
 	a.str(fs, &listen, "listen", "HUBSYNC_CONNECT_LISTEN", "127.0.0.1:8976", "address of the local OAuth callback server")
 	a.str(fs, &redirect, "redirect-url", "HUBSYNC_HUBSPOT_REDIRECT_URL", "", "the redirect URL registered in the HubSpot app; its path is served on --listen (default http://<listen address>/oauth/callback)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up waiting for the browser after this long")
+	asJSON := fs.Bool("json", false, "print the connection as JSON on stdout ({\"school\", \"portal_id\", \"domain\"}); the URL to open and other messages go to stderr")
 	if err := a.parse(fs, args, quiet); err != nil {
 		return err
+	}
+	msgs := a.stdout
+	if *asJSON {
+		msgs = a.stderr
 	}
 	school := hubsync.SchoolID(a.cfg.school)
 	if refresh != "" {
@@ -36,8 +41,7 @@ func runConnect(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		printConnected(a, conn)
-		return nil
+		return printConnected(a, conn, *asJSON)
 	}
 
 	ln, err := net.Listen("tcp", listen)
@@ -77,8 +81,8 @@ func runConnect(ctx context.Context, a *app, args []string) error {
 		_ = srv.Shutdown(sctx)
 	}()
 
-	fmt.Fprintf(a.stdout, "Open this URL in a browser, pick the HubSpot portal and click Connect app:\n\n  %s\n\n", authURL)
-	fmt.Fprintf(a.stdout, "Waiting for HubSpot to call back on %s (the app's redirect URL must be exactly this) ...\n", redirect)
+	fmt.Fprintf(msgs, "Open this URL in a browser, pick the HubSpot portal and click Connect app:\n\n  %s\n\n", authURL)
+	fmt.Fprintf(msgs, "Waiting for HubSpot to call back on %s (the app's redirect URL must be exactly this) ...\n", redirect)
 	wait, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	select {
@@ -86,8 +90,7 @@ func runConnect(ctx context.Context, a *app, args []string) error {
 		if r.err != nil {
 			return r.err
 		}
-		printConnected(a, r.conn)
-		return nil
+		return printConnected(a, r.conn, *asJSON)
 	case <-wait.Done():
 		if errors.Is(wait.Err(), context.DeadlineExceeded) {
 			return fmt.Errorf("no callback from HubSpot within %v: run \"hubsync connect\" again, and check that the app's redirect URL is %s", *timeout, redirect)
@@ -160,11 +163,16 @@ func sendOnce[T any](ch chan<- T, v T) {
 	}
 }
 
-func printConnected(a *app, c hubsync.Connection) {
+// printConnected reports the connection made: two lines for people, or one JSON document.
+func printConnected(a *app, c hubsync.Connection, asJSON bool) error {
+	if asJSON {
+		return writeJSONTo(a.stdout, map[string]any{"school": c.School, "connected": true, "portal_id": c.PortalID, "domain": c.Domain})
+	}
 	dom := c.Domain
 	if dom == "" {
 		dom = "domain unknown"
 	}
 	fmt.Fprintf(a.stdout, "Connected school %q to HubSpot portal %d (%s).\n", c.School, c.PortalID, termSafe(dom))
 	fmt.Fprintln(a.stdout, "Next: \"hubsync settings apply -f settings.json\", then \"hubsync sync\".")
+	return nil
 }

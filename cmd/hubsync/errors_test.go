@@ -70,7 +70,7 @@ func TestActionableErrors(t *testing.T) {
 		},
 		{
 			name: "missing client id",
-			args: func(*fixture) []string { return []string{"status", "--hubspot-client-id", ""} },
+			args: func(*fixture) []string { return []string{"sync", "--hubspot-client-id", ""} },
 			code: exitUsage, want: "--hubspot-client-id and --hubspot-client-secret are required",
 		},
 		{

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hubsync/hubsync"
@@ -22,10 +25,11 @@ func explain(err error) string { return termSafe(explainText(err)) }
 // explainText is explain before termSafe.
 func explainText(err error) string {
 	var (
-		rl   *hubspot.RateLimitError
-		hae  *hubspot.APIError
-		lae  *learnworlds.APIError
-		nerr net.Error
+		rl  *hubspot.RateLimitError
+		hae *hubspot.APIError
+		lae *learnworlds.APIError
+		pe  *fs.PathError
+		dbe *storeError
 	)
 	switch {
 	case errors.Is(err, errNoLearnWorlds):
@@ -58,8 +62,15 @@ func explainText(err error) string {
 		return fmt.Sprintf("LearnWorlds answered 404 for %s: check --learnworlds-url (the school's address)", lae.Path)
 	case errors.As(err, &lae):
 		return fmt.Sprintf("LearnWorlds failed (%v): check --learnworlds-url and try again later", err)
-	case isDialErr(err) || errors.As(err, &nerr):
+	case errors.As(err, &pe) && errors.As(err, &dbe):
+		return fmt.Sprintf("cannot %s the store %s: %v: check --db", pe.Op, filepath.Base(pe.Path), pe.Err)
+	case errors.As(err, &pe):
+		// Before the network cases: the syscall.Errno inside satisfies net.Error.
+		return fmt.Sprintf("cannot %s %s: %v", pe.Op, filepath.Base(pe.Path), pe.Err)
+	case isNetErr(err):
 		return unreachable(err)
+	case errors.As(err, &dbe) && strings.Contains(err.Error(), "unable to open database file"):
+		return fmt.Sprintf("cannot open the SQLite file %s (its directory is missing or not writable): check --db", filepath.Base(dbe.db))
 	case errors.As(err, &hae):
 		return fmt.Sprintf("HubSpot failed (%v): try again later; quote the correlation id to HubSpot support if it persists", err)
 	case errors.Is(err, hubsync.ErrInvalidSettings):
@@ -84,10 +95,15 @@ func isBadClient(e *hubspot.APIError) bool {
 	return strings.Contains(s, "BAD_CLIENT") || strings.Contains(s, "INVALID_CLIENT")
 }
 
-func isDialErr(err error) bool {
+// isNetErr reports a network failure: a dial or DNS error, or another net.Error (a client
+// timeout) that is not a bare system call error (syscall.Errno has Timeout and Temporary, so
+// every file-system error would pass for a network one).
+func isNetErr(err error) bool {
 	var op *net.OpError
 	var dns *net.DNSError
-	return errors.As(err, &op) || errors.As(err, &dns)
+	var ne net.Error
+	var errno syscall.Errno
+	return errors.As(err, &op) || errors.As(err, &dns) || (errors.As(err, &ne) && !errors.As(err, &errno))
 }
 
 // netReason is the short cause of a network error: refused, timed out, unknown host.
@@ -111,7 +127,10 @@ func unreachable(err error) string {
 	msg := err.Error()
 	service, flagName := "the server", "--hubspot-url and --learnworlds-url"
 	hs, lw := strings.Index(msg, "hubspot:"), strings.Index(msg, "learnworlds:")
+	var dbe *storeError
 	switch {
+	case errors.As(err, &dbe):
+		service, flagName = "the database", "--db"
 	case hs >= 0 && (lw < 0 || hs < lw):
 		service, flagName = "HubSpot", "--hubspot-url"
 	case lw >= 0:

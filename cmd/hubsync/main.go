@@ -7,6 +7,8 @@
 //	hubsync serve                run the workers, the webhook endpoints and /healthz, /status
 //	hubsync status               print the school's status (--json for the /status document)
 //	hubsync reseal               seal every school's stored tokens with the current --token-key
+//	hubsync disconnect           revoke the school's HubSpot tokens and forget them
+//	hubsync version              print the version (module version, VCS revision, Go version)
 //
 // Every subcommand reads its configuration from flags or from HUBSYNC_* environment variables
 // (run "hubsync <command> -h" for the list). State (tokens, settings, queue, checkpoints) lives in
@@ -58,6 +60,8 @@ var commands = []command{
 	{"status", "[--json]", "print the school's connection, queue, manual sync and last errors", runStatus},
 	{"reseal", "--token-key K", "seal every school's tokens with the current key (plain ones and old keys' alike)", runReseal},
 	{"catch-up", "--since T [--side S]", "read what changed since T (HubSpot or LMS side) and sync it, without a full resync", runCatchUp},
+	{"disconnect", "[--yes]", "revoke the school's HubSpot tokens and forget them (pending work is kept for a reconnect)", runDisconnect},
+	{"version", "", "print hubsync's version, VCS revision and Go version", runVersion},
 }
 
 func usage(w io.Writer) {
@@ -65,7 +69,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nUsage: hubsync <command> [flags]")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-9s %-28s %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(w, "  %-10s %-28s %s\n", c.name, c.args, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun \"hubsync <command> -h\" for its flags and environment variables.")
 	fmt.Fprintln(w, "Exit codes: 0 ok, 1 failure, 2 bad usage or malformed settings file, 3 sync finished with failed records, 130 interrupted.")
@@ -78,15 +82,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return exitUsage
 	}
 	name := args[0]
-	if name == "-h" || name == "--help" || name == "help" {
+	switch name {
+	case "-h", "--help", "help":
 		usage(stdout)
 		return exitOK
+	case "--version", "-version":
+		name, args = "version", []string{"version"}
 	}
 	for _, c := range commands {
 		if c.name != name {
 			continue
 		}
-		a := &app{stdout: stdout, stderr: stderr, getenv: getenv, name: name}
+		a := &app{stdout: stdout, stderr: stderr, getenv: getenv, name: name, summary: c.summary}
 		err := c.run(ctx, a, args[1:])
 		return a.exit(err)
 	}

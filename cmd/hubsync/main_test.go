@@ -299,3 +299,14 @@ func (f *fixture) statusJSON(t *testing.T) map[string]any {
 	}
 	return st
 }
+
+// bare returns the command for args alone: no fixture flags, no environment of HUBSYNC_*.
+func (f *fixture) bare(t testing.TB, args ...string) *exec.Cmd {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = cleanEnv()
+	cmd.Dir = f.dir
+	return cmd
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -30,16 +31,25 @@ func (a *app) openStore(ctx context.Context) (backend, func(), error) {
 	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
 		s, err := pgstore.Open(ctx, db, pgstore.WithLogger(a.log), pgstore.WithSealer(sealer))
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, &storeError{db: "the PostgreSQL database", err: err}
 		}
 		return s, s.Close, nil
 	}
 	s, err := sqlitestore.Open(ctx, db, sqlitestore.WithLogger(a.log), sqlitestore.WithSealer(sealer))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &storeError{db: db, err: err}
 	}
 	return s, func() { _ = s.Close() }, nil
 }
+
+// storeError is a failure to open the store --db names, so that explain names --db.
+type storeError struct {
+	db  string // the SQLite file, or "the PostgreSQL database" (a URL may hold a password)
+	err error
+}
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
 
 // env is an opened store, the LearnWorlds side and an engine over them.
 type env struct {
@@ -62,7 +72,20 @@ type engineOptions struct {
 	workers int
 	// journal is Config.CatchUp.Journal (--hubspot-journal).
 	journal bool
+	// storeOnly lets the command run without the HubSpot app's credentials: the engine then
+	// gets a stand-in app whose every HTTP request fails with errStoreOnly, so nothing reaches
+	// HubSpot (status reads only the store).
+	storeOnly bool
 }
+
+// errStoreOnly is what a HubSpot request fails with in a command opened with storeOnly and no
+// HubSpot credentials.
+var errStoreOnly = errors.New("not checked without --hubspot-client-id and --hubspot-client-secret (the command read only the store)")
+
+// offline is the HTTP transport of a storeOnly engine: it refuses every request.
+type offline struct{}
+
+func (offline) RoundTrip(*http.Request) (*http.Response, error) { return nil, errStoreOnly }
 
 // defaultRedirectURL is the OAuth redirect URL of the default --listen address of connect.
 const defaultRedirectURL = "http://127.0.0.1:8976/oauth/callback"
@@ -73,6 +96,11 @@ var errNoLearnWorlds = errors.New("LearnWorlds is not configured: set --learnwor
 // open opens the store and builds the LearnWorlds adapter and the engine.
 func (a *app) open(ctx context.Context, o engineOptions) (*env, error) {
 	c := a.cfg
+	var hsClient *http.Client
+	if (c.hsID == "" || c.hsSecret == "") && o.storeOnly {
+		c.hsID, c.hsSecret = "store-only", "store-only"
+		hsClient = &http.Client{Transport: offline{}}
+	}
 	if c.hsID == "" || c.hsSecret == "" {
 		return nil, &usageError{msg: "--hubspot-client-id and --hubspot-client-secret are required (or HUBSYNC_HUBSPOT_CLIENT_ID and HUBSYNC_HUBSPOT_CLIENT_SECRET)"}
 	}
@@ -137,6 +165,7 @@ func (a *app) open(ctx context.Context, o engineOptions) (*env, error) {
 		HubSpot: hubsync.HubSpotApp{
 			ClientID: c.hsID, ClientSecret: c.hsSecret, AppID: appID, RedirectURL: redirect,
 			BaseURL: c.hsURL, AuthorizeURL: c.hsAuthURL, RateLimit: hsN, RateInterval: hsPer,
+			HTTPClient: hsClient,
 		},
 		OnProgress: o.onProgress,
 		Workers:    o.workers,

@@ -17,7 +17,7 @@ import (
 func runSettings(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 || (args[0] != "apply" && args[0] != "show") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(a.stdout, "Usage: hubsync settings apply -f FILE | hubsync settings show [-json]\n\nRun \"hubsync settings apply -h\" for the flags.")
+			fmt.Fprintln(a.stdout, "Usage: hubsync settings apply -f FILE | hubsync settings show [--json]\n\nRun \"hubsync settings apply -h\" for the flags.")
 			return nil
 		}
 		return &usageError{msg: "want \"settings apply -f FILE\" or \"settings show\""}
@@ -64,7 +64,7 @@ func runSettings(ctx context.Context, a *app, args []string) error {
 }
 
 func settingsShow(ctx context.Context, a *app, args []string) error {
-	fs := a.flags("[-json]")
+	fs := a.flags("[--json]")
 	asJSON := fs.Bool("json", false, "print the settings and the mapping report as one JSON document")
 	if err := a.parse(fs, args, quiet); err != nil {
 		return err

@@ -103,11 +103,13 @@ func decodeSettings(data []byte) (hubsync.Settings, error) {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			out = append(out, strings.TrimPrefix(line, hubsync.ErrInvalidSettings.Error()+": "))
 		}
-		fe := &fileError{Msg: "invalid settings: " + strings.Join(out, "; ")}
+		fe := &fileError{}
 		if f := firstSettingName(out[0]); f != "" {
 			fe.Field = f
 			fe.Line, fe.Col = findKey(data, strings.Split(strings.Split(f, "[")[0], ".")[0])
+			out[0] = strings.TrimPrefix(out[0], f+": ") // named once, as the field
 		}
+		fe.Msg = strings.Join(out, "; ")
 		return s, fe
 	}
 	return s, nil

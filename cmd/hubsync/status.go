@@ -18,7 +18,7 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	if err := a.parse(fs, args, quiet); err != nil {
 		return err
 	}
-	e, err := a.open(ctx, engineOptions{})
+	e, err := a.open(ctx, engineOptions{storeOnly: true})
 	if err != nil {
 		return err
 	}
@@ -26,6 +26,9 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	st, err := e.eng.Status(ctx, hubsync.SchoolID(a.cfg.school))
 	if err != nil {
 		return err
+	}
+	if st.MappingError != "" && (a.cfg.hsID == "" || a.cfg.hsSecret == "") {
+		st.MappingError = errStoreOnly.Error()
 	}
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/hubsync/hubsync"
@@ -22,6 +23,7 @@ func runSync(ctx context.Context, a *app, args []string) error {
 	restart := fs.Bool("restart", false, "cancel a paused or running manual sync and start a new one")
 	interval := fs.Duration("progress-interval", 5*time.Second, "how often a progress line is printed when stdout is not a terminal")
 	workers := fs.Int("workers", hubsync.WorkersDefault, "engine workers")
+	asJSON := fs.Bool("json", false, "write JSON lines on stdout instead of the bar and summary: an event (started, resumed, progress every --progress-interval, then done, failed, cancelled or interrupted) with the progress; messages go to stderr")
 	if err := a.parse(fs, args, quiet); err != nil {
 		return err
 	}
@@ -41,8 +43,9 @@ func runSync(ctx context.Context, a *app, args []string) error {
 	}
 	defer e.close()
 	eng, school := e.eng, hubsync.SchoolID(a.cfg.school)
+	out := newSyncOutput(a, *asJSON)
 
-	if err := preflight(ctx, a, e); err != nil {
+	if err := preflight(ctx, out.msgs, e, school); err != nil {
 		return err
 	}
 	prog, err := eng.ManualSync(ctx, school)
@@ -54,19 +57,21 @@ func runSync(ctx context.Context, a *app, args []string) error {
 		if err := eng.CancelManualSync(ctx, school); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "Cancelled manual sync run %d.\n", prog.Run)
+		fmt.Fprintf(out.msgs, "Cancelled manual sync run %d.\n", prog.Run)
 		resume = false
 	}
 	if resume {
-		fmt.Fprintf(a.stdout, "Resuming manual sync run %d (%s) from its checkpoint: %d records done.\n", prog.Run, prog.Direction, prog.Done)
+		fmt.Fprintf(out.msgs, "Resuming manual sync run %d (%s) from its checkpoint: %d records done.\n", prog.Run, prog.Direction, prog.Done)
+		out.event("resumed", prog)
 		if d != "" && d != prog.Direction {
-			fmt.Fprintf(a.stdout, "Note: --direction %s ignored; the paused run syncs %s (use --restart to start over).\n", d, prog.Direction)
+			fmt.Fprintf(out.msgs, "Note: --direction %s ignored; the paused run syncs %s (use --restart to start over).\n", d, prog.Direction)
 		}
 	} else {
 		if prog, err = eng.StartManualSync(ctx, school, d); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "Started manual sync run %d (%s) of school %q.\n", prog.Run, prog.Direction, school)
+		fmt.Fprintf(out.msgs, "Started manual sync run %d (%s) of school %q.\n", prog.Run, prog.Direction, school)
+		out.event("started", prog)
 	}
 	run := prog.Run
 
@@ -76,7 +81,7 @@ func runSync(ctx context.Context, a *app, args []string) error {
 	go func() { engineDone <- eng.Run(workCtx) }()
 	stop := func() { stopWorkers(); <-engineDone }
 
-	tty := isTerminal(a.stdout)
+	tty := out.tty
 	tick := *interval
 	if tty {
 		tick = 250 * time.Millisecond
@@ -93,7 +98,8 @@ func runSync(ctx context.Context, a *app, args []string) error {
 			if tty {
 				fmt.Fprintln(a.stdout)
 			}
-			fmt.Fprintf(a.stdout, "Interrupted: manual sync run %d paused at %d records (%d failed); run \"hubsync sync\" to resume.\n", run, p.Done, p.Failed)
+			out.event("interrupted", p)
+			fmt.Fprintf(out.msgs, "Interrupted: manual sync run %d paused at %d records (%d failed); run \"hubsync sync\" to resume.\n", run, p.Done, p.Failed)
 			return &exitError{code: exitInterrupted}
 		case <-updates:
 		case <-ticker.C:
@@ -109,18 +115,11 @@ func runSync(ctx context.Context, a *app, args []string) error {
 			return fmt.Errorf("manual sync run %d was replaced by run %d (another hubsync process?)", run, p.Run)
 		}
 		if p.State == hubsync.ManualRunning {
-			if tty {
-				fmt.Fprint(a.stdout, "\r\x1b[K"+progressBar(p))
-			} else if fromTick {
-				fmt.Fprintln(a.stdout, progressLine(p))
-			}
+			out.progress(p, fromTick)
 			continue
 		}
 		stop()
-		if tty {
-			fmt.Fprintln(a.stdout, "\r\x1b[K"+progressBar(p))
-		}
-		fmt.Fprint(a.stdout, summary(p, 5))
+		out.finished(p)
 		switch {
 		case p.State == hubsync.ManualFailed:
 			return fmt.Errorf("the manual sync failed: %s; fix the cause and run \"hubsync sync --restart\"", p.Error)
@@ -138,13 +137,13 @@ func runSync(ctx context.Context, a *app, args []string) error {
 // preflight checks both connections with one cheap call each, so wrong credentials, a revoked
 // connection or an unreachable host end the command at once with one line, instead of failing
 // the sync's pages one retry after another. It prints the mapping warning, if any.
-func preflight(ctx context.Context, a *app, e *env) error {
-	rep, err := e.eng.MappingReport(ctx, hubsync.SchoolID(a.cfg.school))
+func preflight(ctx context.Context, w io.Writer, e *env, school hubsync.SchoolID) error {
+	rep, err := e.eng.MappingReport(ctx, school)
 	if err != nil {
 		return err
 	}
 	if rep.Warning != "" {
-		fmt.Fprintf(a.stdout, "WARNING: %s (\"hubsync settings show\" lists them; invalid rows are skipped)\n", termSafe(rep.Warning))
+		fmt.Fprintf(w, "WARNING: %s (\"hubsync settings show\" lists them; invalid rows are skipped)\n", termSafe(rep.Warning))
 	}
 	if e.lwClient != nil {
 		if _, err := e.lwClient.ListUsersPage(ctx, 1, learnworlds.ListUsersOptions{PerPage: 1}); err != nil {

@@ -126,6 +126,11 @@ func TestProgressRendering(t *testing.T) {
 	if strings.Contains(s, "c***") {
 		t.Errorf("summary shows more reasons than asked:\n%s", s)
 	}
+	resumed := hubsync.ManualProgress{Run: 2, State: hubsync.ManualDone, Done: 12000, Rate: 579.7, StartedAt: start,
+		FinishedAt: start.Add(27 * time.Second), Active: 20700 * time.Millisecond}
+	if got := summary(resumed, 5); !strings.Contains(got, "Manual sync run 2 done: 12000 records in 20.7s (580/s; paused 6s)") {
+		t.Errorf("a resumed run's summary counts the pause:\n%s", got)
+	}
 }
 
 func TestRunUsage(t *testing.T) {
@@ -141,12 +146,16 @@ func TestRunUsage(t *testing.T) {
 		{args: []string{"--help"}, code: exitOK, out: "Commands:"},
 		{args: []string{"nope"}, code: exitUsage, err: "unknown command \"nope\""},
 		{args: []string{"sync", "-h"}, code: exitOK, out: "HUBSYNC_HUBSPOT_CLIENT_SECRET"},
-		{args: []string{"status", "--no-such-flag"}, code: exitUsage, err: "flag provided but not defined"},
+		{args: []string{"status", "--no-such-flag"}, code: exitUsage, err: "hubsync status: unknown flag: --no-such-flag (see \"hubsync status -h\")"},
+		{args: []string{"status", "--db"}, code: exitUsage, err: "flag needs an argument: --db"},
+		{args: []string{"sync", "--workers", "many"}, code: exitUsage, err: "for flag --workers"},
+		{args: []string{"status", "--log-format", "xml"}, code: exitUsage, err: "--log-format \"xml\": want text or json"},
 		{args: []string{"status", "extra"}, code: exitUsage, err: "unexpected argument \"extra\""},
 		{args: []string{"settings"}, code: exitUsage, err: "want \"settings apply -f FILE\""},
 		{args: []string{"settings", "apply"}, code: exitUsage, err: "-f FILE is required"},
 		{args: []string{"status", "--log-level", "loud"}, code: exitUsage, err: "--log-level \"loud\""},
-		{args: []string{"status"}, code: exitUsage, err: "--hubspot-client-id and --hubspot-client-secret are required"},
+		{args: []string{"sync"}, code: exitUsage, err: "--hubspot-client-id and --hubspot-client-secret are required"},
+		{args: []string{"version", "--db", "x"}, code: exitUsage, err: "unknown flag: --db"},
 		{args: []string{"sync", "-h"}, env: map[string]string{"HUBSYNC_HUBSPOT_CLIENT_SECRET": "s3cr3t-value"}, code: exitOK, out: "HUBSYNC_HUBSPOT_CLIENT_SECRET"},
 	}
 	for _, tt := range tests {
@@ -194,5 +203,38 @@ func TestParseSince(t *testing.T) {
 		if _, err := parseSince(bad, now); err == nil {
 			t.Errorf("parseSince(%q) accepted", bad)
 		}
+	}
+}
+
+// TestFitBar: the bar line never reaches the terminal's last column, and keeps the most it can.
+func TestFitBar(t *testing.T) {
+	t.Parallel()
+	p := hubsync.ManualProgress{State: hubsync.ManualRunning, Phase: hubsync.PhaseToHubSpot, Total: 12000, PhaseDone: 1600, Done: 1600,
+		Created: 1600, Rate: 530, ETA: 20 * time.Second}
+	for _, tt := range []struct {
+		width      int
+		want, lack string
+	}{
+		{200, progressBar(p), ""},
+		{150, "unchanged 0", ""},
+		{120, "LearnWorlds -> HubSpot 1600/12000  13% | 0 failed | 530/s, ETA 20s", "unchanged"},
+		{80, "LearnWorlds -> HubSpot", "unchanged"},
+		{50, "1600/12000  13% | 0 failed", "LearnWorlds"},
+		{20, "[#---------] 1600/1", ""},
+		{1, "", "["},
+	} {
+		got := fitBar(p, tt.width)
+		if n := len([]rune(got)); n > tt.width-1 && !(tt.width <= 1 && n == 0) {
+			t.Errorf("width %d: %d columns: %q", tt.width, n, got)
+		}
+		if !strings.Contains(got, tt.want) || (tt.lack != "" && strings.Contains(got, tt.lack)) {
+			t.Errorf("width %d: %q; want it to hold %q and not %q", tt.width, got, tt.want, tt.lack)
+		}
+	}
+	if w := termWidth(&strings.Builder{}, func(k string) string { return map[string]string{"COLUMNS": "100"}[k] }); w != 100 {
+		t.Errorf("termWidth with COLUMNS=100: %d", w)
+	}
+	if w := termWidth(&strings.Builder{}, func(string) string { return "" }); w != defaultWidth {
+		t.Errorf("termWidth without a terminal or COLUMNS: %d", w)
 	}
 }

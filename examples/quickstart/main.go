@@ -308,7 +308,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 	if !fakeHS || !fakeLW {
 		p.step("Steps 6 to 9 need the fakes' powers; skipped against real services")
-		return summary(ctx, out, eng, hs, mail)
+		return summary(ctx, out, eng, hs, mail, rep.Warning)
 	}
 
 	p.step("6. Live updates: LearnWorlds webhooks -> engine -> HubSpot")
@@ -328,7 +328,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}); err != nil {
 			return err
 		}
-		p.say("%s changed country to CY in LearnWorlds: in HubSpot %v later", hubsync.MaskEmail(email), time.Since(start).Round(time.Millisecond))
+		// Masked, the three addresses look alike (l***@school.example): the learner's number tells them apart.
+		p.say("learner %d of 3 (%s) changed country to CY in LearnWorlds: in HubSpot %v later", i+1, hubsync.MaskEmail(email), time.Since(start).Round(time.Millisecond))
 	}
 
 	p.step("7. Lifecycle stage: Lead on sign-up, Customer on purchase")
@@ -388,10 +389,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	p.say("school deactivated: %v (%s); pending jobs kept: %d", st.Deactivated, st.DeactivatedReason, st.Queue.Ready+st.Queue.Scheduled+st.Queue.Leased)
-	return summary(ctx, out, eng, hs, mail)
+	return summary(ctx, out, eng, hs, mail, rep.Warning)
 }
 
-func summary(ctx context.Context, out io.Writer, eng *hubsync.Engine, hs *hubspottest.Server, mail *mailer) error {
+// summary closes the demo. savedWarning is the mapping report's warning from step 4: by the end
+// the school may be disconnected, and the report cannot be made again.
+func summary(ctx context.Context, out io.Writer, eng *hubsync.Engine, hs *hubspottest.Server, mail *mailer, savedWarning string) error {
 	st, err := eng.Status(ctx, school)
 	if err != nil {
 		return err
@@ -402,12 +405,28 @@ func summary(ctx context.Context, out io.Writer, eng *hubsync.Engine, hs *hubspo
 	row("school", st.School)
 	row("connected", st.Connected)
 	row("portal", fmt.Sprintf("%d %s", st.PortalID, st.Domain))
-	row("mapping warning", st.MappingWarning)
+	switch {
+	case st.MappingWarning != "":
+		row("mapping", "WARNING: "+st.MappingWarning)
+	case !st.Connected && savedWarning != "":
+		row("mapping", "WARNING: "+savedWarning+" (when the settings were saved; not checked now: the school is not connected)")
+	case st.MappingError != "":
+		row("mapping", "not checked now: "+st.MappingError)
+	case !st.Connected:
+		row("mapping", "not checked now: the school is not connected")
+	default:
+		row("mapping", "every row valid")
+	}
 	if st.ManualSync != nil {
 		m := st.ManualSync
 		row("manual sync", fmt.Sprintf("%s: %d done, %d created, %d updated, %d unchanged, %d skipped, %d failed", m.State, m.Done, m.Created, m.Updated, m.Unchanged, m.Skipped, m.Failed))
 	}
-	row("queue", fmt.Sprintf("%d ready, %d scheduled, %d leased, %d dead", st.Queue.Ready, st.Queue.Scheduled, st.Queue.Leased, st.Queue.Dead))
+	q := st.Queue
+	kept := ""
+	if st.Deactivated && q.Ready+q.Scheduled+q.Leased > 0 {
+		kept = " (kept for when the school reconnects)"
+	}
+	row("queue", fmt.Sprintf("%d ready, %d scheduled, %d in progress, %d dead%s", q.Ready, q.Scheduled, q.Leased, q.Dead, kept))
 	if hs != nil {
 		s := hs.Stats()
 		row("HubSpot contacts", len(hs.Contacts()))

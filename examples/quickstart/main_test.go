@@ -23,6 +23,9 @@ func TestQuickstartRuns(t *testing.T) {
 		"signed_up       for n***@school.example: 1",
 		"EMAIL to a***@school.example",
 		"emails sent              1",
+		"learner 1 of 3 (l***@school.example) changed country",
+		"learner 3 of 3 (l***@school.example) changed country",
+		"WARNING: 1 mapping row is invalid and will not sync until fixed. (when the settings were saved",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())

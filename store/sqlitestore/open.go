@@ -16,6 +16,7 @@ import (
 
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/clock"
+	"github.com/hubsync/hubsync/internal/quietlog"
 )
 
 // Defaults for the options of [Open].
@@ -125,7 +126,8 @@ func WithBusyTimeout(d time.Duration) Option {
 // wrapping hubsync.ErrUnseal.
 func WithSealer(s hubsync.Sealer) Option { return func(o *config) error { o.sealer = s; return nil } }
 
-// WithLogger sets the logger for migrations (nil, the default, means slog.Default()).
+// WithLogger sets the logger for migrations (nil, the default, means slog.Default() at WARN and
+// above only, so the INFO line of each migration applied is not shown).
 func WithLogger(l *slog.Logger) Option { return func(o *config) error { o.log = l; return nil } }
 
 // Open opens (creating if needed, with mode 0600: it holds the schools' tokens) the SQLite
@@ -148,7 +150,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open: %q is not a plain file path", path)
 	}
 	if cfg.log == nil {
-		cfg.log = slog.Default()
+		cfg.log = quietlog.Default()
 	}
 	if err := createPrivate(path); err != nil {
 		return nil, err
