@@ -24,6 +24,7 @@ type app struct {
 	getenv         func(string) string
 	name           string // the subcommand
 	cfg            config
+	notify         notifyConfig // the Notifier's flags (notify.go)
 	warnNoKey      sync.Once
 	sealWith       hubsync.Sealer // set by reseal: the keyring, counting what it opens
 	envs           []envFlag
@@ -96,6 +97,7 @@ func (a *app) flags(usageLine string) *flag.FlagSet {
 	a.str(fs, &c.lwHookScheme, "learnworlds-webhook-scheme", "HUBSYNC_LEARNWORLDS_WEBHOOK_SCHEME", "static", "how LearnWorlds signs webhooks: static (v1=<signature>) or hmac (v1=hex HMAC-SHA256 of the body)")
 	a.str(fs, &c.lwRate, "learnworlds-rate-limit", "HUBSYNC_LEARNWORLDS_RATE_LIMIT", "", "LearnWorlds request budget as N/DURATION (default LearnWorlds' 30/10s)")
 	a.tokenKeyFlags(fs)
+	a.notifyFlags(fs)
 	return fs
 }
 
