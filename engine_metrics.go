@@ -355,6 +355,11 @@ func (e *Engine) observe(ctx context.Context, o metric.Observer) error {
 			if stats, err = ks.StatsByKind(ctx, school); err != nil {
 				continue
 			}
+			for _, k := range metricKinds { // a kind with no job reads 0, not absent
+				if _, ok := stats[k]; !ok {
+					stats[k] = QueueStats{}
+				}
+			}
 		} else {
 			st, err := e.cfg.Queue.Stats(ctx, school)
 			if err != nil {

@@ -96,7 +96,7 @@ var helpEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
 func labels(set attribute.Set, extra ...string) string {
 	var parts []string
 	for _, kv := range set.ToSlice() {
-		parts = append(parts, labelName(string(kv.Key))+`="`+labelEscaper.Replace(kv.Value.Emit())+`"`)
+		parts = append(parts, labelName(string(kv.Key))+`="`+labelEscaper.Replace(kv.Value.String())+`"`)
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		parts = append(parts, extra[i]+`="`+labelEscaper.Replace(extra[i+1])+`"`)
