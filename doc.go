@@ -143,6 +143,10 @@
 //   - engine_manual.go: manual sync
 //   - engine_manual_progress.go: manual sync progress: time worked, rate and ETA, its JSON form
 //   - engine_status.go: Status for settings screens
+//   - engine_health.go: a school's health in Status (degraded: connection lost, invalid
+//     mapping rows, dead jobs)
+//   - engine_metrics.go, engine_metrics_lms.go: the OpenTelemetry instruments
+//     (Config.MeterProvider), the counting HubSpot transport and Learners, CountWebhooks
 //   - engine_synclog.go: collecting a batch's sync log entries
 //   - engine_janitor.go: Retention, the janitor and Prune
 //   - engine_bounds.go: the cap on repeatable timeline events queued during a long outage

@@ -333,6 +333,7 @@ func (e *Engine) connectionLost(ctx context.Context, school SchoolID, cause erro
 			return
 		}
 		e.log.Warn("hubsync: HubSpot connection lost; school deactivated until reconnected", "school", school, "err", cause)
+		e.metrics.connectionLost(ctx, school)
 	}
 	// The ledger key names this connection; the claimant token is unique to this call, so of
 	// all the workers (and engines) that see the loss exactly one wins.

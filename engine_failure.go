@@ -201,6 +201,7 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 		e.schools.recovered(school, l)
 	}
 	now := e.clk.Now()
+	e.metrics.finished(ctx, jobs, v.act, now)
 	for _, j := range jobs {
 		var ferr error
 		switch v.act {

@@ -249,6 +249,7 @@ func (e *Engine) saveManual(ctx context.Context, school SchoolID, p ManualProgre
 }
 
 func (e *Engine) progress(school SchoolID, p ManualProgress) {
+	e.metrics.manual(context.Background(), school, p)
 	if e.cfg.OnProgress != nil {
 		e.cfg.OnProgress(school, p.withRate(e.clk.Now()))
 	}

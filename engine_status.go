@@ -34,6 +34,10 @@ type SchoolStatus struct {
 	LastErrors []string `json:"last_errors,omitempty"`
 	// CatchUps are the newest catch-up of each side that ran one (see CatchUpReport).
 	CatchUps []CatchUpReport `json:"catch_ups,omitempty"`
+	// Degraded is set when the school needs a person: its connection was lost, its mapping has
+	// invalid rows, or its queue holds dead jobs; Problems says which (engine_health.go).
+	Degraded bool            `json:"degraded"`
+	Problems []StatusProblem `json:"problems,omitempty"`
 }
 
 // Status gathers a school's status. It reads the store (and, for the mapping warning, the cached
@@ -86,5 +90,6 @@ func (e *Engine) Status(ctx context.Context, school SchoolID) (SchoolStatus, err
 			return st, err
 		}
 	}
+	st.health()
 	return st, nil
 }

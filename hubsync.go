@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/hubsync/hubsync/clock"
 	"github.com/hubsync/hubsync/hubspot"
 	"github.com/hubsync/hubsync/internal/procid"
@@ -142,6 +144,9 @@ type Config struct {
 	Retention Retention
 	// CatchUp configures catching up after downtime (see CatchUp and engine_catchup.go).
 	CatchUp CatchUp
+	// MeterProvider receives the engine's metrics (OpenTelemetry; the list is in
+	// engine_metrics.go). nil: no metrics, and nothing is wrapped.
+	MeterProvider metric.MeterProvider
 }
 
 // Engine syncs many schools. Create it with New; call Run to start its workers. Its methods are
@@ -160,6 +165,7 @@ type Engine struct {
 	// catchups is the in-process catch-up state (engine_catchup.go).
 	catchups *catchUps
 	journalc journalClient // the Webhooks Journal client, made on first use (engine_journal.go)
+	metrics  *metrics      // the instruments (engine_metrics.go); no-op without a MeterProvider
 
 	wake [laneCount]chan struct{} // one per lane: new work is ready
 	// holder names this process in the queue's leases (internal/procid), so another engine of
@@ -175,7 +181,13 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	m := newMetrics(cfg.MeterProvider)
+	if m.on {
+		cfg.HubSpot.HTTPClient = m.instrumentHTTP(cfg.HubSpot.HTTPClient)
+		cfg.Learners = countLearners(cfg.Learners, m)
+	}
 	e := &Engine{
+		metrics:  m,
 		cfg:      cfg,
 		clk:      clock.Or(cfg.Clock),
 		log:      cfg.Logger,
@@ -311,6 +323,8 @@ func (e *Engine) hubspotOptions() []hubspot.Option {
 // Run runs the engine's workers (one pool per lane, see engine_worker.go) until ctx ends, then
 // returns ctx's error after every worker has finished or released the jobs it held.
 func (e *Engine) Run(ctx context.Context) error {
+	e.registerMetrics()
+	defer e.unregisterMetrics()
 	e.reclaimDead(ctx)
 	var janitor sync.WaitGroup
 	janitor.Go(func() { e.janitor(ctx) })

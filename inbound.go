@@ -130,7 +130,7 @@ func (e *Engine) HubSpotWebhooks(opts WebhookOptions) http.Handler {
 		verify = hubspot.VerifyRequest
 	}
 	refusals := logthrottle.New(e.clk, logthrottle.Every)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return e.CountWebhooks("hubspot", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "hubsync: webhooks are POSTed", http.StatusMethodNotAllowed)
@@ -167,7 +167,7 @@ func (e *Engine) HubSpotWebhooks(opts WebhookOptions) http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusOK)
-	})
+	}))
 }
 
 func publicURL(r *http.Request, configured string) string {

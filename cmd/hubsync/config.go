@@ -26,6 +26,7 @@ type app struct {
 	usageLine      string // its arguments, for the help
 	summary        string // its line in the command table, for the help
 	cfg            config
+	notify         notifyConfig // the Notifier's flags (notify.go)
 	warnNoKey      sync.Once
 	sealWith       hubsync.Sealer // set by reseal: the keyring, counting what it opens
 	envs           []envFlag
@@ -106,6 +107,8 @@ func (a *app) flags(usageLine string) *flag.FlagSet {
 	a.str(fs, &c.lwRate, "learnworlds-rate-limit", "HUBSYNC_LEARNWORLDS_RATE_LIMIT", "", "LearnWorlds request budget as N/DURATION (default LearnWorlds' 30/10s)")
 	a.group = groupTokenKey
 	a.tokenKeyFlags(fs)
+	a.group = groupNotify
+	a.notifyFlags(fs)
 	a.group = ""
 	return fs
 }

@@ -15,12 +15,13 @@ const (
 	groupHubSpot     = "HubSpot"
 	groupLearnWorlds = "LearnWorlds"
 	groupTokenKey    = "Token key"
+	groupNotify      = "Notifications"
 )
 
 // textDefault is a default written at the end of a flag's text: " (default X)", " (default: X)".
 var textDefault = regexp.MustCompile(` \(default:? ([^()]*(?:\([^()]*\)[^()]*)*)\)$`)
 
-var sharedGroups = []string{groupStore, groupHubSpot, groupLearnWorlds, groupTokenKey}
+var sharedGroups = []string{groupStore, groupHubSpot, groupLearnWorlds, groupTokenKey, groupNotify}
 
 // examples are the lines "-h" ends with, by command name ("settings apply" for a subcommand).
 // A command without an entry shows none.

@@ -12,6 +12,7 @@ import (
 	"github.com/hubsync/hubsync/learnworlds"
 	"github.com/hubsync/hubsync/store/pgstore"
 	"github.com/hubsync/hubsync/store/sqlitestore"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // backend is what the command needs of a store: both sqlitestore and pgstore are one.
@@ -76,6 +77,8 @@ type engineOptions struct {
 	// gets a stand-in app whose every HTTP request fails with errStoreOnly, so nothing reaches
 	// HubSpot (status reads only the store).
 	storeOnly bool
+	// meters is Config.MeterProvider (nil: no metrics); serve's /metrics reads it.
+	meters metric.MeterProvider
 }
 
 // errStoreOnly is what a HubSpot request fails with in a command opened with storeOnly and no
@@ -160,8 +163,12 @@ func (a *app) open(ctx context.Context, o engineOptions) (*env, error) {
 		// redirect URL; only "connect" uses it.
 		redirect = defaultRedirectURL
 	}
+	notifier, err := a.notifier()
+	if err != nil {
+		return fail(err)
+	}
 	e.eng, err = hubsync.New(hubsync.Config{
-		Store: st, Queue: st, Learners: lms, Logger: a.log, Notifier: logNotifier{a},
+		Store: st, Queue: st, Learners: lms, Logger: a.log, Notifier: notifier, MeterProvider: o.meters,
 		HubSpot: hubsync.HubSpotApp{
 			ClientID: c.hsID, ClientSecret: c.hsSecret, AppID: appID, RedirectURL: redirect,
 			BaseURL: c.hsURL, AuthorizeURL: c.hsAuthURL, RateLimit: hsN, RateInterval: hsPer,
@@ -177,13 +184,13 @@ func (a *app) open(ctx context.Context, o engineOptions) (*env, error) {
 	return e, nil
 }
 
-// logNotifier reports a lost connection on stderr: the command has no mailer.
+// logNotifier reports a lost connection on stderr when no mailer is configured (notify.go).
 type logNotifier struct{ a *app }
 
 // ConnectionLost logs an error saying what to do (the command that hit it also ends with that
 // line); it never fails.
 func (n logNotifier) ConnectionLost(_ context.Context, school hubsync.SchoolID, to, reason string) error {
-	n.a.log.Error("hubsync: the HubSpot connection was lost; run \"hubsync connect\" again, then \"hubsync sync\" to catch up (no email sent: the command has no mailer)",
+	n.a.log.Error("hubsync: the HubSpot connection was lost; run \"hubsync connect\" again, then \"hubsync sync\" to catch up (no email sent: set --smtp-host or --notify-webhook-url)",
 		"school", school, "reason", reason, "notify", hubsync.MaskEmail(to))
 	return nil
 }

@@ -18,7 +18,10 @@ import (
 //
 //	POST /hubspot/webhooks      HubSpot contact webhooks (v3 signature with the client secret)
 //	POST /learnworlds/webhooks  LearnWorlds webhooks (needs --learnworlds-webhook-secret)
-//	GET  /healthz               {"ok":true} while the store answers; open, says nothing else
+//	GET  /healthz               {"ok":true} while the workers run; open, says nothing else
+//	GET  /readyz                {"ok":true} while the store answers, 503 otherwise; open
+//	GET  /metrics               Prometheus metrics, with "Authorization: Bearer <--metrics-token
+//	                            or --admin-token>"; off without one (serve_ops.go)
 //	GET  /status                the school's status (the JSON of "hubsync status --json"),
 //	                            with "Authorization: Bearer <--admin-token>"; off without one
 //	     /settings/             the school's settings page, behind the same --admin-token (the
@@ -35,6 +38,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	workers := fs.Int("workers", hubsync.WorkersDefault, "engine workers")
 	limitsOf := a.limitFlags(fs)
 	journal := journalFlag(a, fs)
+	var metricsToken string
+	a.opsFlags(fs, &metricsToken)
 	if err := a.parse(fs, args, slog.LevelInfo); err != nil {
 		return err
 	}
@@ -44,6 +49,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	useJournal, err := journal()
 	if err != nil {
+		return err
+	}
+	if err := checkMetricsToken(metricsToken); err != nil {
 		return err
 	}
 	if *workers < 1 {
@@ -57,7 +65,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	default:
 		return &usageError{msg: fmt.Sprintf("--learnworlds-webhook-scheme %q: want static or hmac", a.cfg.lwHookScheme)}
 	}
-	opts := engineOptions{needLW: true, workers: *workers, journal: useJournal}
+	exporter := newMetricsExporter()
+	defer exporter.shutdown(context.WithoutCancel(ctx))
+	opts := engineOptions{needLW: true, workers: *workers, journal: useJournal, meters: exporter.provider}
 	if limits.adminToken != "" {
 		opts.redirectURL = settingsRedirectURL(public, listen) // the settings page's Connect
 	}
@@ -73,22 +83,17 @@ func runServe(ctx context.Context, a *app, args []string) error {
 
 	mux := http.NewServeMux()
 	hooks := make(capConcurrent, limits.maxWebhooks) // one cap for both webhook endpoints
-	mux.Handle("/hubspot/webhooks", hooks.wrap(eng.HubSpotWebhooks(hubsync.WebhookOptions{PublicURL: public, AllowV1V2: limits.legacySignatures})))
+	mux.Handle("/hubspot/webhooks", countedCap(eng, "hubspot", hooks, eng.HubSpotWebhooks(hubsync.WebhookOptions{PublicURL: public, AllowV1V2: limits.legacySignatures})))
 	if limits.legacySignatures {
 		a.log.Warn("hubsync: --hubspot-legacy-signatures is on: HubSpot v1/v2 signatures, which have no timestamp, are accepted")
 	}
 	if a.cfg.lwHookSecret != "" {
-		mux.Handle("/learnworlds/webhooks", hooks.wrap(e.learners.EngineWebhooks(school, learnworlds.Verifier{Secret: a.cfg.lwHookSecret, Scheme: scheme}, eng, e.store, a.log)))
+		mux.Handle("/learnworlds/webhooks", countedCap(eng, "learnworlds", hooks, eng.CountWebhooks("learnworlds", e.learners.EngineWebhooks(school, learnworlds.Verifier{Secret: a.cfg.lwHookSecret, Scheme: scheme}, eng, e.store, a.log))))
 	} else {
 		a.log.Warn("hubsync: --learnworlds-webhook-secret is not set; /learnworlds/webhooks is off and LearnWorlds changes reach HubSpot only through \"hubsync sync\"")
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := e.store.Stats(r.Context(), school); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ok": false, "error": "store unavailable"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
-	})
+	var ops opsEndpoints
+	ops.mount(mux, e.store, school, exporter, limits.adminToken, metricsToken, a.log)
 	mux.Handle("GET /status", requireAdmin(limits.adminToken, a.log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st, err := eng.Status(r.Context(), school)
 		if err != nil {
@@ -119,7 +124,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	workCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorkers()
 	engineDone := make(chan error, 1)
-	go func() { engineDone <- eng.Run(workCtx) }()
+	go func() { engineDone <- eng.Run(workCtx); ops.stopped.Store(true) }()
 
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(a.stdout, "Serving school %q on %s\n", school, base)
@@ -127,7 +132,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if a.cfg.lwHookSecret != "" {
 		fmt.Fprintf(a.stdout, "  LearnWorlds webhooks: %s/learnworlds/webhooks\n", base)
 	}
-	fmt.Fprintf(a.stdout, "  health: %s/healthz  status: %s/status\n", base, base)
+	fmt.Fprintf(a.stdout, "  health: %s/healthz  ready: %s/readyz  status: %s/status  metrics: %s/metrics\n", base, base, base, base)
 	if limits.adminToken != "" {
 		fmt.Fprintf(a.stdout, "  settings page:        %s%s/ (OAuth redirect URL for the HubSpot app: %s)\n", base, settingsPath, opts.redirectURL)
 	}

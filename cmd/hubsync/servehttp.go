@@ -70,22 +70,15 @@ func (a *app) limitFlags(fs *flag.FlagSet) func() (serveLimits, error) {
 	}
 }
 
-// capConcurrent lets at most n requests through h at once, shared by every handler it wraps
-// (make one per group of handlers); one more is answered 503 with Retry-After at once, so the
-// sender retries later instead of holding a connection open.
+// capConcurrent lets at most n requests through the handlers it guards (countedCap) at once,
+// shared by all of them (make one per group of handlers); one more is answered 503 with
+// Retry-After at once, so the sender retries later instead of holding a connection open.
 type capConcurrent chan struct{}
 
-func (c capConcurrent) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case c <- struct{}{}:
-			defer func() { <-c }()
-			h.ServeHTTP(w, r)
-		default:
-			w.Header().Set("Retry-After", webhookRetryAfter)
-			http.Error(w, "hubsync: too many webhook requests at once; retry", http.StatusServiceUnavailable)
-		}
-	})
+// capRefuse answers a request over the cap: 503 with Retry-After.
+func capRefuse(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Retry-After", webhookRetryAfter)
+	http.Error(w, "hubsync: too many webhook requests at once; retry", http.StatusServiceUnavailable)
 }
 
 // requireAdmin answers h only to a request carrying "Authorization: Bearer <token>"; others get

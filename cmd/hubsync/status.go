@@ -33,10 +33,13 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		if err := enc.Encode(st); err != nil {
+			return err
+		}
+		return degradedExit(st)
 	}
 	printStatus(a.stdout, st)
-	return nil
+	return degradedExit(st)
 }
 
 // printStatus prints a SchoolStatus as a two-column table.
@@ -44,6 +47,7 @@ func printStatus(w io.Writer, st hubsync.SchoolStatus) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%s\n", k, termSafe(fmt.Sprint(v))) } // values hold HubSpot's words
 	row("school", st.School)
+	row("health", healthLine(st))
 	switch {
 	case st.Connected:
 		row("HubSpot", fmt.Sprintf("connected to portal %d (%s)", st.PortalID, st.Domain))
