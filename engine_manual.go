@@ -488,7 +488,7 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 // badEmailReason is the reason a learner whose email HubSpot would refuse is skipped with; it
 // names the address masked.
 func badEmailReason(email string) string {
-	return "learner has no valid email: " + ValidateEmail(email).Error()
+	return reasonBadEmail + ValidateEmail(email).Error()
 }
 
 // pageDone tallies a finished page.
@@ -539,7 +539,7 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 		for _, l := range learners {
 			ct, ok := contacts[FoldEmail(l.Email)]
 			if !ok {
-				r.log.add(FoldEmail(l.Email), OutcomeSkipped, "no HubSpot contact with this email")
+				r.log.add(FoldEmail(l.Email), OutcomeSkipped, reasonNoContact)
 				continue
 			}
 			note, skip, err := r.manualNote(ctx, ct, l)

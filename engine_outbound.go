@@ -261,7 +261,7 @@ func (r *outRun) consented(ctx context.Context, x *pending) (bool, error) {
 		}
 	}
 	if (x.learner != nil && !x.learner.MarketingConsent) || (x.learner == nil && !x.known) {
-		r.log.add(x.email, OutcomeSkipped, "GDPR toolkit on and the learner has not accepted marketing cookies")
+		r.log.add(x.email, OutcomeSkipped, reasonNoConsent)
 		return false, nil
 	}
 	return true, nil
