@@ -97,6 +97,8 @@ type outRun struct {
 	// HubSpot enforces itself, so a stage can be sent without reading the current one first.
 	optimistic bool
 	log        *recordLog
+	// plan, in a dry run, takes the upsert's place (engine_dryrun.go).
+	plan *dryPlan
 }
 
 func (e *Engine) newOutRun(ctx context.Context, school SchoolID) (*outRun, error) {
@@ -200,6 +202,9 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 	inputs, sent := r.decide(live, current)
 	if len(inputs) == 0 {
 		return nil
+	}
+	if r.plan != nil {
+		return r.planUpsert(ctx, inputs, sent)
 	}
 	results, err := r.p.client.BatchUpsertByEmail(ctx, inputs)
 	if err != nil {

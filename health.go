@@ -29,7 +29,9 @@ const (
 )
 
 // HealthStatuses lists the statuses.
-func HealthStatuses() []HealthStatus { return []HealthStatus{HealthInSync, HealthExcluded, HealthFailing} }
+func HealthStatuses() []HealthStatus {
+	return []HealthStatus{HealthInSync, HealthExcluded, HealthFailing}
+}
 
 // Validate reports a status that is not one of the constants; the error wraps ErrInvalidValue.
 func (s HealthStatus) Validate() error {

@@ -375,6 +375,7 @@ type inRun struct {
 	fields   FieldIndex
 	p        *portal
 	log      *recordLog
+	plan     *dryPlan // in a dry run, takes the LMS writes' place (engine_dryrun.go)
 }
 
 // newInRun builds an inbound pass. idle is true when nothing points to the LMS (no inbound row
@@ -643,6 +644,11 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 		}
 		return nil
 	}
+	if r.plan != nil {
+		r.plan.lmsChanges(email, learner, values, written)
+		r.log.add(email, OutcomeUpdated, joinReasons(note, partial(problems)))
+		return nil
+	}
 	updated, err := r.e.cfg.Learners.Update(ctx, r.school, learner.ID, values)
 	if err != nil {
 		if recordRefused(err) {
@@ -804,6 +810,11 @@ func (r *inRun) create(ctx context.Context, c hubspot.Contact, email string) err
 	values, written, problems, ok := r.newLearnerValues(c)
 	if !ok {
 		r.log.add(email, OutcomeFailed, joinReasons(problems...))
+		return nil
+	}
+	if r.plan != nil {
+		r.plan.lmsChanges(email, Learner{}, values, written)
+		r.log.add(email, OutcomeCreated, partial(problems))
 		return nil
 	}
 	var created Learner
