@@ -193,7 +193,9 @@ func maskAny(v any) any {
 	return v
 }
 
-var emailPattern = regexp.MustCompile(`[A-Za-z0-9!#$%&'*+/=?^_` + "`" + `{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+`)
+// emailPattern finds addresses in text; "|", braces and quotes end one, as they separate the
+// parts of job keys and JSON.
+var emailPattern = regexp.MustCompile(`[A-Za-z0-9!#$%&*+/=?^_~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+`)
 
 // MaskEmails masks (MaskEmail) every email address in s: for text from outside, such as an error
 // or a payload, that may hold some.
