@@ -127,6 +127,9 @@ func (e *Engine) DryRun(ctx context.Context, school SchoolID, dir Direction, emi
 	}
 	tot := DryRunTotals{Direction: dir, Phases: manualPhases(dir, settings), StartedAt: e.clk.Now()}
 	plan := &dryPlan{matchedToLMS: map[string]bool{}}
+	if dir.ToHubSpot() && dir.ToLMS() {
+		plan.sent = map[string]plannedContact{}
+	}
 	for _, phase := range tot.Phases {
 		plan.phase = phase
 		cursor := ""
@@ -143,6 +146,17 @@ func (e *Engine) DryRun(ctx context.Context, school SchoolID, dir Direction, emi
 			}
 			plan.records = plan.records[:0]
 			if res.next == "" {
+				if phase == PhaseCreateLearners {
+					// The contacts the first phase would have created come last in HubSpot's
+					// listing, each with its sync state: the real run finds them unchanged.
+					for _, em := range plan.created {
+						rec := PlanRecord{Phase: phase, Direction: DirectionToLMS, Email: em, Action: PlanUnchanged}
+						tot.add(rec)
+						if err := emit(rec); err != nil {
+							return tot, err
+						}
+					}
+				}
 				break
 			}
 			cursor = res.next
@@ -217,6 +231,17 @@ type dryPlan struct {
 	// matchedToLMS: the emails the HubSpot -> LMS phase would write, whose sync state would then
 	// exist, so the create phase finds them matched as the real run does.
 	matchedToLMS map[string]bool
+	// sent, in a run of both directions, holds what the LMS -> HubSpot phase would have written
+	// to each contact (created: the contact would be new), so the later phases read HubSpot and
+	// the sync states as the real run would find them. created keeps the new ones in order.
+	sent    map[string]plannedContact
+	created []string
+}
+
+// plannedContact is what the plan's first phase would have written to one contact.
+type plannedContact struct {
+	props   map[string]string
+	created bool
 }
 
 func (p *dryPlan) reset() {
@@ -256,8 +281,65 @@ func (p *dryPlan) collect(e *Engine, ctx context.Context, l *recordLog) {
 	}
 }
 
-// matched reports whether a dry run's HubSpot -> LMS phase would have written email's learner.
-func (p *dryPlan) matched(email string) bool { return p != nil && p.matchedToLMS[email] }
+// matched reports whether a dry run's earlier phases would have given email a sync state.
+func (p *dryPlan) matched(email string) bool {
+	if p == nil {
+		return false
+	}
+	_, sent := p.sent[email]
+	return p.matchedToLMS[email] || sent
+}
+
+// overlay, in a dry run of both directions, makes the contacts read for emails look as the
+// first phase would have left them: its values over what HubSpot holds, and the contacts it
+// would have created. A real run (nil) changes nothing.
+func (p *dryPlan) overlay(contacts map[string]hubspot.Contact, emails []string, now time.Time) {
+	if p == nil || p.sent == nil {
+		return
+	}
+	for _, em := range emails {
+		pc, ok := p.sent[em]
+		if !ok {
+			continue
+		}
+		c, exists := contacts[em]
+		if !exists {
+			if !pc.created {
+				continue
+			}
+			c = hubspot.Contact{ID: "planned", Properties: map[string]string{"email": em}, UpdatedAt: now}
+		}
+		props := maps.Clone(c.Properties)
+		if props == nil {
+			props = map[string]string{}
+		}
+		maps.Copy(props, pc.props)
+		c.Properties = props
+		contacts[em] = c
+	}
+}
+
+// state, in a dry run of both directions, is st as the first phase would have left it.
+func (p *dryPlan) state(st SyncState) SyncState {
+	if p == nil || p.sent == nil {
+		return st
+	}
+	pc, ok := p.sent[FoldEmail(st.Email)]
+	if !ok {
+		return st
+	}
+	sent := maps.Clone(st.SentToHubSpot)
+	if sent == nil {
+		sent = map[string]string{}
+	}
+	for k, v := range pc.props {
+		if k != LifecycleProperty {
+			sent[k] = v
+		}
+	}
+	st.SentToHubSpot = sent
+	return st
+}
 
 // lmsChanges notes the values a learner write would set: learner's current values (none for a
 // new learner) against the new ones, in HubSpot's string form.
@@ -305,6 +387,12 @@ func (r *outRun) planUpsert(ctx context.Context, inputs []hubspot.UpsertInput, s
 			ch = append(ch, FieldChange{Field: k, Old: c.Properties[k], New: in.Properties[k]})
 		}
 		r.plan.changes[x.email] = ch
+		if r.plan.sent != nil {
+			r.plan.sent[x.email] = plannedContact{props: maps.Clone(in.Properties), created: !exists}
+			if !exists {
+				r.plan.created = append(r.plan.created, x.email)
+			}
+		}
 		if exists {
 			r.log.add(x.email, OutcomeUpdated, partial(x.problems))
 		} else {

@@ -537,6 +537,7 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 		if err != nil {
 			return pageResult{}, err
 		}
+		plan.overlay(contacts, emails, e.clk.Now())
 		for _, l := range learners {
 			ct, ok := contacts[FoldEmail(l.Email)]
 			if !ok {

@@ -635,6 +635,7 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 	if err != nil {
 		return err
 	}
+	st = r.plan.state(st) // a dry run: as its first phase would have left it
 	values, written, problems := r.inboundValues(c, changedAt, learner, movedFrom, st, rows)
 	if len(values) == 0 {
 		if len(problems) > 0 {
