@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sync health: what each learner's latest sync said, like HubSpot Data Sync's sync health lists.
@@ -70,8 +71,8 @@ type HealthEntry struct {
 	Status    HealthStatus
 	// Exclusion is set for an excluded learner.
 	Exclusion Exclusion
-	// Reason is the sync log's sentence for a failing learner and for ExcludedOther (emails in
-	// it masked), empty otherwise.
+	// Reason is the sync log's sentence for a failing learner and for ExcludedOther (at most 200
+	// bytes; emails in it as the log holds them: mask them to print), empty otherwise.
 	Reason string
 	// At is when the sync that said so ran.
 	At time.Time
@@ -170,7 +171,7 @@ func HealthOf(en SyncLogEntry, learnerID string) (h HealthEntry, ok bool) {
 	}
 	switch {
 	case en.Outcome == OutcomeFailed:
-		h.Status, h.Reason = HealthFailing, en.Reason
+		h.Status, h.Reason = HealthFailing, clipReason(en.Reason)
 	case strings.HasPrefix(en.Reason, reasonTimeline):
 		return HealthEntry{}, false
 	case en.Outcome == OutcomeSkipped:
@@ -185,10 +186,26 @@ func HealthOf(en SyncLogEntry, learnerID string) (h HealthEntry, ok bool) {
 		case en.Reason == reasonNoContact:
 			h.Exclusion = ExcludedNoContact
 		default:
-			h.Exclusion, h.Reason = ExcludedOther, en.Reason
+			h.Exclusion, h.Reason = ExcludedOther, clipReason(en.Reason)
 		}
 	default:
 		h.Status = HealthInSync
 	}
 	return h, true
+}
+
+// healthReasonMax bounds the reason a health record keeps, so a long error costs a failing
+// learner a bounded row (the sync log keeps the whole sentence).
+const healthReasonMax = 200
+
+// clipReason cuts s to at most healthReasonMax bytes, on a rune boundary, marking the cut.
+func clipReason(s string) string {
+	if len(s) <= healthReasonMax {
+		return s
+	}
+	cut := healthReasonMax - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

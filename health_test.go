@@ -36,6 +36,7 @@ func TestHealthOf(t *testing.T) {
 		{"timeline event sent says nothing", en("a@x.example", hubsync.OutcomeCreated, "timeline event signed_up"), "", false, "", "", ""},
 		{"timeline event skipped says nothing", en("a@x.example", hubsync.OutcomeSkipped, "timeline event signed_up is switched off"), "", false, "", "", ""},
 		{"timeline event failing is failing", en("a@x.example", hubsync.OutcomeFailed, "timeline event signed_up: 400"), "", true, hubsync.HealthFailing, "", "timeline event signed_up: 400"},
+		{"a long failure is clipped", en("a@x.example", hubsync.OutcomeFailed, strings.Repeat("é", 150)), "", true, hubsync.HealthFailing, "", strings.Repeat("é", 98) + "…"},
 		{"no email and no learner", en("", hubsync.OutcomeFailed, "undecodable contact job"), "", false, "", "", ""},
 	} {
 		h, ok := hubsync.HealthOf(c.en, c.learner)
