@@ -159,6 +159,9 @@ type CatchUpReport struct {
 	// that is, not already queued by a webhook or an earlier catch-up.
 	Found  int `json:"found"`
 	Queued int `json:"queued"`
+	// Skipped counts the learners found that could not be queued (no valid email: LearnerChanged
+	// would refuse them too); each is logged with its reason, the email masked.
+	Skipped int `json:"skipped,omitempty"`
 	// Requests counts the HubSpot requests the catch-up itself sent (search pages, journal reads
 	// and files, token refreshes). The inbound jobs it queued then read their contacts as any
 	// webhook's do: about Queued/100 batch reads more.
@@ -474,7 +477,7 @@ func (e *Engine) handleCatchUp(ctx context.Context, school SchoolID, j Job) erro
 	}
 	e.catchups.note(school, p.Side, start)
 	e.log.Info("hubsync: caught up", "school", school, "side", p.Side, "source", rep.Source, "reason", rep.Reason,
-		"from", rep.From, "to", rep.To, "found", rep.Found, "queued", rep.Queued, "hubspot_requests", rep.Requests)
+		"from", rep.From, "to", rep.To, "found", rep.Found, "queued", rep.Queued, "skipped", rep.Skipped, "hubspot_requests", rep.Requests)
 	return nil
 }
 
@@ -615,12 +618,17 @@ func (e *Engine) catchUpLMS(ctx context.Context, school SchoolID, rep *CatchUpRe
 			return err
 		}
 		rep.Found++
-		if ValidateEmail(FoldEmail(l.Email)) != nil {
-			continue // LearnerChanged would refuse it too
+		email := FoldEmail(l.Email)
+		var job JobSpec
+		err := ValidateEmail(email)
+		if err == nil {
+			l.Email = email
+			job, err = contactJob(school, l)
 		}
-		l.Email = FoldEmail(l.Email)
-		job, err := contactJob(school, l)
 		if err != nil {
+			// LearnerChanged would refuse it too; say so instead of dropping it silently.
+			rep.Skipped++
+			e.log.Warn("hubsync: LMS catch-up skipped a learner", "school", school, "learner_id", l.ID, "reason", err)
 			continue
 		}
 		if jobs = append(jobs, job); len(jobs) >= 200 {

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hubsync/hubsync"
@@ -16,7 +18,12 @@ func runCatchUp(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("--since 6h|2026-03-02T09:00:00Z [--side hubspot|lms]")
 	since := fs.String("since", "", "where the catch-up starts: a duration back from now (72h) or an RFC 3339 time")
 	side := fs.String("side", string(hubsync.CatchUpHubSpot), "what to read: hubspot (contact changes into the LMS) or lms (learner changes into HubSpot)")
+	journal := journalFlag(a, fs)
 	if err := a.parse(fs, args, quiet); err != nil {
+		return err
+	}
+	useJournal, err := journal()
+	if err != nil {
 		return err
 	}
 	start, err := parseSince(*since, time.Now())
@@ -27,7 +34,7 @@ func runCatchUp(ctx context.Context, a *app, args []string) error {
 	if s != hubsync.CatchUpHubSpot && s != hubsync.CatchUpLMS {
 		return &usageError{msg: fmt.Sprintf("--side %q: want hubspot or lms", *side)}
 	}
-	e, err := a.open(ctx, engineOptions{needLW: true})
+	e, err := a.open(ctx, engineOptions{needLW: true, journal: useJournal})
 	if err != nil {
 		return err
 	}
@@ -76,8 +83,26 @@ func parseSince(v string, now time.Time) (time.Time, error) {
 func catchUpLine(r hubsync.CatchUpReport) string {
 	line := fmt.Sprintf("%s catch-up (%s, %s): %s .. %s, %d changes found, %d queued, %d HubSpot requests",
 		r.Side, r.Source, r.Reason, r.From.UTC().Format(time.RFC3339), r.To.UTC().Format(time.RFC3339), r.Found, r.Queued, r.Requests)
+	if r.Skipped > 0 {
+		line += fmt.Sprintf(", %d skipped (no valid email; see the log)", r.Skipped)
+	}
 	if r.Note != "" {
-		line += "; " + r.Note
+		line += "; " + termSafe(r.Note)
 	}
 	return line
+}
+
+// journalFlag registers --hubspot-journal (HUBSYNC_HUBSPOT_JOURNAL) on fs; the function it returns
+// reads it once fs is parsed.
+func journalFlag(a *app, fs *flag.FlagSet) func() (bool, error) {
+	var v string
+	a.str(fs, &v, "hubspot-journal", "HUBSYNC_HUBSPOT_JOURNAL", "false",
+		"catch up from HubSpot's Webhooks Journal (true) instead of CRM search, for apps set up for it (docs/catchup.md)")
+	return func() (bool, error) {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, &usageError{msg: fmt.Sprintf("--hubspot-journal %q: want true or false", v)}
+		}
+		return on, nil
+	}
 }

@@ -60,6 +60,8 @@ type engineOptions struct {
 	needLW     bool
 	// workers is Config.Workers (0: hubsync.WorkersDefault).
 	workers int
+	// journal is Config.CatchUp.Journal (--hubspot-journal).
+	journal bool
 }
 
 // defaultRedirectURL is the OAuth redirect URL of the default --listen address of connect.
@@ -138,6 +140,7 @@ func (a *app) open(ctx context.Context, o engineOptions) (*env, error) {
 		},
 		OnProgress: o.onProgress,
 		Workers:    o.workers,
+		CatchUp:    hubsync.CatchUp{Journal: o.journal},
 	})
 	if err != nil {
 		return fail(err)

@@ -34,10 +34,15 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	a.str(fs, &public, "public-url", "HUBSYNC_PUBLIC_URL", "", "the HubSpot webhook URL exactly as registered in the app, when behind a proxy or TLS terminator (its signature covers the URL)")
 	workers := fs.Int("workers", hubsync.WorkersDefault, "engine workers")
 	limitsOf := a.limitFlags(fs)
+	journal := journalFlag(a, fs)
 	if err := a.parse(fs, args, slog.LevelInfo); err != nil {
 		return err
 	}
 	limits, err := limitsOf()
+	if err != nil {
+		return err
+	}
+	useJournal, err := journal()
 	if err != nil {
 		return err
 	}
@@ -52,7 +57,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	default:
 		return &usageError{msg: fmt.Sprintf("--learnworlds-webhook-scheme %q: want static or hmac", a.cfg.lwHookScheme)}
 	}
-	opts := engineOptions{needLW: true, workers: *workers}
+	opts := engineOptions{needLW: true, workers: *workers, journal: useJournal}
 	if limits.adminToken != "" {
 		opts.redirectURL = settingsRedirectURL(public, listen) // the settings page's Connect
 	}
