@@ -29,7 +29,11 @@
 //   - [Engine.HubSpotWebhooks] is the http.Handler for HubSpot's signed contact webhooks
 //     (HubSpot -> LMS and two-way; see inbound.go for the echo and conflict rules).
 //   - [Engine.StartManualSync], [Engine.ManualSync] and [Engine.CancelManualSync] run the
-//     resumable backfill; [Engine.Status] gathers what a settings screen shows.
+//     resumable backfill; [Engine.DryRun] plans one without writing anything; [Engine.Status]
+//     gathers what a settings screen shows.
+//   - [Engine.SyncHealth], [Engine.SyncHealthAll] and [Engine.SyncHealthSummary] list the
+//     learners in sync, excluded and failing; [Engine.DeadLetters], [Engine.ReplayDead] and
+//     [Engine.DiscardDead] handle the jobs the queue gave up on.
 //   - Run also starts a janitor that deletes webhook dedupe records and sync log entries past
 //     their [Retention] (72 hours and 30 days by default); [Engine.Prune] is one pass of it. While
 //     HubSpot is down, a school's queue takes repeatable timeline events until it holds
@@ -91,7 +95,8 @@
 // The engine reaches the outside only through interfaces declared in store.go, queue.go and
 // learners.go: [Store]
 // (settings, tokens, per-learner sync state, once-event ledger, webhook dedupe, checkpoints, the
-// per-record sync log), [Queue] (durable leased jobs with coalescing keys and run-at times),
+// per-record sync log, sync health), [Queue] (durable leased jobs with coalescing keys and run-at
+// times, dead letters to replay or discard),
 // [Clock] (package clock; nil means real time) and [Learners] (the LMS side: a host implements it
 // over its own database, package learnworlds implements it over the public API). Failures are
 // reported with sentinel errors such as [ErrNotFound], [ErrConflict] and [ErrLeaseLost], checked
@@ -119,6 +124,8 @@
 //   - timeline.go: EventKind, Activity, OccurrenceID and OnceKey
 //   - settings.go: Settings and its Validate; ValidateEmail, FoldEmail, MaskEmail
 //   - errors.go: sentinel errors and the control errors (ErrUnavailable, RetryAfter, Permanent)
+//   - health.go: sync health (HealthEntry, HealthStatus, Exclusion, HealthFilter) and HealthOf,
+//     the rule from a sync log entry to a learner's health
 //
 // Ports, the interfaces the engine reaches the outside through (and their records):
 //
@@ -143,11 +150,14 @@
 //   - engine_manual.go: manual sync
 //   - engine_manual_progress.go: manual sync progress: time worked, rate and ETA, its JSON form
 //   - engine_status.go: Status for settings screens
-//   - engine_health.go: a school's health in Status (degraded: connection lost, invalid
+//   - engine_status_health.go: a school's health in Status (degraded: connection lost, invalid
 //     mapping rows, dead jobs)
 //   - engine_metrics.go, engine_metrics_lms.go: the OpenTelemetry instruments
 //     (Config.MeterProvider), the counting HubSpot transport and Learners, CountWebhooks
-//   - engine_synclog.go: collecting a batch's sync log entries
+//   - engine_synclog.go: collecting a batch's sync log entries, written with their sync health
+//   - engine_health.go: the sync health lists (SyncHealth, SyncHealthAll, SyncHealthSummary)
+//   - engine_deadletters.go: dead letters listed masked, replayed, discarded; MaskEmails
+//   - engine_dryrun.go: DryRun, a manual sync with a plan in place of every write
 //   - engine_janitor.go: Retention, the janitor and Prune
 //   - engine_bounds.go: the cap on repeatable timeline events queued during a long outage
 //   - reseal.go: ResealConnections, re-sealing every school's tokens

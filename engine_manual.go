@@ -145,16 +145,7 @@ func (e *Engine) StartManualSync(ctx context.Context, school SchoolID, dir Direc
 	if owner != me {
 		return prev, ErrSyncRunning
 	}
-	var phases []string
-	if dir.ToHubSpot() {
-		phases = append(phases, PhaseToHubSpot)
-	}
-	if dir.ToLMS() {
-		phases = append(phases, PhaseToLMS)
-		if settings.Inbound.CreateLearners {
-			phases = append(phases, PhaseCreateLearners)
-		}
-	}
+	phases := manualPhases(dir, settings)
 	now := e.clk.Now()
 	prog := ManualProgress{Run: run, State: ManualRunning, Direction: dir, Phase: phases[0], Phases: phases,
 		StartedAt: now, UpdatedAt: now, Total: -1}
@@ -371,11 +362,11 @@ func (p *ManualProgress) add(res pageResult) {
 func (e *Engine) manualPage(ctx context.Context, school SchoolID, phase, cursor string) (pageResult, error) {
 	switch phase {
 	case PhaseToHubSpot:
-		return e.manualToHubSpot(ctx, school, cursor)
+		return e.manualToHubSpot(ctx, school, cursor, nil)
 	case PhaseToLMS:
-		return e.manualToLMS(ctx, school, cursor)
+		return e.manualToLMS(ctx, school, cursor, nil)
 	case PhaseCreateLearners:
-		return e.manualCreate(ctx, school, cursor)
+		return e.manualCreate(ctx, school, cursor, nil)
 	}
 	return pageResult{}, fmt.Errorf("hubsync: unknown manual sync phase %q", phase)
 }
@@ -446,8 +437,10 @@ func (e *Engine) listPage(ctx context.Context, school SchoolID, cursor string) (
 	return page, nil
 }
 
-func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor string) (pageResult, error) {
-	page, err := e.listPage(ctx, school, cursor)
+// manualToHubSpot runs one page of the LMS -> HubSpot phase; with a plan (a dry run) it writes
+// nothing and the plan collects what it would have done.
+func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor string, plan *dryPlan) (pageResult, error) {
+	page, err := e.pageFor(ctx, school, cursor, plan)
 	if err != nil {
 		return pageResult{}, err
 	}
@@ -455,13 +448,16 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 	if err != nil {
 		return pageResult{}, err
 	}
-	defer e.writeLog(ctx, r.log)
+	r.plan = plan
+	defer plan.collect(e, ctx, r.log)
 	seen := map[string]bool{}
 	xs := make([]*pending, 0, manualOutboundSize)
 	for i := range page.Learners {
 		l := page.Learners[i]
 		email := FoldEmail(l.Email)
 		switch {
+		case email == "":
+			r.log.addLearner(l.ID, OutcomeSkipped, badEmailReason(email))
 		case ValidateEmail(email) != nil:
 			r.log.add(email, OutcomeSkipped, badEmailReason(email))
 		case seen[email]:
@@ -483,7 +479,7 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 // badEmailReason is the reason a learner whose email HubSpot would refuse is skipped with; it
 // names the address masked.
 func badEmailReason(email string) string {
-	return "learner has no valid email: " + ValidateEmail(email).Error()
+	return reasonBadEmail + ValidateEmail(email).Error()
 }
 
 // pageDone tallies a finished page.
@@ -493,16 +489,17 @@ func pageDone(log *recordLog, handled int, next string, total int) pageResult {
 	return res
 }
 
-func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string) (pageResult, error) {
+func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string, plan *dryPlan) (pageResult, error) {
 	r, idle, err := e.newInRun(ctx, school)
 	if err != nil {
 		return pageResult{}, err
 	}
-	page, err := e.listPage(ctx, school, cursor)
+	r.plan = plan
+	page, err := e.pageFor(ctx, school, cursor, plan)
 	if err != nil {
 		return pageResult{}, err
 	}
-	defer e.writeLog(ctx, r.log)
+	defer plan.collect(e, ctx, r.log)
 	if idle || len(r.rows) == 0 {
 		// Every record still gets its one outcome, so the counts add up to Done.
 		for _, l := range page.Learners {
@@ -518,7 +515,11 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 			email := FoldEmail(l.Email)
 			if ValidateEmail(email) != nil {
 				// HubSpot would refuse the address: say so, rather than "no contact".
-				r.log.add(email, OutcomeSkipped, badEmailReason(email))
+				if email == "" {
+					r.log.addLearner(l.ID, OutcomeSkipped, badEmailReason(email))
+				} else {
+					r.log.add(email, OutcomeSkipped, badEmailReason(email))
+				}
 				continue
 			}
 			learners = append(learners, l)
@@ -531,10 +532,11 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 		if err != nil {
 			return pageResult{}, err
 		}
+		plan.overlay(contacts, emails, e.clk.Now())
 		for _, l := range learners {
 			ct, ok := contacts[FoldEmail(l.Email)]
 			if !ok {
-				r.log.add(FoldEmail(l.Email), OutcomeSkipped, "no HubSpot contact with this email")
+				r.log.add(FoldEmail(l.Email), OutcomeSkipped, reasonNoContact)
 				continue
 			}
 			note, skip, err := r.manualNote(ctx, ct, l)
@@ -581,20 +583,21 @@ func (r *inRun) manualNote(ctx context.Context, ct hubspot.Contact, l Learner) (
 	return "matched by additional email " + MaskEmail(email), false, nil
 }
 
-func (e *Engine) manualCreate(ctx context.Context, school SchoolID, cursor string) (pageResult, error) {
+func (e *Engine) manualCreate(ctx context.Context, school SchoolID, cursor string, plan *dryPlan) (pageResult, error) {
 	r, idle, err := e.newInRun(ctx, school)
 	if err != nil || idle {
 		return pageResult{total: -1}, err
 	}
+	r.plan = plan
 	contacts, next, err := r.p.client.ListContactsPage(ctx, hubspot.ListOptions{Properties: r.props()}, cursor)
 	if err != nil {
 		return pageResult{}, err
 	}
-	defer e.writeLog(ctx, r.log)
+	defer plan.collect(e, ctx, r.log)
 	for _, ct := range contacts {
 		email := FoldEmail(ct.Properties["email"])
 		// A contact the learner walk already matched has sync state: nothing to create.
-		if _, err := e.cfg.Store.GetSyncState(ctx, school, email); err == nil {
+		if _, err := e.cfg.Store.GetSyncState(ctx, school, email); err == nil || plan.matched(email) {
 			r.log.add(email, OutcomeUnchanged, "")
 			continue
 		}

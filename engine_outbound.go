@@ -97,6 +97,8 @@ type outRun struct {
 	// HubSpot enforces itself, so a stage can be sent without reading the current one first.
 	optimistic bool
 	log        *recordLog
+	// plan, in a dry run, takes the upsert's place (engine_dryrun.go).
+	plan *dryPlan
 }
 
 func (e *Engine) newOutRun(ctx context.Context, school SchoolID) (*outRun, error) {
@@ -201,6 +203,9 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 	if len(inputs) == 0 {
 		return nil
 	}
+	if r.plan != nil {
+		return r.planUpsert(ctx, inputs, sent)
+	}
 	results, err := r.p.client.BatchUpsertByEmail(ctx, inputs)
 	if err != nil {
 		return err
@@ -261,7 +266,7 @@ func (r *outRun) consented(ctx context.Context, x *pending) (bool, error) {
 		}
 	}
 	if (x.learner != nil && !x.learner.MarketingConsent) || (x.learner == nil && !x.known) {
-		r.log.add(x.email, OutcomeSkipped, "GDPR toolkit on and the learner has not accepted marketing cookies")
+		r.log.add(x.email, OutcomeSkipped, reasonNoConsent)
 		return false, nil
 	}
 	return true, nil

@@ -13,6 +13,9 @@ type recordLog struct {
 	dir     Direction
 	at      time.Time
 	entries []SyncLogEntry
+	// learners names, by entry index, the learner of an entry without an email, so its sync
+	// health has a key (see HealthOf).
+	learners map[int]string
 }
 
 func (e *Engine) newRecordLog(school SchoolID, dir Direction) *recordLog {
@@ -24,8 +27,29 @@ func (l *recordLog) add(email string, o LogOutcome, reason string) {
 	l.entries = append(l.entries, SyncLogEntry{School: l.school, At: l.at, Direction: l.dir, Email: email, Outcome: o, Reason: reason})
 }
 
-// writeLog stores a batch's entries (failures and skips are also logged, emails masked). A store
-// error is logged, not returned: the sync itself succeeded.
+// addLearner records what happened to a learner without an email, named by its id.
+func (l *recordLog) addLearner(id string, o LogOutcome, reason string) {
+	if l.learners == nil {
+		l.learners = map[int]string{}
+	}
+	l.learners[len(l.entries)] = id
+	l.add("", o, reason)
+}
+
+// health is the sync health the entries say, in order (HealthOf).
+func (l *recordLog) health() []HealthEntry {
+	var out []HealthEntry
+	for i, en := range l.entries {
+		if h, ok := HealthOf(en, l.learners[i]); ok {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// writeLog stores a batch's entries and the sync health they say (failures and skips are also
+// logged, emails masked), in one transaction when the store has them. A store error is logged,
+// not returned: the sync itself succeeded.
 func (e *Engine) writeLog(ctx context.Context, l *recordLog) {
 	if l == nil || len(l.entries) == 0 {
 		return
@@ -35,7 +59,21 @@ func (e *Engine) writeLog(ctx context.Context, l *recordLog) {
 			e.log.Info("hubsync: record "+string(en.Outcome), "school", en.School, "email", MaskEmail(en.Email), "reason", en.Reason)
 		}
 	}
-	if err := e.cfg.Store.AppendSyncLog(context.WithoutCancel(ctx), l.entries...); err != nil {
+	ctx = context.WithoutCancel(ctx)
+	health := l.health()
+	write := func(ctx context.Context, s Store) error {
+		if err := s.AppendSyncLog(ctx, l.entries...); err != nil {
+			return err
+		}
+		return s.PutSyncHealth(ctx, health...)
+	}
+	var err error
+	if tx, ok := e.cfg.Store.(Transactor); ok {
+		err = tx.RunInTx(ctx, func(ctx context.Context, s Store, _ Queue) error { return write(ctx, s) })
+	} else {
+		err = write(ctx, e.cfg.Store)
+	}
+	if err != nil {
 		e.log.Error("hubsync: could not write the sync log", "err", err, "entries", len(l.entries))
 	}
 }

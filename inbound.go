@@ -391,6 +391,7 @@ type inRun struct {
 	fields   FieldIndex
 	p        *portal
 	log      *recordLog
+	plan     *dryPlan // in a dry run, takes the LMS writes' place (engine_dryrun.go)
 }
 
 // newInRun builds an inbound pass. idle is true when nothing points to the LMS (no inbound row
@@ -650,6 +651,7 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 	if err != nil {
 		return err
 	}
+	st = r.plan.state(st) // a dry run: as its first phase would have left it
 	values, written, problems := r.inboundValues(c, changedAt, learner, movedFrom, st, rows)
 	if len(values) == 0 {
 		if len(problems) > 0 {
@@ -657,6 +659,11 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 		} else {
 			r.log.add(email, OutcomeUnchanged, note)
 		}
+		return nil
+	}
+	if r.plan != nil {
+		r.plan.lmsChanges(email, learner, values, written)
+		r.log.add(email, OutcomeUpdated, joinReasons(note, partial(problems)))
 		return nil
 	}
 	updated, err := r.e.cfg.Learners.Update(ctx, r.school, learner.ID, values)
@@ -820,6 +827,11 @@ func (r *inRun) create(ctx context.Context, c hubspot.Contact, email string) err
 	values, written, problems, ok := r.newLearnerValues(c)
 	if !ok {
 		r.log.add(email, OutcomeFailed, joinReasons(problems...))
+		return nil
+	}
+	if r.plan != nil {
+		r.plan.lmsChanges(email, Learner{}, values, written)
+		r.log.add(email, OutcomeCreated, partial(problems))
 		return nil
 	}
 	var created Learner

@@ -197,6 +197,9 @@ type Queue interface {
 	// Attempts reset to 0; it waits behind a leased job of its key (see JobSpec.Key). ErrNotFound
 	// when no dead job has that id (a waiting or leased one included).
 	Replay(ctx context.Context, id int64) error
+	// Discard deletes a dead-lettered job for good. ErrNotFound when no dead job has that id (a
+	// waiting or leased one included, which it leaves alone).
+	Discard(ctx context.Context, id int64) error
 	// Stats counts a school's jobs by state (see QueueStats); all counts are 0 for a school with
 	// no jobs.
 	Stats(ctx context.Context, school SchoolID) (QueueStats, error)

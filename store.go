@@ -239,6 +239,21 @@ type Store interface {
 	// Engine.Prune). Racing callers, in any number of processes, each delete an entry at most
 	// once, and their counts add up to the entries that went.
 	ForgetSyncLogBefore(ctx context.Context, t time.Time) (int, error)
+
+	// PutSyncHealth records learners' latest health (see health.go), keyed by school, direction,
+	// folded email and learner id: an entry whose Status is HealthInSync deletes the record of
+	// its key (a missing one is not an error), any other replaces it, in the order given. The
+	// stored Email is folded; an entry with an invalid Status fails with ErrInvalidValue and
+	// writes nothing. Putting none does nothing.
+	PutSyncHealth(ctx context.Context, entries ...HealthEntry) error
+	// ListSyncHealth returns a school's health records matching f (HealthFilter.Match), sorted by
+	// email, then learner id, then direction (the cursor's order), at most f.Limit. It applies f.Normalized first: a
+	// filter it refuses fails with ErrInvalidValue.
+	ListSyncHealth(ctx context.Context, school SchoolID, f HealthFilter) ([]HealthEntry, error)
+	// ListSyncStates returns a school's sync states whose folded email sorts after after, sorted
+	// by email, at most limit (limit <= 0 means LogLimitDefault): a cursor walk over every
+	// learner the engine has synced.
+	ListSyncStates(ctx context.Context, school SchoolID, after string, limit int) ([]SyncState, error)
 }
 
 // Transactor is implemented by a Store whose Queue lives in the same database. RunInTx calls fn

@@ -541,6 +541,24 @@ func (m *MemStore) Replay(ctx context.Context, id int64) error {
 	return nil
 }
 
+// Discard deletes dead job id; hubsync.ErrNotFound when no dead job has that id.
+func (m *MemStore) Discard(ctx context.Context, id int64) error {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	q := &m.d.q
+	j := q.jobs[id]
+	if j == nil || !j.dead {
+		return fmt.Errorf("hubsynctest: discard job %d: no dead job with that id: %w", id, hubsync.ErrNotFound)
+	}
+	m.d.saveJob(id)
+	delete(q.jobs, id)
+	delete(q.school(j.School).all, id)
+	return nil
+}
+
 // Stats counts a school's jobs by state (see hubsync.QueueStats for what each count holds).
 func (m *MemStore) Stats(ctx context.Context, school hubsync.SchoolID) (hubsync.QueueStats, error) {
 	unlock, err := m.lock(ctx)

@@ -83,6 +83,7 @@ type memData struct {
 	checkpoints map[schoolKey]hubsync.Checkpoint
 	log         []hubsync.SyncLogEntry
 	logID       int64
+	health      map[healthKey]hubsync.HealthEntry
 
 	q memQueue
 }
@@ -113,6 +114,7 @@ func NewMemStore(opts ...MemOption) *MemStore {
 		once:        map[schoolKey]string{},
 		hooks:       map[schoolKey]time.Time{},
 		checkpoints: map[schoolKey]hubsync.Checkpoint{},
+		health:      map[healthKey]hubsync.HealthEntry{},
 	}
 	d.q.init()
 	return &MemStore{mu: new(sync.Mutex), d: d}

@@ -40,6 +40,8 @@ type page struct {
 	NotifyMasked string
 
 	Sync syncView
+	// Health is the sync health section (health.go), nil when the school was never connected.
+	Health *healthView
 }
 
 type formProblem struct {
@@ -179,6 +181,11 @@ func (h *Handler) build(ctx context.Context, a Admin) (*page, error) {
 	}
 	p.fill(s, catalog, props, rep)
 	p.Sync = h.syncSection(a, st)
+	if p.State != "disconnected" {
+		if p.Health, err = h.healthSection(ctx, a.School); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 

@@ -59,6 +59,8 @@ var commands = []command{
 	{"serve", "[--listen ADDR]", "run the workers and the HubSpot and LearnWorlds webhook endpoints, /healthz and /status", runServe},
 	{"status", "[--json]", "print the school's connection, queue, manual sync and last errors", runStatus},
 	{"reseal", "--token-key K", "seal every school's tokens with the current key (plain ones and old keys' alike)", runReseal},
+	{"health", "[--status S] [--all]", "the school's sync health: learners in sync, excluded (and why) and failing (and why)", runHealth},
+	{"dead", "list | show ID | replay ID|--all|--reason R | discard ...", "list, show, replay or discard the school's dead-lettered jobs", runDead},
 	{"catch-up", "--since T [--side S]", "read what changed since T (HubSpot or LMS side) and sync it, without a full resync", runCatchUp},
 	{"disconnect", "[--yes]", "revoke the school's HubSpot tokens and forget them (pending work is kept for a reconnect)", runDisconnect},
 	{"version", "", "print hubsync's version, VCS revision and Go version", runVersion},

@@ -18,14 +18,19 @@ import (
 // "in_progress", the page in flight goes back to the queue, and the next "hubsync sync" (or a
 // running "hubsync serve") carries on from there.
 func runSync(ctx context.Context, a *app, args []string) error {
-	fs := a.flags("[--direction to_hubspot|to_lms|both] [--restart]")
+	fs := a.flags("[--direction to_hubspot|to_lms|both] [--restart] [--dry-run [--plan FILE]]")
 	dir := fs.String("direction", "", "sync only this way: to_hubspot, to_lms or both (default: the school's mode)")
 	restart := fs.Bool("restart", false, "cancel a paused or running manual sync and start a new one")
 	interval := fs.Duration("progress-interval", 5*time.Second, "how often a progress line is printed when stdout is not a terminal")
 	workers := fs.Int("workers", hubsync.WorkersDefault, "engine workers")
 	asJSON := fs.Bool("json", false, "write JSON lines on stdout instead of the bar and summary: an event (started, resumed, progress every --progress-interval, then done, failed, cancelled or interrupted) with the progress; messages go to stderr")
+	dry := fs.Bool("dry-run", false, "read both sides and write nothing: print what a sync would do (see --plan)")
+	planFile := fs.String("plan", "", "with --dry-run: write the plan to FILE, one JSON object a record (full emails, as the sync log)")
 	if err := a.parse(fs, args, quiet); err != nil {
 		return err
+	}
+	if *planFile != "" && !*dry {
+		return &usageError{msg: "--plan needs --dry-run"}
 	}
 	d := hubsync.Direction(*dir)
 	if err := d.Validate(); err != nil {
@@ -47,6 +52,9 @@ func runSync(ctx context.Context, a *app, args []string) error {
 
 	if err := preflight(ctx, out.msgs, e, school); err != nil {
 		return err
+	}
+	if *dry {
+		return runDryRun(ctx, a, e, d, *planFile)
 	}
 	prog, err := eng.ManualSync(ctx, school)
 	if err != nil && !errors.Is(err, hubsync.ErrNotFound) {

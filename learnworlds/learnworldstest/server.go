@@ -174,6 +174,9 @@ type Stats struct {
 	TokensMinted int
 	// Faults counts injected faults served.
 	Faults int
+	// Writes counts API requests that change the school (any method but GET), token requests
+	// not included: a test that must write nothing checks it stays 0.
+	Writes int
 }
 
 // Stats returns the counters.
@@ -336,6 +339,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, segs
 	}
 	if !s.authorized(w, r) {
 		return
+	}
+	if r.Method != http.MethodGet {
+		s.mu.Lock()
+		s.stats.Writes++
+		s.mu.Unlock()
 	}
 	switch {
 	case segs[1] == "users" && len(segs) == 2 && r.Method == http.MethodGet:

@@ -443,6 +443,19 @@ func (s *Store) Replay(ctx context.Context, id int64) error {
 	return nil
 }
 
+// Discard deletes a dead-lettered job for good. It fails with an error wrapping
+// hubsync.ErrNotFound when no dead job has that id.
+func (s *Store) Discard(ctx context.Context, id int64) error {
+	tag, err := s.db.Exec(ctx, `DELETE FROM jobs WHERE id = $1 AND state = 'dead'`, id)
+	if err != nil {
+		return interpretError(fmt.Sprintf("discarding job %d", id), err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("pgstore: discarding job %d: no dead job has that id: %w", id, hubsync.ErrNotFound)
+	}
+	return nil
+}
+
 // Stats counts a school's jobs at the clock's now: Ready (waiting and due, including those blocked
 // behind an older job of their key, plus leases that expired), Scheduled (due later), Leased
 // (unexpired leases) and Dead.

@@ -403,6 +403,26 @@ func (s *Store) Replay(ctx context.Context, id int64) error {
 	return nil
 }
 
+// Discard deletes dead job id; hubsync.ErrNotFound when no dead job has that id.
+func (s *Store) Discard(ctx context.Context, id int64) error {
+	var n int64
+	err := s.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM jobs WHERE id = ? AND dead_at IS NOT NULL`, id)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return interpretError(fmt.Sprintf("discard job %d", id), err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlitestore: discard job %d: no dead job with that id: %w", id, hubsync.ErrNotFound)
+	}
+	return nil
+}
+
 // Stats counts a school's jobs by state (see hubsync.QueueStats for what each count holds).
 func (s *Store) Stats(ctx context.Context, school hubsync.SchoolID) (hubsync.QueueStats, error) {
 	now := ns(s.clk.Now())

@@ -62,6 +62,7 @@ func Run(t *testing.T, f Factory) {
 		{"Queue", queueCases},
 		{"Concurrency", concurrencyCases},
 		{"Tx", txCases},
+		{"Health", healthCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
