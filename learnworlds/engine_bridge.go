@@ -179,8 +179,6 @@ func (l *Learners) work(ctx context.Context, school hubsync.SchoolID, ev Event) 
 	if err != nil {
 		return webhookWork{}, err
 	}
-	// The learner changed in the school: Update must read it again before it writes.
-	l.recent.forget(school, ev.User.ID)
 	var learner hubsync.Learner
 	if ev.Payment != nil && (ev.Type == EventProductBought || ev.Type == EventPaymentCreated) && s.LastPurchaseDate {
 		learner = s.convert(*ev.User)

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/hubsync/hubsync"
 )
@@ -30,27 +29,6 @@ type School struct {
 	// field as not readable, so a mapping row sending it to HubSpot is invalid
 	// (hubsync.ProblemLMSFieldUnreadable) instead of valid and always empty.
 	LastPurchaseDate bool
-	// ReuseReadsFor is how long Update sends the fields of a learner the adapter read (a ListPage,
-	// a GetByEmail, or Update's own read) instead of reading the learner again: one call per write
-	// instead of two, so a HubSpot -> LMS sync of changed learners goes twice as fast at the API's
-	// 30 requests / 10 s. Zero means ReuseReadsDefault; negative, read before every write.
-	//
-	// The API does not say whether PUT merges "fields" or replaces it, so Update always sends the
-	// learner's whole fields object with its changes applied, from a read. A field changed in the
-	// school after that read (by the learner or an admin, not by hubsync) and before the write
-	// would be sent back with its older value if PUT replaces: the window is this long instead of
-	// one round trip. A LearnWorlds webhook about the learner (EngineWebhooks) ends it at once, and
-	// hubsync's own writes forget what they read. Set it negative where that window matters more
-	// than the rate.
-	ReuseReadsFor time.Duration
-}
-
-// reuseFor is ReuseReadsFor with its default applied.
-func (s School) reuseFor() time.Duration {
-	if s.ReuseReadsFor == 0 {
-		return ReuseReadsDefault
-	}
-	return s.ReuseReadsFor
 }
 
 type school struct {
@@ -71,7 +49,9 @@ type school struct {
 // ErrValidation, and an email or username taken hubsync.ErrConflict.
 type Learners struct {
 	schools map[hubsync.SchoolID]school
-	recent  *recentUsers // learners read last, for Update (School.ReuseReadsFor)
+	// puts is what each school's PUT /v2/users/{id} does to "fields" (putUnknown at first; see
+	// Update), as the first writes found out.
+	puts map[hubsync.SchoolID]*putSemantics
 }
 
 var _ hubsync.Learners = (*Learners)(nil)
@@ -79,7 +59,7 @@ var _ hubsync.Learners = (*Learners)(nil)
 // NewLearners returns the adapter for these schools. Errors wrap ErrConfig and name the school: a
 // nil Client, or a catalog hubsync.LearnWorldsCatalog refuses (that error is wrapped too).
 func NewLearners(schools map[hubsync.SchoolID]School) (*Learners, error) {
-	l := &Learners{schools: make(map[hubsync.SchoolID]school, len(schools)), recent: newRecentUsers(recentMax)}
+	l := &Learners{schools: make(map[hubsync.SchoolID]school, len(schools)), puts: make(map[hubsync.SchoolID]*putSemantics, len(schools))}
 	for id, s := range schools {
 		if s.Client == nil {
 			return nil, fmt.Errorf("%w: school %q has no Client", ErrConfig, id)
@@ -89,6 +69,7 @@ func NewLearners(schools map[hubsync.SchoolID]School) (*Learners, error) {
 			return nil, fmt.Errorf("%w: school %q: %w", ErrConfig, id, err)
 		}
 		l.schools[id] = school{School: s, fields: fields, idx: hubsync.IndexFields(fields)}
+		l.puts[id] = new(putSemantics)
 	}
 	return l, nil
 }
@@ -150,7 +131,6 @@ func (l *Learners) GetByEmail(ctx context.Context, id hubsync.SchoolID, email st
 	if !strings.EqualFold(u.Email, email) {
 		return hubsync.Learner{}, fmt.Errorf("learnworlds: no learner has email %s: %w", MaskEmail(email), hubsync.ErrNotFound)
 	}
-	l.recent.put(id, u, s.Client.clk.Now())
 	return s.learner(ctx, u)
 }
 
@@ -180,9 +160,7 @@ func (l *Learners) ListPage(ctx context.Context, id hubsync.SchoolID, cursor str
 	if p.Meta.TotalPages == 0 && p.Meta.TotalItems == 0 && len(p.Users) > 0 {
 		out.Total = -1
 	}
-	read := s.Client.clk.Now()
 	for _, u := range p.Users {
-		l.recent.put(id, u, read)
 		ln, err := s.learner(ctx, u)
 		if err != nil {
 			return hubsync.LearnerPage{}, err
@@ -199,9 +177,13 @@ func (l *Learners) ListPage(ctx context.Context, id hubsync.SchoolID, cursor str
 // Only email, username, sign-up fields and custom cf_ fields can be written; any other catalog key
 // (first/last name, sign-up date, billing, UTMs, usage) fails with hubsync.ErrReadOnly naming it,
 // and a key outside the catalog or a value of the wrong type with hubsync.ErrInvalidValue, before
-// any call. Because the API does not say whether PUT merges or replaces "fields", Update sends the
-// learner's whole fields object with the changes applied, from the adapter's read of the learner
-// within School.ReuseReadsFor (one call) or a new read (two calls; one more with LastPurchaseDate). Password, role and enrollments are never sent.
+// any call. The API does not say whether PUT merges "fields" or replaces it (see putSemantics):
+// until the school's first writes tell, Update reads the learner and sends the changed fields,
+// restoring at once any other field the answer shows gone (two calls, three then); once PUT is
+// known to merge, a write is one call with the changed fields only (no read, so no field changed
+// meanwhile in the school can be sent back with an older value); once it is known to replace, a
+// read and a write of the whole fields object (two calls). Password, role and enrollments are
+// never sent.
 func (l *Learners) Update(ctx context.Context, id hubsync.SchoolID, learnerID string, values map[string]any) (_ hubsync.Learner, err error) {
 	defer func() { err = engineError(err) }()
 	s, err := l.school(id)
@@ -215,30 +197,14 @@ func (l *Learners) Update(ctx context.Context, id hubsync.SchoolID, learnerID st
 	if err != nil {
 		return hubsync.Learner{}, err
 	}
-	cur, fresh := l.recent.get(id, learnerID, s.Client.clk.Now(), s.reuseFor())
-	if !fresh {
-		if cur, err = s.Client.GetUser(ctx, learnerID); err != nil {
+	if len(fields) == 0 && req.Email == nil && req.Username == nil {
+		cur, err := s.Client.GetUser(ctx, learnerID)
+		if err != nil {
 			return hubsync.Learner{}, err
 		}
-		l.recent.put(id, cur, s.Client.clk.Now())
-	}
-	if len(fields) == 0 && req.Email == nil && req.Username == nil {
 		return s.learner(ctx, cur)
 	}
-	// Whatever the write does, what was read of the learner is no longer what it holds (a failed
-	// write may have landed), so the next write reads again.
-	defer l.recent.forget(id, cur.ID)
-	if len(fields) > 0 {
-		merged := make(map[string]any, len(cur.Fields)+len(fields))
-		for k, v := range cur.Fields {
-			if v != nil {
-				merged[k] = v
-			}
-		}
-		maps.Copy(merged, fields)
-		req.Fields = merged
-	}
-	u, err := s.Client.UpdateUser(ctx, cur.ID, req)
+	u, err := l.puts[id].update(ctx, s.Client, learnerID, req, fields)
 	if err != nil {
 		return hubsync.Learner{}, err
 	}

@@ -214,8 +214,8 @@ type UpdateUserRequest struct {
 }
 
 // UpdateUser changes a user and returns it as stored. Whether the API merges or replaces "fields"
-// is undocumented, so send the user's full fields map with the change applied (the Learners
-// adapter does). Errors: an error when id or the request is empty; *APIError (hubsync.ErrNotFound,
+// is undocumented: send the user's full fields map with the change applied, unless you know (the
+// Learners adapter finds out from the answers: see Learners.Update). Errors: an error when id or the request is empty; *APIError (hubsync.ErrNotFound,
 // ErrValidation, hubsync.ErrConflict).
 //
 // API: PUT /v2/users/{id} (operationId put-users-id), reference at https://www.learnworlds.dev/docs/api

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -34,6 +35,9 @@ type verdict struct {
 	// (a resend after a crash: HubSpot keeps one entry per id, so the timeline shows it once).
 	OnceResent   int `json:"once_events_resent_same_id"`
 	RepeatResent int `json:"repeatable_events_resent_same_id"`
+	// Mismatches names the first values found wrong (learner number, field, the value wanted and
+	// the value found), so a loss can be traced in the serve log.
+	Mismatches []string `json:"mismatches,omitempty"`
 }
 
 type eventCount struct {
@@ -64,6 +68,8 @@ func (c *chaos) check() verdict {
 			v.OutFields++
 			if ok && ct.Properties[prop] == want {
 				v.OutLanded++
+			} else {
+				v.mismatch("LMS -> HubSpot: learner %d (%s) %s: want %q, HubSpot has %q (contact found %v)", r.idx, r.email, prop, want, ct.Properties[prop], ok)
 			}
 		}
 		if r.registered {
@@ -77,6 +83,8 @@ func (c *chaos) check() verdict {
 			v.InFields++
 			if uok && u.Fields[field] == want {
 				v.InLanded++
+			} else {
+				v.mismatch("HubSpot -> LMS: learner %d (%s) %s: want %q, LearnWorlds has %v (learner found %v)", r.idx, r.email, field, want, u.Fields[field], uok)
 			}
 		}
 		want := map[hubsync.EventKind]int{}
@@ -124,6 +132,13 @@ func (c *chaos) check() verdict {
 	v.OnceResent = c.proxy.resent(isOnce)
 	v.RepeatResent = c.proxy.resent(func(t string) bool { return !isOnce(t) })
 	return v
+}
+
+// mismatch records a wrong value, the first 20 of them.
+func (v *verdict) mismatch(format string, args ...any) {
+	if len(v.Mismatches) < 20 {
+		v.Mismatches = append(v.Mismatches, fmt.Sprintf(format, args...))
+	}
 }
 
 // drain waits, after the stream stopped and every fault ended, until everything has landed: the
