@@ -74,7 +74,6 @@ func TestUpdateLearnsWhatPutDoes(t *testing.T) {
 	}
 }
 
-
 // TestUpdateWithoutOtherFieldsDecidesNothing: a learner with no field but the one written tells
 // nothing about PUT, so the next write still reads first.
 func TestUpdateWithoutOtherFieldsDecidesNothing(t *testing.T) {
