@@ -14,6 +14,10 @@ import (
 type verdict struct {
 	OutFields    int `json:"lms_to_hubspot_fields"` // learner fields the stream changed in the LMS
 	OutLanded    int `json:"lms_to_hubspot_landed"` // of which HubSpot holds the latest value
+	// OutKept counts, of OutFields, those the LMS itself still holds with the value the stream
+	// set: hubsync's own writes to the learner (HubSpot -> LMS) must never send an LMS field back
+	// with an older value.
+	OutKept      int `json:"lms_fields_kept"`
 	InFields     int `json:"hubspot_to_lms_fields"` // contact properties the stream changed in HubSpot
 	InLanded     int `json:"hubspot_to_lms_landed"` // of which the learner holds the latest value
 	SignupsMade  int `json:"signups"`
@@ -28,7 +32,8 @@ type verdict struct {
 	RepeatTwice int `json:"repeatable_events_extra"`
 	// EventsLost counts expected events missing from the timeline.
 	EventsLost int `json:"events_lost"`
-	// Lost is LMS -> HubSpot and HubSpot -> LMS fields without their latest value, plus sign-ups
+	// Lost is LMS -> HubSpot and HubSpot -> LMS fields without their latest value (on the other
+	// side, or reverted on the LMS side), plus sign-ups
 	// without a contact, plus EventsLost.
 	Lost int `json:"lost"`
 	// OnceResent and RepeatResent count timeline events HubSpot accepted again with the same id
@@ -79,6 +84,19 @@ func (c *chaos) check() verdict {
 			}
 		}
 		u, uok := c.lw.User(r.email)
+		for prop, want := range r.out {
+			field := prop
+			for _, f := range outFields {
+				if f[1] == prop {
+					field = f[0]
+				}
+			}
+			if uok && u.Fields[field] == want {
+				v.OutKept++
+			} else {
+				v.mismatch("LMS kept: learner %d (%s) %s: want %q, LearnWorlds has %v (learner found %v)", r.idx, r.email, field, want, u.Fields[field], uok)
+			}
+		}
 		for field, want := range r.in {
 			v.InFields++
 			if uok && u.Fields[field] == want {
@@ -127,7 +145,7 @@ func (c *chaos) check() verdict {
 		}
 	}
 	led.mu.Unlock()
-	v.Lost = (v.OutFields - v.OutLanded) + (v.InFields - v.InLanded) + (v.SignupsMade - v.SignupsFound) + v.EventsLost
+	v.Lost = (v.OutFields - v.OutLanded) + (v.OutFields - v.OutKept) + (v.InFields - v.InLanded) + (v.SignupsMade - v.SignupsFound) + v.EventsLost
 	isOnce := func(typ string) bool { return hubsync.EventKind(strings.TrimPrefix(typ, "hubsync_")).Once() }
 	v.OnceResent = c.proxy.resent(isOnce)
 	v.RepeatResent = c.proxy.resent(func(t string) bool { return !isOnce(t) })

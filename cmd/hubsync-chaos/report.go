@@ -74,8 +74,8 @@ func (r *report) judge() {
 	v := r.Verdict
 	fail := func(format string, args ...any) { r.Failures = append(r.Failures, fmt.Sprintf(format, args...)) }
 	if v.Lost > 0 {
-		fail("%d lost (LMS -> HubSpot %d, HubSpot -> LMS %d, sign-ups %d, timeline events %d)", v.Lost,
-			v.OutFields-v.OutLanded, v.InFields-v.InLanded, v.SignupsMade-v.SignupsFound, v.EventsLost)
+		fail("%d lost (LMS -> HubSpot %d, LMS fields sent back older %d, HubSpot -> LMS %d, sign-ups %d, timeline events %d)", v.Lost,
+			v.OutFields-v.OutLanded, v.OutFields-v.OutKept, v.InFields-v.InLanded, v.SignupsMade-v.SignupsFound, v.EventsLost)
 	}
 	if v.OnceTwice > 0 {
 		fail("%d once-only events twice (or without their cause) on the timeline", v.OnceTwice)
@@ -113,6 +113,7 @@ func (r *report) print(w io.Writer) {
 	}
 	row("changes made", "%s", strings.Join(made, ", "))
 	row("LMS -> HubSpot", "%d of %d changed fields hold their latest value in HubSpot", v.OutLanded, v.OutFields)
+	row("LMS kept", "%d of %d changed fields still hold it in LearnWorlds (none sent back older)", v.OutKept, v.OutFields)
 	row("HubSpot -> LMS", "%d of %d inbound edits' fields hold their latest value in LearnWorlds", v.InLanded, v.InFields)
 	row("sign-ups", "%d of %d have a contact", v.SignupsFound, v.SignupsMade)
 	for _, k := range hubsync.EventKinds() {
