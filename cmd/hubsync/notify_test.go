@@ -260,7 +260,12 @@ func TestConnectionLostEmailedOnce(t *testing.T) {
 		return ok && c.Properties["firstname"] != ""
 	})
 	f.hs.Uninstall()
-	change(baseB, 3)
+	// A change of the mapped value (the username), so that B must call HubSpot and meet the loss:
+	// learner 3's earlier change may have been synced already after the reconnect.
+	f.lw.SetWebhook(baseB+"/learnworlds/webhooks", secret, false)
+	if _, err := f.lw.Update(t.Context(), learnerEmail(3), func(u *learnworldstest.User) { u.Username = "renamed-after-reconnect" }); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "the second email", func() bool { return len(srv.messages()) >= 2 })
 	stop(a)
 	stop(b)
