@@ -47,8 +47,11 @@
 // [NewLearners] maps school ids to clients and catalog options. Learner.Values uses the flat
 // keys of hubsync.LearnWorldsCatalog. Update refuses, with hubsync.ErrReadOnly naming the field,
 // what the API cannot write (first and last name, sign-up date, billing details, UTMs, usage
-// fields), and writes by reading the learner and sending its whole fields object with the change
-// applied, because whether PUT merges or replaces is undocumented. The last purchase date costs one
+// fields). Whether PUT merges or replaces the fields object is undocumented, so the first writes
+// of a school read the learner, send the changes and check the answer: once PUT is seen to merge,
+// a write is one call with the changed fields only (nothing read, so nothing changed meanwhile in
+// the school is sent back older); once it is seen to replace, the wiped fields are restored at
+// once and every later write reads and sends the whole object. The last purchase date costs one
 // call per learner and is opt-in ([School].LastPurchaseDate); without it the catalog reports the
 // field as not readable, so a row mapping it is invalid rather than never filled.
 //
