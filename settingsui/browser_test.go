@@ -294,6 +294,20 @@ func TestBrowserSettingsPage(t *testing.T) {
 	}
 	submit(t, ctx, "reconnect", "#connect", "#connected-account")
 
+	// The GDPR toolkit, switched on from the page (its effect on the sync is the engine's, tested
+	// there): saved, and shown on when the page comes back.
+	if got := text(t, ctx, "#gdpr-help"); !strings.Contains(got, "targeting and marketing cookies") {
+		t.Fatalf("GDPR toolkit help: %q", got)
+	}
+	step(t, ctx, "switch the GDPR toolkit on", chromedp.Click(chromedp.ID("gdpr_toolkit")))
+	submit(t, ctx, "save the GDPR toolkit", "#save", "#flash")
+	if s, err := f.eng.Settings(t.Context(), school); err != nil || !s.GDPRToolkit {
+		t.Fatalf("GDPR toolkit after the save: %v (err %v), want on", s.GDPRToolkit, err)
+	}
+	if !eval[bool](t, ctx, "document.getElementById('gdpr_toolkit').checked") {
+		t.Fatal("the GDPR toolkit is not shown on after the save")
+	}
+
 	// Disconnect, then Save to confirm; the note about HubSpot's side is beside it.
 	if got := text(t, ctx, "#disconnect-note"); !strings.Contains(got, "Connected Apps") || !strings.Contains(got, "Uninstall") {
 		t.Fatalf("disconnect note: %q", got)
