@@ -12,8 +12,8 @@ import (
 
 // verdict compares both fakes with the ledger.
 type verdict struct {
-	OutFields    int `json:"lms_to_hubspot_fields"` // learner fields the stream changed in the LMS
-	OutLanded    int `json:"lms_to_hubspot_landed"` // of which HubSpot holds the latest value
+	OutFields int `json:"lms_to_hubspot_fields"` // learner fields the stream changed in the LMS
+	OutLanded int `json:"lms_to_hubspot_landed"` // of which HubSpot holds the latest value
 	// OutKept counts, of OutFields, those the LMS itself still holds with the value the stream
 	// set: hubsync's own writes to the learner (HubSpot -> LMS) must never send an LMS field back
 	// with an older value.
