@@ -227,7 +227,9 @@ func (u *User) slow(b []byte) error {
 		return fmt.Errorf("learnworlds: user is not a JSON object: %w", err)
 	}
 	if raw == nil {
-		return fmt.Errorf("learnworlds: user is null")
+		// JSON null: a no-op, as encoding/json's convention for Unmarshalers has it (and as the
+		// one-pass path does); "user": null in an event leaves no user.
+		return nil
 	}
 	var out User
 	str := func(key string, dst *string) error {
