@@ -12,7 +12,8 @@ import (
 // after their leases. Workers name their leases "<process id>#<worker>" (procid.Self); a holder
 // is taken back only when procid.Dead is sure its process is gone: of another machine, or when it
 // cannot tell, its leases run out as usual (LeaseDefault). A failure here costs only that wait, so
-// it is logged and Run goes on.
+// it is logged and Run goes on. Run calls it each time it starts, RunOnce at its first call only
+// (hosts call RunOnce often, and one query each time would buy nothing).
 func (e *Engine) reclaimDead(ctx context.Context) {
 	holders, err := e.cfg.Queue.Holders(ctx)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -171,7 +172,9 @@ type Engine struct {
 	// holder names this process in the queue's leases (internal/procid), so another engine of
 	// this machine can tell once this process is gone; see engine_reclaim.go.
 	holder string
-	pages  pageClock // when this engine finished each school's last manual sync page
+	// reclaimed is set once RunOnce has taken back dead holders' jobs (Run does at each start).
+	reclaimed atomic.Bool
+	pages     pageClock // when this engine finished each school's last manual sync page
 }
 
 // New checks cfg, applies defaults and returns an Engine. It does no I/O. The error wraps
@@ -338,7 +341,9 @@ func (e *Engine) Run(ctx context.Context) error {
 // many jobs it handled. It is for tests, tools and hosts that schedule work themselves: it does
 // not wait for jobs scheduled in the future, nor for paused schools.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) {
-	e.reclaimDead(ctx)
+	if e.reclaimed.CompareAndSwap(false, true) { // at the first call only: a host may call it often
+		e.reclaimDead(ctx)
+	}
 	total := 0
 	for {
 		round := 0

@@ -2,36 +2,16 @@ package hubsync_test
 
 import (
 	"bytes"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/hubspot"
 )
-
-// lockedBuffer is a bytes.Buffer a logger and a test can share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestWebhookSignatureVersions checks HubSpotWebhooks accepts only v3 signatures by default, and
 // v1 (which carries no timestamp, so allows replays) only with WebhookOptions.AllowV1V2.
@@ -88,9 +68,9 @@ func TestWebhookSignatureVersions(t *testing.T) {
 func TestWebhookRefusalLogged(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	var logs lockedBuffer
+	logs := newLogRecorder() // faults_helpers_test.go
 	cfg := h.config(h.store, h.lms)
-	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	cfg.Logger = logs.logger()
 	eng := h.engine(cfg)
 	handler := eng.HubSpotWebhooks(hubsync.WebhookOptions{PublicURL: "https://lms.example/hooks"})
 	forge := func() {
@@ -109,18 +89,18 @@ func TestWebhookRefusalLogged(t *testing.T) {
 	for range 3 {
 		forge()
 	}
-	if n := strings.Count(logs.String(), "webhook refused"); n != 1 {
-		t.Fatalf("%d lines for 3 refusals within the interval, want 1:\n%s", n, logs.String())
+	if n := strings.Count(logs.all(), "webhook refused"); n != 1 {
+		t.Fatalf("%d lines for 3 refusals within the interval, want 1:\n%s", n, logs.all())
 	}
-	if !strings.Contains(logs.String(), "remote=203.0.113.9:4711") {
-		t.Fatalf("the refusal does not name the remote address:\n%s", logs.String())
+	if !strings.Contains(logs.all(), "remote=203.0.113.9:4711") {
+		t.Fatalf("the refusal does not name the remote address:\n%s", logs.all())
 	}
 	h.clk.Advance(11 * time.Second)
 	forge()
-	if n := strings.Count(logs.String(), "webhook refused"); n != 2 || !strings.Contains(logs.String(), "refusals_not_logged=2") {
-		t.Fatalf("after the interval: want a second line counting 2 left out:\n%s", logs.String())
+	if n := strings.Count(logs.all(), "webhook refused"); n != 2 || !strings.Contains(logs.all(), "refusals_not_logged=2") {
+		t.Fatalf("after the interval: want a second line counting 2 left out:\n%s", logs.all())
 	}
-	if strings.Contains(logs.String(), h.hs.ClientSecret()) {
+	if strings.Contains(logs.all(), h.hs.ClientSecret()) {
 		t.Fatal("the log holds the client secret")
 	}
 }
