@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -28,9 +29,10 @@ const (
 // for concurrent use, and any number of Stores (in one process or many) may share one database
 // and schema. A Store passed to a RunInTx function is bound to that transaction.
 type Store struct {
-	pool *pgxpool.Pool // nil for a transaction-bound Store
-	db   dbtx          // the pool, or the transaction
-	cfg  *config
+	pool  *pgxpool.Pool // nil for a transaction-bound Store
+	owned bool          // Open made pool, so Close closes it; New's pool is the host's
+	db    dbtx          // the pool, or the transaction
+	cfg   *config
 }
 
 var (
@@ -39,7 +41,7 @@ var (
 	_ hubsync.Transactor = (*Store)(nil)
 )
 
-// Option configures Open.
+// Option configures Open and New.
 type Option func(*config) error
 
 type config struct {
@@ -49,11 +51,22 @@ type config struct {
 	logger      *slog.Logger
 	maxConns    int32
 	asyncAcks   bool
+	autoMigrate bool
 	sealer      hubsync.Sealer // nil: tokens are stored as given
+	sql         []string       // the statements for schema, indexed by stmt (see statements)
 }
 
-func defaultConfig() config {
-	return config{clock: clock.Real(), maxAttempts: hubsync.MaxAttemptsDefault, schema: SchemaDefault, logger: slog.New(slog.DiscardHandler)}
+// newConfig applies opts to the defaults and builds the statements for the chosen schema.
+func newConfig(opts []Option) (*config, error) {
+	cfg := &config{clock: clock.Real(), maxAttempts: hubsync.MaxAttemptsDefault, schema: SchemaDefault,
+		logger: slog.New(slog.DiscardHandler), autoMigrate: true}
+	for _, o := range opts {
+		if err := o(cfg); err != nil {
+			return nil, err
+		}
+	}
+	cfg.sql = statements(cfg.schema)
+	return cfg, nil
 }
 
 // WithClock sets the time source (nil means real time). Every time the store records or compares
@@ -83,12 +96,20 @@ var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 // in one database are fully independent.
 func WithSchema(name string) Option {
 	return func(cfg *config) error {
-		if !schemaName.MatchString(name) {
-			return fmt.Errorf("pgstore: WithSchema: schema %q is not a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 bytes)", name)
+		if err := checkSchemaName("WithSchema", name); err != nil {
+			return err
 		}
 		cfg.schema = name
 		return nil
 	}
+}
+
+// checkSchemaName fails, naming op, when name is not a schema name WithSchema accepts.
+func checkSchemaName(op, name string) error {
+	if !schemaName.MatchString(name) {
+		return fmt.Errorf("pgstore: %s: schema %q is not a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 bytes)", op, name)
+	}
+	return nil
 }
 
 // WithLogger sets the logger for migrations and retried transactions (nil: no logging).
@@ -113,7 +134,8 @@ func WithSealer(s hubsync.Sealer) Option {
 }
 
 // WithMaxConns caps the connection pool's size (default: pgxpool's, or pool_max_conns in the URL).
-// n must be at least 1.
+// n must be at least 1. It applies to Open's own pool only: New fails with an error naming it, as
+// the host sizes its pool where it makes it.
 func WithMaxConns(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 || n > 1<<20 {
@@ -130,28 +152,37 @@ func WithMaxConns(n int) Option {
 // database crash can forget the last moments of those commits, and a forgotten Ack, Retry,
 // Release or Kill makes the job run again once its lease expires (at least once, as after a
 // worker crash), a forgotten lease makes the job ready again at once. Enqueue, RunInTx and every
-// Store write stay synchronous, so no job and no state change is lost. Off by default.
+// Store write stay synchronous, so no job and no state change is lost. Off by default. It does not
+// apply to a Store bound to a transaction (RunInTx's, WithTx's): that transaction's commit decides.
 func WithAsyncAcks(on bool) Option {
 	return func(cfg *config) error { cfg.asyncAcks = on; return nil }
 }
 
+// WithAutoMigrate(false) makes Open and New check the schema instead of migrating it: they fail
+// with an error wrapping ErrSchemaVersion, naming the versions, when a migration of [Migrations]
+// is missing, or when the schema records a version this package does not know (a newer hubsync
+// migrated the database; run that one). With it a host applies the migrations with its own tool
+// (see Migrations), and a role without DDL rights runs the store. On by default: Open and New apply
+// the missing migrations, under an advisory lock so instances starting together apply each once.
+func WithAutoMigrate(on bool) Option {
+	return func(cfg *config) error { cfg.autoMigrate = on; return nil }
+}
+
 // Open connects to the PostgreSQL database at url (a postgres:// URL or a keyword/value DSN, as
-// pgx accepts), applies the embedded migrations to the configured schema and returns the Store.
-// It fails with an error naming the problem when an option is invalid, the URL cannot be parsed,
-// the database cannot be reached, or a migration fails. The error never contains the password.
+// pgx accepts), applies the embedded migrations to the configured schema (or checks them, see
+// WithAutoMigrate) and returns the Store, which owns its pool: Close closes it. It fails with an
+// error naming the problem when an option is invalid, the URL cannot be parsed, the database
+// cannot be reached, or a migration fails. The error never contains the password.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	cfg := defaultConfig()
-	for _, o := range opts {
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse errors redact the password already; say what failed in our own words anyway.
 		return nil, fmt.Errorf("pgstore: cannot parse the database URL: %w", err)
 	}
-	pc.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{cfg.schema}.Sanitize()
 	if cfg.maxConns > 0 {
 		pc.MaxConns = cfg.maxConns
 	}
@@ -159,21 +190,69 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connecting: %w", err)
 	}
-	s := &Store{pool: pool, db: pool, cfg: &cfg}
+	s := &Store{pool: pool, owned: true, db: pool, cfg: cfg}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("pgstore: connecting to %s:%d: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.prepareSchema(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Close closes the connection pool. It does nothing on a transaction-bound Store.
+// New returns a Store over the host's pool, with its tables in the configured schema (WithSchema),
+// which it migrates or checks (WithAutoMigrate) before returning. It opens no connection of its
+// own, and the pool stays the host's: Close leaves it open, and the host closes it after the
+// Store's last use. Every statement names the schema, so the pool's search_path is the host's
+// business, and a host table of the same name as one of the store's (jobs, settings) in another
+// schema is never touched. It fails with an error naming the problem for a nil pool, an invalid
+// option, an option that does not apply to a host's pool (WithMaxConns), or a migration or
+// check that fails.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("pgstore: New: no pool (nil *pgxpool.Pool)")
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.maxConns > 0 {
+		return nil, errors.New("pgstore: New: WithMaxConns does not apply to a host's pool: size the pool where it is made (pgxpool.Config.MaxConns, or pool_max_conns in its URL)")
+	}
+	s := &Store{pool: pool, db: pool, cfg: cfg}
+	if err := s.prepareSchema(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// WithTx returns a Store bound to the host's transaction tx: every read, write and enqueue of it
+// (as hubsync.Store, hubsync.Queue and hubsync.Transactor) runs in tx, so it commits or rolls back
+// with the host's own writes there. This is the transactional outbox:
+//
+//	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+//		if _, err := tx.Exec(ctx, `UPDATE learners SET ...`); err != nil {
+//			return err
+//		}
+//		return eng.LearnerChangedTx(ctx, store.WithTx(tx), school, learner)
+//	})
+//
+// The host commits or rolls back tx; the bound Store must not be used after that. RunInTx on it
+// runs in a savepoint of tx, and WithAsyncAcks does not apply to it. tx must be a transaction on
+// the database holding the store's schema; WithTx panics on a nil tx.
+func (s *Store) WithTx(tx pgx.Tx) *Store {
+	if tx == nil {
+		panic("pgstore: WithTx: nil transaction")
+	}
+	return &Store{db: tx, cfg: s.cfg}
+}
+
+// Close closes the connection pool of a Store that Open made. It does nothing on a Store from New
+// (the pool is the host's) or bound to a transaction.
 func (s *Store) Close() {
-	if s.pool != nil {
+	if s.owned {
 		s.pool.Close()
 	}
 }

@@ -19,22 +19,24 @@ import (
 // leased), and inserts a new job otherwise. The caller holds the key's advisory lock, so two
 // enqueues of one key never both insert. FOR UPDATE waits for a Dequeue leasing the tail, and then
 // sees it leased, so a leased job's payload is never swapped.
-const enqueueKeyedSQL = `WITH tail AS (
-	SELECT id, state FROM jobs
+var enqueueKeyedSQL = sqlStmt(`WITH tail AS (
+	SELECT id, state FROM {schema}.jobs
 	WHERE school = $1 AND key = $3 AND key <> '' AND state <> 'dead' -- key <> '': use jobs_chain
 	ORDER BY seq DESC LIMIT 1
 	FOR UPDATE
 ), merged AS (
-	UPDATE jobs SET kind = $2, payload = $4, priority = LEAST(jobs.priority, $5), run_at = LEAST(jobs.run_at, $6)
+	UPDATE {schema}.jobs SET kind = $2, payload = $4, priority = LEAST(jobs.priority, $5), run_at = LEAST(jobs.run_at, $6)
 	FROM tail WHERE jobs.id = tail.id AND tail.state = 'waiting'
 	RETURNING jobs.id
 )
-INSERT INTO jobs (school, kind, key, payload, priority, run_at, state, enqueued_at)
+INSERT INTO {schema}.jobs (school, kind, key, payload, priority, run_at, state, enqueued_at)
 SELECT $1, $2, $3, $4, $5, $6, 'waiting', $7
-WHERE NOT EXISTS (SELECT 1 FROM merged)`
+WHERE NOT EXISTS (SELECT 1 FROM merged)`)
 
-const enqueuePlainSQL = `INSERT INTO jobs (school, kind, key, payload, priority, run_at, state, enqueued_at)
-VALUES ($1, $2, '', $3, $4, $5, 'waiting', $6)`
+var enqueuePlainSQL = sqlStmt(`INSERT INTO {schema}.jobs (school, kind, key, payload, priority, run_at, state, enqueued_at)
+VALUES ($1, $2, '', $3, $4, $5, 'waiting', $6)`)
+
+var queueSchoolsSQL = sqlStmt(`INSERT INTO {schema}.queue_schools (school) SELECT unnest($1::text[]) ON CONFLICT (school) DO NOTHING`)
 
 // Enqueue adds jobs durably, all or none, coalescing by JobSpec.Key: a job with a key merges into
 // the last job of its (school, key) chain when that one waits (new Kind and Payload, the earlier
@@ -68,16 +70,16 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...hubsync.JobSpec) error {
 	if len(locks) > 0 {
 		b.Queue(`SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k`, locks)
 	}
-	b.Queue(`INSERT INTO queue_schools (school) SELECT unnest($1::text[]) ON CONFLICT (school) DO NOTHING`, schools)
+	b.Queue(s.sql(queueSchoolsSQL), schools)
 	for _, j := range jobs {
 		runAt := j.RunAt
 		if runAt.IsZero() {
 			runAt = now
 		}
 		if j.Key != "" {
-			b.Queue(enqueueKeyedSQL, string(j.School), string(j.Kind), j.Key, j.Payload, int16(j.Priority), runAt.UTC(), now)
+			b.Queue(s.sql(enqueueKeyedSQL), string(j.School), string(j.Kind), j.Key, j.Payload, int16(j.Priority), runAt.UTC(), now)
 		} else {
-			b.Queue(enqueuePlainSQL, string(j.School), string(j.Kind), j.Payload, int16(j.Priority), runAt.UTC(), now)
+			b.Queue(s.sql(enqueuePlainSQL), string(j.School), string(j.Kind), j.Payload, int16(j.Priority), runAt.UTC(), now)
 		}
 	}
 	send := func(db dbtx) error {
@@ -123,11 +125,11 @@ func (s *Store) keyLock(school hubsync.SchoolID, key string) int64 {
 }
 
 // candidatesSQL lists schools, least recently served first, that have a job Dequeue could lease.
-const candidatesSQL = `SELECT qs.school FROM queue_schools qs
+var candidatesSQL = sqlStmt(`SELECT qs.school FROM {schema}.queue_schools qs
 WHERE NOT (qs.school = ANY($1::text[]))
-  AND EXISTS (SELECT 1 FROM jobs j WHERE j.school = qs.school AND ` + eligibleSQL + `)
+  AND EXISTS (SELECT 1 FROM {schema}.jobs j WHERE j.school = qs.school AND ` + eligibleSQL + `)
 ORDER BY qs.served, qs.school COLLATE "C"
-LIMIT 16`
+LIMIT 16`)
 
 // eligibleSQL is true for a job j Dequeue may lease at time $2 with kinds $3: due and waiting, or
 // leased with the lease run out; of an allowed kind; and the head of its key's chain (no older
@@ -135,23 +137,23 @@ LIMIT 16`
 // jobs_chain partial index, so the check is one index probe instead of a scan of the school.
 const eligibleSQL = `((j.state = 'waiting' AND j.run_at <= $2) OR (j.state = 'leased' AND j.lease_until <= $2))
 	AND (cardinality($3::text[]) = 0 OR j.kind = ANY($3::text[]))
-	AND (j.key = '' OR NOT EXISTS (SELECT 1 FROM jobs o
+	AND (j.key = '' OR NOT EXISTS (SELECT 1 FROM {schema}.jobs o
 		WHERE o.school = j.school AND o.key = j.key AND o.key <> '' AND o.state <> 'dead' AND o.seq < j.seq))`
 
 // leaseSQL leases up to $4 eligible jobs of school $1, skipping rows other workers hold, and marks
 // the school served. A job taken over from an expired lease counts an attempt, and is dead-lettered
 // instead when that reaches the maximum $8 (a job that keeps killing its workers).
-const leaseSQL = `WITH picked AS (
-	SELECT j.id FROM jobs j
+var leaseSQL = sqlStmt(`WITH picked AS (
+	SELECT j.id FROM {schema}.jobs j
 	WHERE j.school = $1 AND ` + eligibleSQL + `
 	ORDER BY j.priority, j.run_at, j.id
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED
 ), bump AS (
-	UPDATE queue_schools SET served = nextval('serve_seq')
+	UPDATE {schema}.queue_schools SET served = nextval('{schema}.serve_seq')
 	WHERE school = $1 AND EXISTS (SELECT 1 FROM picked)
 )
-UPDATE jobs j SET
+UPDATE {schema}.jobs j SET
 	attempts   = CASE WHEN j.state = 'leased' THEN j.attempts + 1 ELSE j.attempts END,
 	last_error = CASE WHEN j.state = 'leased'
 		THEN 'pgstore: the lease of worker "' || coalesce(j.leased_by, '') || '" expired before it finished'
@@ -163,7 +165,7 @@ UPDATE jobs j SET
 	state      = CASE WHEN j.state = 'leased' AND j.attempts + 1 >= $8 THEN 'dead' ELSE 'leased' END
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.school, j.kind, j.key, j.payload, j.priority, j.run_at, j.state, j.attempts, j.last_error,
-	j.lease_until, j.enqueued_at`
+	j.lease_until, j.enqueued_at`)
 
 // Dequeue leases up to opts.Max (0 means 1, at most MaxBatchDefault) ready jobs of one school for
 // opts.Lease (LeaseDefault when zero or negative). Schools take turns: the one served least
@@ -194,7 +196,7 @@ func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hub
 		exclude = append(exclude, string(e))
 	}
 
-	rows, err := s.db.Query(ctx, candidatesSQL, exclude, now, kinds)
+	rows, err := s.db.Query(ctx, s.sql(candidatesSQL), exclude, now, kinds)
 	if err != nil {
 		return nil, interpretError("finding schools with ready jobs", err)
 	}
@@ -241,7 +243,7 @@ func (s *Store) lease(ctx context.Context, school string, now time.Time, kinds [
 		})
 		return err
 	}
-	if err := s.jobQuery(ctx, scan, leaseSQL, school, now, kinds, max, token, until, worker, s.cfg.maxAttempts); err != nil {
+	if err := s.jobQuery(ctx, scan, s.sql(leaseSQL), school, now, kinds, max, token, until, worker, s.cfg.maxAttempts); err != nil {
 		return nil, interpretError(fmt.Sprintf("leasing jobs of school %q", school), err)
 	}
 	slices.SortFunc(jobs, func(a, b hubsync.Job) int {
@@ -271,12 +273,23 @@ func (s *Store) execLeased(ctx context.Context, op string, j hubsync.Job, sql st
 	return nil
 }
 
+var ackSQL = sqlStmt(`DELETE FROM {schema}.jobs WHERE id = $1 AND state = 'leased' AND lease_token = $2`)
+
 // Ack completes a job by deleting it. It fails with an error wrapping hubsync.ErrLeaseLost when j's
 // lease is no longer the job's (another worker took the job over after the lease expired, the job
 // was already acked, retried, released or killed); an expired lease nobody took over still acks.
 func (s *Store) Ack(ctx context.Context, j hubsync.Job) error {
-	return s.execLeased(ctx, "acking", j, `DELETE FROM jobs WHERE id = $1 AND state = 'leased' AND lease_token = $2`, j.ID, j.LeaseToken)
+	return s.execLeased(ctx, "acking", j, s.sql(ackSQL), j.ID, j.LeaseToken)
 }
+
+var retrySQL = sqlStmt(`UPDATE {schema}.jobs SET
+			attempts    = attempts + 1,
+			last_error  = $3,
+			state       = CASE WHEN attempts + 1 >= $6 THEN 'dead' ELSE 'waiting' END,
+			run_at      = CASE WHEN attempts + 1 >= $6 THEN run_at ELSE $4 END,
+			dead_at     = CASE WHEN attempts + 1 >= $6 THEN $5::timestamptz END,
+			lease_token = NULL, lease_until = NULL
+		WHERE id = $1 AND state = 'leased' AND lease_token = $2`)
 
 // Retry gives a job back to run again at runAt (a zero runAt means now), counting the attempt and
 // recording cause as its LastError. When the count reaches the configured maximum attempts the job
@@ -287,16 +300,12 @@ func (s *Store) Retry(ctx context.Context, j hubsync.Job, runAt time.Time, cause
 	if runAt.IsZero() {
 		runAt = now
 	}
-	return s.execLeased(ctx, "retrying", j, `UPDATE jobs SET
-			attempts    = attempts + 1,
-			last_error  = $3,
-			state       = CASE WHEN attempts + 1 >= $6 THEN 'dead' ELSE 'waiting' END,
-			run_at      = CASE WHEN attempts + 1 >= $6 THEN run_at ELSE $4 END,
-			dead_at     = CASE WHEN attempts + 1 >= $6 THEN $5::timestamptz END,
-			lease_token = NULL, lease_until = NULL
-		WHERE id = $1 AND state = 'leased' AND lease_token = $2`,
+	return s.execLeased(ctx, "retrying", j, s.sql(retrySQL),
 		j.ID, j.LeaseToken, cause, runAt.UTC(), now, s.cfg.maxAttempts)
 }
+
+var releaseSQL = sqlStmt(`UPDATE {schema}.jobs SET state = 'waiting', run_at = $3, lease_token = NULL, lease_until = NULL
+		WHERE id = $1 AND state = 'leased' AND lease_token = $2`)
 
 // Release gives a leased job back without counting an attempt, to run again at runAt (zero: now).
 // ErrLeaseLost as Ack.
@@ -304,17 +313,16 @@ func (s *Store) Release(ctx context.Context, j hubsync.Job, runAt time.Time) err
 	if runAt.IsZero() {
 		runAt = s.now()
 	}
-	return s.execLeased(ctx, "releasing", j, `UPDATE jobs SET state = 'waiting', run_at = $3, lease_token = NULL, lease_until = NULL
-		WHERE id = $1 AND state = 'leased' AND lease_token = $2`, j.ID, j.LeaseToken, runAt.UTC())
+	return s.execLeased(ctx, "releasing", j, s.sql(releaseSQL), j.ID, j.LeaseToken, runAt.UTC())
 }
 
 // extendSQL renews, in one statement, the leases of the ($2 ids, $3 tokens) pairs whose token is
 // still the leased job's, to $1. The row lock makes it wait for a Dequeue taking a job over; it
 // then sees the new token and leaves the job alone.
-const extendSQL = `UPDATE jobs SET lease_until = $1
+var extendSQL = sqlStmt(`UPDATE {schema}.jobs SET lease_until = $1
 FROM unnest($2::bigint[], $3::text[]) AS x(id, token)
 WHERE jobs.id = x.id AND jobs.state = 'leased' AND jobs.lease_token = x.token
-RETURNING jobs.id, jobs.lease_token`
+RETURNING jobs.id, jobs.lease_token`)
 
 // Extend renews to until the leases of jobs whose lease token is still the job's (an expired
 // lease nobody took over included), in one statement (through jobExec's path, so WithAsyncAcks
@@ -347,7 +355,7 @@ func (s *Store) Extend(ctx context.Context, jobs []hubsync.Job, until time.Time)
 		})
 		return err
 	}
-	if err := s.jobQuery(ctx, scan, extendSQL, until.UTC(), ids, tokens); err != nil {
+	if err := s.jobQuery(ctx, scan, s.sql(extendSQL), until.UTC(), ids, tokens); err != nil {
 		return nil, interpretError(fmt.Sprintf("extending the leases of %d jobs", len(jobs)), err)
 	}
 	var lost []int64
@@ -358,6 +366,10 @@ func (s *Store) Extend(ctx context.Context, jobs []hubsync.Job, until time.Time)
 	}
 	return lost, nil
 }
+
+var holdersSQL = sqlStmt(`SELECT DISTINCT leased_by FROM {schema}.jobs
+		WHERE state = 'leased' AND lease_until > $1 AND leased_by IS NOT NULL AND leased_by <> ''
+		ORDER BY leased_by`)
 
 // Holders lists, each once and sorted, the workers holding a lease that has not expired.
 func (s *Store) Holders(ctx context.Context) ([]string, error) {
@@ -370,40 +382,44 @@ func (s *Store) Holders(ctx context.Context) ([]string, error) {
 		})
 		return err
 	}
-	if err := s.jobQuery(ctx, scan, `SELECT DISTINCT leased_by FROM jobs
-		WHERE state = 'leased' AND lease_until > $1 AND leased_by IS NOT NULL AND leased_by <> ''
-		ORDER BY leased_by`, s.now()); err != nil {
+	if err := s.jobQuery(ctx, scan, s.sql(holdersSQL), s.now()); err != nil {
 		return nil, interpretError("listing the lease holders", err)
 	}
 	return out, nil
 }
 
+var expireLeasesSQL = sqlStmt(`UPDATE {schema}.jobs SET lease_until = $1
+		WHERE state = 'leased' AND lease_until > $1 AND leased_by = $2`)
+
 // ExpireLeases ends now, in one statement, the unexpired leases of the jobs worker holds, so the
 // next Dequeue takes them over; it returns how many it ended.
 func (s *Store) ExpireLeases(ctx context.Context, worker string) (int, error) {
-	tag, err := s.jobExec(ctx, `UPDATE jobs SET lease_until = $1
-		WHERE state = 'leased' AND lease_until > $1 AND leased_by = $2`, s.now(), worker)
+	tag, err := s.jobExec(ctx, s.sql(expireLeasesSQL), s.now(), worker)
 	if err != nil {
 		return 0, interpretError(fmt.Sprintf("expiring the leases of worker %q", worker), err)
 	}
 	return int(tag.RowsAffected()), nil
 }
 
+var killSQL = sqlStmt(`UPDATE {schema}.jobs SET attempts = attempts + 1, last_error = $3, state = 'dead', dead_at = $4,
+			lease_token = NULL, lease_until = NULL
+		WHERE id = $1 AND state = 'leased' AND lease_token = $2`)
+
 // Kill dead-letters a leased job at once, whatever its attempt count: the attempt counts and
 // cause becomes its LastError. Like any dead job it no longer blocks its key's later jobs, and
 // Replay brings it back. ErrLeaseLost as Ack.
 func (s *Store) Kill(ctx context.Context, j hubsync.Job, cause string) error {
-	return s.execLeased(ctx, "killing", j, `UPDATE jobs SET attempts = attempts + 1, last_error = $3, state = 'dead', dead_at = $4,
-			lease_token = NULL, lease_until = NULL
-		WHERE id = $1 AND state = 'leased' AND lease_token = $2`,
+	return s.execLeased(ctx, "killing", j, s.sql(killSQL),
 		j.ID, j.LeaseToken, cause, s.now())
 }
+
+var deadLettersSQL = sqlStmt(`SELECT id, kind, key, payload, priority, run_at, attempts, last_error, enqueued_at
+		FROM {schema}.jobs WHERE school = $1 AND state = 'dead' ORDER BY dead_at, id`)
 
 // DeadLetters lists a school's dead-lettered jobs, oldest death first, with their attempt count and
 // last error.
 func (s *Store) DeadLetters(ctx context.Context, school hubsync.SchoolID) ([]hubsync.Job, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, kind, key, payload, priority, run_at, attempts, last_error, enqueued_at
-		FROM jobs WHERE school = $1 AND state = 'dead' ORDER BY dead_at, id`, string(school))
+	rows, err := s.db.Query(ctx, s.sql(deadLettersSQL), string(school))
 	if err != nil {
 		return nil, interpretError(fmt.Sprintf("listing dead letters of school %q", school), err)
 	}
@@ -427,13 +443,15 @@ func (s *Store) DeadLetters(ctx context.Context, school hubsync.SchoolID) ([]hub
 	return out, nil
 }
 
+var replaySQL = sqlStmt(`UPDATE {schema}.jobs SET state = 'waiting', attempts = 0, last_error = '', run_at = $2,
+			seq = nextval('{schema}.job_seq'), dead_at = NULL, lease_token = NULL, lease_until = NULL
+		WHERE id = $1 AND state = 'dead'`)
+
 // Replay moves a dead-lettered job back to the queue, ready at the clock's now, with Attempts and
 // LastError reset. It goes to the end of its key's chain (behind jobs of the key enqueued while it
 // was dead). It fails with an error wrapping hubsync.ErrNotFound when no dead job has that id.
 func (s *Store) Replay(ctx context.Context, id int64) error {
-	tag, err := s.db.Exec(ctx, `UPDATE jobs SET state = 'waiting', attempts = 0, last_error = '', run_at = $2,
-			seq = nextval('job_seq'), dead_at = NULL, lease_token = NULL, lease_until = NULL
-		WHERE id = $1 AND state = 'dead'`, id, s.now())
+	tag, err := s.db.Exec(ctx, s.sql(replaySQL), id, s.now())
 	if err != nil {
 		return interpretError(fmt.Sprintf("replaying job %d", id), err)
 	}
@@ -443,10 +461,12 @@ func (s *Store) Replay(ctx context.Context, id int64) error {
 	return nil
 }
 
+var discardSQL = sqlStmt(`DELETE FROM {schema}.jobs WHERE id = $1 AND state = 'dead'`)
+
 // Discard deletes a dead-lettered job for good. It fails with an error wrapping
 // hubsync.ErrNotFound when no dead job has that id.
 func (s *Store) Discard(ctx context.Context, id int64) error {
-	tag, err := s.db.Exec(ctx, `DELETE FROM jobs WHERE id = $1 AND state = 'dead'`, id)
+	tag, err := s.db.Exec(ctx, s.sql(discardSQL), id)
 	if err != nil {
 		return interpretError(fmt.Sprintf("discarding job %d", id), err)
 	}
@@ -456,29 +476,33 @@ func (s *Store) Discard(ctx context.Context, id int64) error {
 	return nil
 }
 
+var statsSQL = sqlStmt(`SELECT
+			count(*) FILTER (WHERE (state = 'waiting' AND run_at <= $2) OR (state = 'leased' AND lease_until <= $2)),
+			count(*) FILTER (WHERE state = 'waiting' AND run_at > $2),
+			count(*) FILTER (WHERE state = 'leased' AND lease_until > $2),
+			count(*) FILTER (WHERE state = 'dead')
+		FROM {schema}.jobs WHERE school = $1`)
+
 // Stats counts a school's jobs at the clock's now: Ready (waiting and due, including those blocked
 // behind an older job of their key, plus leases that expired), Scheduled (due later), Leased
 // (unexpired leases) and Dead.
 func (s *Store) Stats(ctx context.Context, school hubsync.SchoolID) (hubsync.QueueStats, error) {
 	var ready, scheduled, leased, dead int64
-	err := s.db.QueryRow(ctx, `SELECT
-			count(*) FILTER (WHERE (state = 'waiting' AND run_at <= $2) OR (state = 'leased' AND lease_until <= $2)),
-			count(*) FILTER (WHERE state = 'waiting' AND run_at > $2),
-			count(*) FILTER (WHERE state = 'leased' AND lease_until > $2),
-			count(*) FILTER (WHERE state = 'dead')
-		FROM jobs WHERE school = $1`, string(school), s.now()).Scan(&ready, &scheduled, &leased, &dead)
+	err := s.db.QueryRow(ctx, s.sql(statsSQL), string(school), s.now()).Scan(&ready, &scheduled, &leased, &dead)
 	if err != nil {
 		return hubsync.QueueStats{}, interpretError(fmt.Sprintf("counting jobs of school %q", school), err)
 	}
 	return hubsync.QueueStats{Ready: int(ready), Scheduled: int(scheduled), Leased: int(leased), Dead: int(dead)}, nil
 }
 
+var nextRunAtSQL = sqlStmt(`SELECT min(run_at) FROM {schema}.jobs WHERE state = 'waiting'`)
+
 // NextRunAt returns the earliest RunAt of a waiting (not leased, not dead) job across all schools;
 // ok is false when nothing waits. It may be in the past (work is ready now, or waits behind a
 // leased job of its key).
 func (s *Store) NextRunAt(ctx context.Context) (time.Time, bool, error) {
 	var t *time.Time
-	if err := s.db.QueryRow(ctx, `SELECT min(run_at) FROM jobs WHERE state = 'waiting'`).Scan(&t); err != nil {
+	if err := s.db.QueryRow(ctx, s.sql(nextRunAtSQL)).Scan(&t); err != nil {
 		return time.Time{}, false, interpretError("finding the next run time", err)
 	}
 	if t == nil {

@@ -12,6 +12,9 @@ import (
 	"github.com/hubsync/hubsync"
 )
 
+var putSettingsSQL = sqlStmt(`INSERT INTO {schema}.settings (school, data, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (school) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at`)
+
 // PutSettings replaces a school's settings (stored as JSON), creating the school on first use.
 // It fails on an empty school id or a database error.
 func (s *Store) PutSettings(ctx context.Context, school hubsync.SchoolID, st hubsync.Settings) error {
@@ -22,8 +25,7 @@ func (s *Store) PutSettings(ctx context.Context, school hubsync.SchoolID, st hub
 	if err != nil {
 		return fmt.Errorf("pgstore: encoding settings of school %q: %w", school, err)
 	}
-	_, err = s.db.Exec(ctx, `INSERT INTO settings (school, data, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (school) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at`,
+	_, err = s.db.Exec(ctx, s.sql(putSettingsSQL),
 		string(school), data, s.now())
 	if err != nil {
 		return interpretError(fmt.Sprintf("saving settings of school %q", school), err)
@@ -31,11 +33,13 @@ func (s *Store) PutSettings(ctx context.Context, school hubsync.SchoolID, st hub
 	return nil
 }
 
+var getSettingsSQL = sqlStmt(`SELECT data FROM {schema}.settings WHERE school = $1`)
+
 // GetSettings returns a school's settings; an error wrapping hubsync.ErrNotFound when none were
 // saved.
 func (s *Store) GetSettings(ctx context.Context, school hubsync.SchoolID) (hubsync.Settings, error) {
 	var data []byte
-	err := s.db.QueryRow(ctx, `SELECT data FROM settings WHERE school = $1`, string(school)).Scan(&data)
+	err := s.db.QueryRow(ctx, s.sql(getSettingsSQL), string(school)).Scan(&data)
 	if err != nil {
 		return hubsync.Settings{}, interpretError(fmt.Sprintf("reading settings of school %q", school), err)
 	}
@@ -46,9 +50,11 @@ func (s *Store) GetSettings(ctx context.Context, school hubsync.SchoolID) (hubsy
 	return st, nil
 }
 
+var listSchoolsSQL = sqlStmt(`SELECT school FROM (SELECT school FROM {schema}.settings UNION SELECT school FROM {schema}.connections) u ORDER BY school COLLATE "C"`)
+
 // ListSchools returns every school that has settings or a connection, sorted by byte order.
 func (s *Store) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) {
-	rows, err := s.db.Query(ctx, `SELECT school FROM (SELECT school FROM settings UNION SELECT school FROM connections) u ORDER BY school COLLATE "C"`)
+	rows, err := s.db.Query(ctx, s.sql(listSchoolsSQL))
 	if err != nil {
 		return nil, interpretError("listing schools", err)
 	}
@@ -65,9 +71,20 @@ func (s *Store) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) {
 
 // nextGenerationSQL raises the connection generation of school $1 and returns it. Its row lock
 // is always taken before the connection row's (a deadlock otherwise, between a put and a delete).
-const nextGenerationSQL = `INSERT INTO connection_generations (school, generation) VALUES ($1, 1)
+const nextGenerationSQL = `INSERT INTO {schema}.connection_generations (school, generation) VALUES ($1, 1)
 	ON CONFLICT (school) DO UPDATE SET generation = connection_generations.generation + 1
 	RETURNING generation`
+
+var nextGenerationStmt = sqlStmt(nextGenerationSQL)
+
+var putConnectionSQL = sqlStmt(`WITH gen AS (` + nextGenerationSQL + `)
+		INSERT INTO {schema}.connections (school, access_token, refresh_token, expiry, portal_id, domain,
+			active, deactivated_at, deactivated_reason, notified_at, connected_at, generation)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, (SELECT generation FROM gen))
+		ON CONFLICT (school) DO UPDATE SET access_token = EXCLUDED.access_token, refresh_token = EXCLUDED.refresh_token,
+			expiry = EXCLUDED.expiry, portal_id = EXCLUDED.portal_id, domain = EXCLUDED.domain, active = EXCLUDED.active,
+			deactivated_at = EXCLUDED.deactivated_at, deactivated_reason = EXCLUDED.deactivated_reason,
+			notified_at = EXCLUDED.notified_at, connected_at = EXCLUDED.connected_at, generation = EXCLUDED.generation`)
 
 // PutConnection stores a school's connection (tokens, portal, active flag), replacing any, with
 // the school's next Generation (c.Generation is ignored): one statement raises the counter and
@@ -84,14 +101,7 @@ func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
 		return fmt.Errorf("pgstore: saving the connection of school %q: %w", c.School, err)
 	}
 	c.Token = tok
-	_, err = s.db.Exec(ctx, `WITH gen AS (`+nextGenerationSQL+`)
-		INSERT INTO connections (school, access_token, refresh_token, expiry, portal_id, domain,
-			active, deactivated_at, deactivated_reason, notified_at, connected_at, generation)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, (SELECT generation FROM gen))
-		ON CONFLICT (school) DO UPDATE SET access_token = EXCLUDED.access_token, refresh_token = EXCLUDED.refresh_token,
-			expiry = EXCLUDED.expiry, portal_id = EXCLUDED.portal_id, domain = EXCLUDED.domain, active = EXCLUDED.active,
-			deactivated_at = EXCLUDED.deactivated_at, deactivated_reason = EXCLUDED.deactivated_reason,
-			notified_at = EXCLUDED.notified_at, connected_at = EXCLUDED.connected_at, generation = EXCLUDED.generation`,
+	_, err = s.db.Exec(ctx, s.sql(putConnectionSQL),
 		string(c.School), c.Token.AccessToken, c.Token.RefreshToken, nullTime(c.Token.Expiry), c.PortalID, c.Domain,
 		c.Active, nullTime(c.DeactivatedAt), c.DeactivatedReason, nullTime(c.NotifiedAt), nullTime(c.ConnectedAt))
 	if err != nil {
@@ -100,15 +110,17 @@ func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
 	return nil
 }
 
+var getConnectionSQL = sqlStmt(`SELECT access_token, refresh_token, expiry, portal_id, domain, active,
+			deactivated_at, deactivated_reason, notified_at, connected_at, generation
+		FROM {schema}.connections WHERE school = $1`)
+
 // GetConnection returns a school's connection; an error wrapping hubsync.ErrNotFound when it was
 // never connected or was disconnected, and one wrapping hubsync.ErrUnseal when a sealed token
 // does not open (see WithSealer).
 func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hubsync.Connection, error) {
 	c := hubsync.Connection{School: school}
 	var expiry, deactivated, notified, connected *time.Time
-	err := s.db.QueryRow(ctx, `SELECT access_token, refresh_token, expiry, portal_id, domain, active,
-			deactivated_at, deactivated_reason, notified_at, connected_at, generation
-		FROM connections WHERE school = $1`, string(school)).Scan(
+	err := s.db.QueryRow(ctx, s.sql(getConnectionSQL), string(school)).Scan(
 		&c.Token.AccessToken, &c.Token.RefreshToken, &expiry, &c.PortalID, &c.Domain, &c.Active,
 		&deactivated, &c.DeactivatedReason, &notified, &connected, &c.Generation)
 	if err != nil {
@@ -121,15 +133,17 @@ func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hub
 	return c, nil
 }
 
+var deleteConnectionSQL = sqlStmt(`DELETE FROM {schema}.connections WHERE school = $1`)
+
 // DeleteConnection forgets a school's connection and tokens, raising its generation first in the
 // same transaction (the counter stays). Deleting a missing one is not an error; only a database
 // failure is.
 func (s *Store) DeleteConnection(ctx context.Context, school hubsync.SchoolID) error {
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, nextGenerationSQL, string(school)); err != nil {
+		if _, err := tx.Exec(ctx, s.sql(nextGenerationStmt), string(school)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `DELETE FROM connections WHERE school = $1`, string(school))
+		_, err := tx.Exec(ctx, s.sql(deleteConnectionSQL), string(school))
 		return err
 	})
 	if err != nil {
@@ -138,14 +152,16 @@ func (s *Store) DeleteConnection(ctx context.Context, school hubsync.SchoolID) e
 	return nil
 }
 
+var getSyncStateSQL = sqlStmt(`SELECT learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at
+		FROM {schema}.sync_state WHERE school = $1 AND email = $2`)
+
 // GetSyncState returns the state of one learner, the email folded with hubsync.FoldEmail; an
 // error wrapping hubsync.ErrNotFound when there is none. Errors mask the email.
 func (s *Store) GetSyncState(ctx context.Context, school hubsync.SchoolID, email string) (hubsync.SyncState, error) {
 	key := hubsync.FoldEmail(email)
 	st := hubsync.SyncState{School: school, Email: key}
 	var sentHS, sentLMS []byte
-	err := s.db.QueryRow(ctx, `SELECT learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at
-		FROM sync_state WHERE school = $1 AND email = $2`, string(school), key).Scan(
+	err := s.db.QueryRow(ctx, s.sql(getSyncStateSQL), string(school), key).Scan(
 		&st.LearnerID, &st.ContactID, &sentHS, &sentLMS, &st.LifecycleStage, &st.UpdatedAt)
 	if err != nil {
 		return hubsync.SyncState{}, interpretError(fmt.Sprintf("reading sync state of %s in school %q", hubsync.MaskEmail(email), school), err)
@@ -159,6 +175,12 @@ func (s *Store) GetSyncState(ctx context.Context, school hubsync.SchoolID, email
 	}
 	return st, nil
 }
+
+var putSyncStateSQL = sqlStmt(`INSERT INTO {schema}.sync_state (school, email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (school, email) DO UPDATE SET learner_id = EXCLUDED.learner_id, contact_id = EXCLUDED.contact_id,
+			sent_hubspot = EXCLUDED.sent_hubspot, sent_lms = EXCLUDED.sent_lms,
+			lifecycle_stage = EXCLUDED.lifecycle_stage, updated_at = EXCLUDED.updated_at`)
 
 // PutSyncState stores st under its school and folded email (hubsync.FoldEmail), replacing what
 // was there, with UpdatedAt set to the clock's time. It fails on an empty school or email, or a
@@ -179,11 +201,7 @@ func (s *Store) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
 	if err != nil {
 		return fmt.Errorf("pgstore: encoding sent_lms: %w", err)
 	}
-	_, err = s.db.Exec(ctx, `INSERT INTO sync_state (school, email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (school, email) DO UPDATE SET learner_id = EXCLUDED.learner_id, contact_id = EXCLUDED.contact_id,
-			sent_hubspot = EXCLUDED.sent_hubspot, sent_lms = EXCLUDED.sent_lms,
-			lifecycle_stage = EXCLUDED.lifecycle_stage, updated_at = EXCLUDED.updated_at`,
+	_, err = s.db.Exec(ctx, s.sql(putSyncStateSQL),
 		string(st.School), key, st.LearnerID, st.ContactID, sentHS, sentLMS, st.LifecycleStage, s.now())
 	if err != nil {
 		return interpretError(fmt.Sprintf("saving sync state of %s in school %q", hubsync.MaskEmail(st.Email), st.School), err)
@@ -207,6 +225,11 @@ func decodeMap(b []byte, m *map[string]string) error {
 	return json.Unmarshal(b, m)
 }
 
+var onceOwnerSQL = sqlStmt(`SELECT occurrence FROM {schema}.once_claims WHERE school = $1 AND key = $2`)
+
+var claimOnceSQL = sqlStmt(`INSERT INTO {schema}.once_claims (school, key, occurrence, claimed_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (school, key) DO NOTHING RETURNING occurrence`)
+
 // ClaimOnce records that the once-per-learner event key belongs to occurrenceID unless another
 // occurrence holds it, and returns the owner after the call. Racing callers see one winner: the
 // insert is ON CONFLICT DO NOTHING on (school, key), and a loser reads the winner's row in a new
@@ -220,20 +243,22 @@ func (s *Store) ClaimOnce(ctx context.Context, school hubsync.SchoolID, key, occ
 		return "", fmt.Errorf("pgstore: ClaimOnce needs a key and an occurrence id (key empty: %t, occurrence empty: %t)", key == "", occurrenceID == "")
 	}
 	var owner string
-	err := s.db.QueryRow(ctx, `INSERT INTO once_claims (school, key, occurrence, claimed_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (school, key) DO NOTHING RETURNING occurrence`, string(school), key, occurrenceID, s.now()).Scan(&owner)
+	err := s.db.QueryRow(ctx, s.sql(claimOnceSQL), string(school), key, occurrenceID, s.now()).Scan(&owner)
 	if err == nil {
 		return owner, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return "", interpretError(fmt.Sprintf("claiming once-event in school %q", school), err)
 	}
-	err = s.db.QueryRow(ctx, `SELECT occurrence FROM once_claims WHERE school = $1 AND key = $2`, string(school), key).Scan(&owner)
+	err = s.db.QueryRow(ctx, s.sql(onceOwnerSQL), string(school), key).Scan(&owner)
 	if err != nil {
 		return "", interpretError(fmt.Sprintf("reading once-event owner in school %q", school), err)
 	}
 	return owner, nil
 }
+
+var markWebhookSeenSQL = sqlStmt(`INSERT INTO {schema}.webhooks_seen (source, event_id, seen_at) VALUES ($1, $2, $3)
+		ON CONFLICT (source, event_id) DO NOTHING`)
 
 // MarkWebhookSeen records a webhook event id from source and reports whether this is the first
 // time it was seen; of racing callers with one id exactly one gets true (primary key on
@@ -245,20 +270,21 @@ func (s *Store) MarkWebhookSeen(ctx context.Context, source, eventID string, at 
 	if at.IsZero() {
 		at = s.now()
 	}
-	tag, err := s.db.Exec(ctx, `INSERT INTO webhooks_seen (source, event_id, seen_at) VALUES ($1, $2, $3)
-		ON CONFLICT (source, event_id) DO NOTHING`, source, eventID, at.UTC())
+	tag, err := s.db.Exec(ctx, s.sql(markWebhookSeenSQL), source, eventID, at.UTC())
 	if err != nil {
 		return false, interpretError(fmt.Sprintf("recording %s webhook event", source), err)
 	}
 	return tag.RowsAffected() == 1, nil
 }
 
+var forgetWebhooksSQL = sqlStmt(`DELETE FROM {schema}.webhooks_seen
+		WHERE ctid = ANY (ARRAY(SELECT ctid FROM {schema}.webhooks_seen WHERE seen_at < $1 LIMIT $2)) AND seen_at < $1`)
+
 // ForgetWebhooksBefore deletes dedupe records seen before t and returns how many went, in
 // statements of forgetChunk rows (see forget). It fails on a database error, with the count of
 // the statements that had succeeded.
 func (s *Store) ForgetWebhooksBefore(ctx context.Context, t time.Time) (int, error) {
-	n, err := s.forget(ctx, `DELETE FROM webhooks_seen
-		WHERE ctid = ANY (ARRAY(SELECT ctid FROM webhooks_seen WHERE seen_at < $1 LIMIT $2)) AND seen_at < $1`, t.UTC())
+	n, err := s.forget(ctx, s.sql(forgetWebhooksSQL), t.UTC())
 	if err != nil {
 		return n, interpretError("forgetting webhook events", err)
 	}
@@ -291,6 +317,9 @@ func (s *Store) forget(ctx context.Context, query string, before time.Time) (int
 	}
 }
 
+var putCheckpointSQL = sqlStmt(`INSERT INTO {schema}.checkpoints (school, name, cursor, data, updated_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (school, name) DO UPDATE SET cursor = EXCLUDED.cursor, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at`)
+
 // PutCheckpoint stores a checkpoint, replacing the one with the same school and name, with
 // UpdatedAt set to the clock's time. It fails on an empty school or name, or a database error.
 func (s *Store) PutCheckpoint(ctx context.Context, c hubsync.Checkpoint) error {
@@ -300,8 +329,7 @@ func (s *Store) PutCheckpoint(ctx context.Context, c hubsync.Checkpoint) error {
 	if c.Name == "" {
 		return fmt.Errorf("pgstore: checkpoint of school %q has no name", c.School)
 	}
-	_, err := s.db.Exec(ctx, `INSERT INTO checkpoints (school, name, cursor, data, updated_at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (school, name) DO UPDATE SET cursor = EXCLUDED.cursor, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at`,
+	_, err := s.db.Exec(ctx, s.sql(putCheckpointSQL),
 		string(c.School), c.Name, c.Cursor, c.Data, s.now())
 	if err != nil {
 		return interpretError(fmt.Sprintf("saving checkpoint %q of school %q", c.Name, c.School), err)
@@ -309,10 +337,12 @@ func (s *Store) PutCheckpoint(ctx context.Context, c hubsync.Checkpoint) error {
 	return nil
 }
 
+var getCheckpointSQL = sqlStmt(`SELECT cursor, data, updated_at FROM {schema}.checkpoints WHERE school = $1 AND name = $2`)
+
 // GetCheckpoint returns one checkpoint; an error wrapping hubsync.ErrNotFound when there is none.
 func (s *Store) GetCheckpoint(ctx context.Context, school hubsync.SchoolID, name string) (hubsync.Checkpoint, error) {
 	c := hubsync.Checkpoint{School: school, Name: name}
-	err := s.db.QueryRow(ctx, `SELECT cursor, data, updated_at FROM checkpoints WHERE school = $1 AND name = $2`,
+	err := s.db.QueryRow(ctx, s.sql(getCheckpointSQL),
 		string(school), name).Scan(&c.Cursor, &c.Data, &c.UpdatedAt)
 	if err != nil {
 		return hubsync.Checkpoint{}, interpretError(fmt.Sprintf("reading checkpoint %q of school %q", name, school), err)
@@ -321,13 +351,21 @@ func (s *Store) GetCheckpoint(ctx context.Context, school hubsync.SchoolID, name
 	return c, nil
 }
 
+var deleteCheckpointSQL = sqlStmt(`DELETE FROM {schema}.checkpoints WHERE school = $1 AND name = $2`)
+
 // DeleteCheckpoint removes a checkpoint; a missing one is not an error.
 func (s *Store) DeleteCheckpoint(ctx context.Context, school hubsync.SchoolID, name string) error {
-	if _, err := s.db.Exec(ctx, `DELETE FROM checkpoints WHERE school = $1 AND name = $2`, string(school), name); err != nil {
+	if _, err := s.db.Exec(ctx, s.sql(deleteCheckpointSQL), string(school), name); err != nil {
 		return interpretError(fmt.Sprintf("deleting checkpoint %q of school %q", name, school), err)
 	}
 	return nil
 }
+
+var appendSyncLogSQL = sqlStmt(`INSERT INTO {schema}.sync_log (school, at, direction, email, outcome, reason)
+		SELECT school, at, direction, email, outcome, reason
+		FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[])
+			WITH ORDINALITY AS e(school, at, direction, email, outcome, reason, n)
+		ORDER BY n`)
 
 // AppendSyncLog adds entries to the per-record sync log in one statement; a zero At becomes the
 // clock's time. It fails, adding nothing, when an entry has no school, or on a database error.
@@ -349,11 +387,7 @@ func (s *Store) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEnt
 		schools[i], ats[i], dirs[i], emails[i], outcomes[i], reasons[i] = string(e.School), at.UTC(), string(e.Direction), e.Email, string(e.Outcome), e.Reason
 	}
 	// WITH ORDINALITY keeps the given order, so ids grow in append order.
-	_, err := s.db.Exec(ctx, `INSERT INTO sync_log (school, at, direction, email, outcome, reason)
-		SELECT school, at, direction, email, outcome, reason
-		FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[])
-			WITH ORDINALITY AS e(school, at, direction, email, outcome, reason, n)
-		ORDER BY n`, schools, ats, dirs, emails, outcomes, reasons)
+	_, err := s.db.Exec(ctx, s.sql(appendSyncLogSQL), schools, ats, dirs, emails, outcomes, reasons)
 	if err != nil {
 		return interpretError(fmt.Sprintf("appending %d sync log entries", n), err)
 	}
@@ -364,6 +398,14 @@ func (s *Store) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEnt
 // trimmed, lower-cased. (FoldEmail also trims Unicode spaces, which no address carries.)
 const foldEmailSQL = `lower(btrim(email, E' \t\n\x0B\f\r'))`
 
+var listSyncLogSQL = sqlStmt(`SELECT id, at, direction, email, outcome, reason FROM {schema}.sync_log
+		WHERE school = $1
+		  AND ($2 = '' OR outcome = $2)
+		  AND ($3 = '' OR ` + foldEmailSQL + ` = $3)
+		  AND ($4::timestamptz IS NULL OR at >= $4)
+		ORDER BY at DESC, id DESC
+		LIMIT $5`)
+
 // ListSyncLog returns a school's log entries matching f (hubsync.LogFilter.Match, stated in SQL),
 // newest first (entries with equal At: last appended first), at most f.Limit of them
 // (hubsync.LogLimitDefault when 0). It fails with an error wrapping hubsync.ErrInvalidValue on a
@@ -373,13 +415,7 @@ func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubs
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: listing the sync log of school %q: %w", school, err)
 	}
-	rows, err := s.db.Query(ctx, `SELECT id, at, direction, email, outcome, reason FROM sync_log
-		WHERE school = $1
-		  AND ($2 = '' OR outcome = $2)
-		  AND ($3 = '' OR `+foldEmailSQL+` = $3)
-		  AND ($4::timestamptz IS NULL OR at >= $4)
-		ORDER BY at DESC, id DESC
-		LIMIT $5`, string(school), string(f.Outcome), f.Email, nullTime(f.Since), f.Limit)
+	rows, err := s.db.Query(ctx, s.sql(listSyncLogSQL), string(school), string(f.Outcome), f.Email, nullTime(f.Since), f.Limit)
 	if err != nil {
 		return nil, interpretError(fmt.Sprintf("listing the sync log of school %q", school), err)
 	}
@@ -397,12 +433,14 @@ func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubs
 	return out, nil
 }
 
+var forgetSyncLogSQL = sqlStmt(`DELETE FROM {schema}.sync_log
+		WHERE id = ANY (ARRAY(SELECT id FROM {schema}.sync_log WHERE at < $1 LIMIT $2)) AND at < $1`)
+
 // ForgetSyncLogBefore deletes the entries of every school with At before t and returns how many
 // went, in statements of forgetChunk rows (see forget); the index sync_log_at finds them. It
 // fails on a database error, with the count of the statements that had succeeded.
 func (s *Store) ForgetSyncLogBefore(ctx context.Context, t time.Time) (int, error) {
-	n, err := s.forget(ctx, `DELETE FROM sync_log
-		WHERE id = ANY (ARRAY(SELECT id FROM sync_log WHERE at < $1 LIMIT $2)) AND at < $1`, t.UTC())
+	n, err := s.forget(ctx, s.sql(forgetSyncLogSQL), t.UTC())
 	if err != nil {
 		return n, interpretError("forgetting sync log entries", err)
 	}

@@ -1,12 +1,13 @@
--- hubsync pgstore schema, version 1. Runs with search_path set to the store's schema.
+-- hubsync pgstore schema, version 1. A template: {schema} stands for the store's quoted schema
+-- (pgstore.Migrations writes it in). Every statement is idempotent, so the file can run again.
 
-CREATE TABLE settings (
+CREATE TABLE IF NOT EXISTS {schema}.settings (
     school     text PRIMARY KEY,
     data       jsonb NOT NULL,
     updated_at timestamptz NOT NULL
 );
 
-CREATE TABLE connections (
+CREATE TABLE IF NOT EXISTS {schema}.connections (
     school             text PRIMARY KEY,
     access_token       text NOT NULL,
     refresh_token      text NOT NULL,
@@ -20,7 +21,7 @@ CREATE TABLE connections (
     connected_at       timestamptz
 );
 
-CREATE TABLE sync_state (
+CREATE TABLE IF NOT EXISTS {schema}.sync_state (
     school          text NOT NULL,
     email           text NOT NULL, -- lower-cased
     learner_id      text NOT NULL,
@@ -32,7 +33,7 @@ CREATE TABLE sync_state (
     PRIMARY KEY (school, email)
 );
 
-CREATE TABLE once_claims (
+CREATE TABLE IF NOT EXISTS {schema}.once_claims (
     school     text NOT NULL,
     key        text NOT NULL,
     occurrence text NOT NULL,
@@ -40,15 +41,15 @@ CREATE TABLE once_claims (
     PRIMARY KEY (school, key)
 );
 
-CREATE TABLE webhooks_seen (
+CREATE TABLE IF NOT EXISTS {schema}.webhooks_seen (
     source   text NOT NULL,
     event_id text NOT NULL,
     seen_at  timestamptz NOT NULL,
     PRIMARY KEY (source, event_id)
 );
-CREATE INDEX webhooks_seen_at ON webhooks_seen (seen_at);
+CREATE INDEX IF NOT EXISTS webhooks_seen_at ON {schema}.webhooks_seen (seen_at);
 
-CREATE TABLE checkpoints (
+CREATE TABLE IF NOT EXISTS {schema}.checkpoints (
     school     text NOT NULL,
     name       text NOT NULL,
     cursor     text NOT NULL,
@@ -57,7 +58,7 @@ CREATE TABLE checkpoints (
     PRIMARY KEY (school, name)
 );
 
-CREATE TABLE sync_log (
+CREATE TABLE IF NOT EXISTS {schema}.sync_log (
     id        bigserial PRIMARY KEY,
     school    text NOT NULL,
     at        timestamptz NOT NULL,
@@ -66,15 +67,15 @@ CREATE TABLE sync_log (
     outcome   text NOT NULL,
     reason    text NOT NULL
 );
-CREATE INDEX sync_log_school_at ON sync_log (school, at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS sync_log_school_at ON {schema}.sync_log (school, at DESC, id DESC);
 
 -- The queue. state: 'waiting' (in the queue, due at run_at), 'leased' (a worker holds it until
--- lease_until; after that it is ready again), 'dead' (dead-lettered). seq orders the jobs of one
--- (school, key) chain; Replay gives a job a new seq so it goes to the chain's end.
-CREATE SEQUENCE job_seq;
-CREATE TABLE jobs (
+-- lease_until, and after that it is ready again), 'dead' (dead-lettered). seq orders the jobs of
+-- one (school, key) chain, and Replay gives a job a new seq so it goes to the chain's end.
+CREATE SEQUENCE IF NOT EXISTS {schema}.job_seq;
+CREATE TABLE IF NOT EXISTS {schema}.jobs (
     id          bigserial PRIMARY KEY,
-    seq         bigint NOT NULL DEFAULT nextval('job_seq'),
+    seq         bigint NOT NULL DEFAULT nextval('{schema}.job_seq'),
     school      text NOT NULL,
     kind        text NOT NULL,
     key         text NOT NULL,
@@ -91,15 +92,15 @@ CREATE TABLE jobs (
     dead_at     timestamptz
 );
 -- Dequeue's scan inside one school, in serving order.
-CREATE INDEX jobs_serve ON jobs (school, priority, run_at, id) WHERE state <> 'dead';
+CREATE INDEX IF NOT EXISTS jobs_serve ON {schema}.jobs (school, priority, run_at, id) WHERE state <> 'dead';
 -- Key chains: the head check and the coalescing target.
-CREATE INDEX jobs_chain ON jobs (school, key, seq) WHERE state <> 'dead' AND key <> '';
-CREATE INDEX jobs_dead ON jobs (school, dead_at, id) WHERE state = 'dead';
-CREATE INDEX jobs_waiting_run_at ON jobs (run_at) WHERE state = 'waiting';
+CREATE INDEX IF NOT EXISTS jobs_chain ON {schema}.jobs (school, key, seq) WHERE state <> 'dead' AND key <> '';
+CREATE INDEX IF NOT EXISTS jobs_dead ON {schema}.jobs (school, dead_at, id) WHERE state = 'dead';
+CREATE INDEX IF NOT EXISTS jobs_waiting_run_at ON {schema}.jobs (run_at) WHERE state = 'waiting';
 
 -- Round-robin fairness: served is bumped from serve_seq each time Dequeue serves the school.
-CREATE SEQUENCE serve_seq;
-CREATE TABLE queue_schools (
+CREATE SEQUENCE IF NOT EXISTS {schema}.serve_seq;
+CREATE TABLE IF NOT EXISTS {schema}.queue_schools (
     school text PRIMARY KEY,
     served bigint NOT NULL DEFAULT 0
 );
