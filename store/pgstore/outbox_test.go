@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/hubspot/hubspottest"
 	"github.com/hubsync/hubsync/hubsynctest"
