@@ -1,6 +1,6 @@
 // Package pgstore is the PostgreSQL adapter of hubsync's persistence ports: one [Store] value
-// implements hubsync.Store, hubsync.Queue and hubsync.Transactor over a pgx connection pool, so
-// many instances of a host can run workers against one database.
+// implements hubsync.Store, hubsync.Queue and hubsync.Transactor over a pgx connection pool (its
+// own, or the host's), so many instances of a host can run workers against one database.
 //
 // Open connects, applies the embedded, versioned migrations once (under an advisory lock, so many
 // instances may start at the same moment) and returns a ready Store:
@@ -9,6 +9,45 @@
 //	if err != nil { ... }
 //	defer db.Close()
 //	eng, err := hubsync.New(hubsync.Config{Store: db, Queue: db, ...})
+//
+// # Embedding in the host's database
+//
+// A host that already runs PostgreSQL gives the store its own pool instead: [New] takes a
+// *pgxpool.Pool and opens no connection of its own (Close leaves the pool open). The tables live
+// in their own schema ([WithSchema], default "hubsync"), and every statement names it, so the
+// pool's search_path stays the host's and host tables of the same names elsewhere are never
+// touched. [Store.WithTx] binds the store to one of the host's transactions, which makes the
+// transactional outbox: the host writes its learner and queues the change in one transaction,
+// and a rollback, or a crash before the commit, leaves neither, while a commit keeps both, even
+// if the process dies the next instant:
+//
+//	store, err := pgstore.New(ctx, pool)
+//	...
+//	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+//		if _, err := tx.Exec(ctx, `UPDATE learners SET ...`); err != nil {
+//			return err
+//		}
+//		return eng.LearnerChangedTx(ctx, store.WithTx(tx), school, learner)
+//	})
+//
+// The host commits or rolls back; the bound Store is not used after. LearnerChangedTx wakes an
+// idle worker before the commit, which finds the job after it (within the engine's BatchLinger,
+// or its Poll at the latest).
+//
+// A host with its own migration tool (golang-migrate, goose, atlas, psql) writes [Migrations] out
+// as files, each to run in one transaction in version order, and starts the store with
+// [WithAutoMigrate](false): New and Open then only check that the schema records every version,
+// and fail with an error wrapping [ErrSchemaVersion] naming the missing ones, or the unknown ones
+// a newer hubsync applied. Each migration creates the schema and the schema_migrations table when
+// missing, records its own version there (whichever tool ran it), and is idempotent. With
+// auto-migration on (the default), Open and New apply what is missing under an advisory lock, and
+// run no DDL when nothing is.
+//
+// The store is built on pgx, not database/sql: its queue leans on pgx batches (an enqueue is one
+// round trip) and native array and time types, which database/sql hides. So it takes a
+// *pgxpool.Pool and a pgx.Tx only. A host on database/sql (pgx's stdlib driver, say) opens a
+// pgxpool over the same URL beside its *sql.DB, and runs the transactions that queue hubsync work
+// on that pool (pgx.BeginFunc) rather than as *sql.Tx: a *sql.Tx cannot carry the store's writes.
 //
 // # The queue
 //
@@ -35,13 +74,15 @@
 // # Time
 //
 // Every time the store reasons with comes from the injected clock ([WithClock]) and is passed to
-// SQL as a parameter; no query calls now(). Times are stored as timestamptz, so they round-trip to
+// SQL as a parameter; no query calls now() (but a migration, recording when it ran in
+// schema_migrations, which nothing reads). Times are stored as timestamptz, so they round-trip to
 // the microsecond, and come back in UTC.
 //
 // # Isolation
 //
-// All tables live in one schema ([WithSchema], default "hubsync"), which Open creates. Tests give
-// each test its own schema in one database; see the package's tests for the pattern.
+// All tables live in one schema ([WithSchema], default "hubsync"), which the first migration
+// creates. Tests give each test its own schema in one database; see the package's tests for the
+// pattern.
 //
 // Tokens in the connections table are stored as given (not encrypted); protect the database.
 package pgstore

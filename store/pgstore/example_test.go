@@ -7,6 +7,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/store/pgstore"
 )
@@ -40,5 +43,38 @@ func Example() {
 		if err := db.Ack(ctx, j); err != nil {
 			log.Print(err) // hubsync.ErrLeaseLost: another worker took it over; its outcome stands
 		}
+	}
+}
+
+// New puts the store in the host's own database: over the host's pool, with its tables in a schema
+// of their own, and a learner's change queued in the host's transaction (the transactional
+// outbox), so it commits or rolls back with the host's write of the learner.
+func ExampleNew() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL")) // the host's pool
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	// The host runs pgstore.Migrations("hubsync") with its own migration tool; the store checks.
+	store, err := pgstore.New(ctx, pool, pgstore.WithSchema("hubsync"), pgstore.WithAutoMigrate(false))
+	if err != nil {
+		log.Fatal(err) // errors.Is(err, pgstore.ErrSchemaVersion): a migration is missing
+	}
+	defer store.Close() // leaves the pool open: it is the host's
+	eng, err := hubsync.New(hubsync.Config{Store: store, Queue: store /* Learners, HubSpot... */})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	learner := hubsync.Learner{ID: "u1", Email: "ada@example.com", Values: map[string]any{"first_name": "Ada"}}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE learners SET first_name = $1 WHERE id = $2`, "Ada", learner.ID); err != nil {
+			return err
+		}
+		return eng.LearnerChangedTx(ctx, store.WithTx(tx), "school-1", learner)
+	})
+	if err != nil {
+		log.Fatal(err)
 	}
 }
