@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -132,6 +133,13 @@ func TestNewRejectsBadInput(t *testing.T) {
 			t.Errorf("New with %s: err = %v, want one containing %q", tc.name, err, tc.want)
 		}
 	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "pgstore: WithTx: nil transaction") {
+			t.Errorf("WithTx(nil) panicked with %v, want a panic naming the nil transaction", r)
+		}
+	}()
+	var s *pgstore.Store
+	s.WithTx(nil)
 }
 
 // TestNewCloseLeavesThePoolOpen: the pool is the host's, so closing a Store from New leaves it
