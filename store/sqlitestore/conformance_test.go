@@ -146,7 +146,8 @@ func TestConformance(t *testing.T) {
 }
 
 // BenchmarkQueueThroughput measures enqueue+dequeue+ack throughput with the default,
-// synchronous=FULL (every commit synced) and with SyncNormal.
+// synchronous=FULL (every commit synced) and with SyncNormal, and over New in a host's file
+// (synchronous=FULL, no cached write statements).
 func BenchmarkQueueThroughput(b *testing.B) {
 	b.Run("sync=FULL", func(b *testing.B) { storetest.Benchmark(b, factory) })
 	b.Run("sync=NORMAL", func(b *testing.B) {
@@ -161,4 +162,5 @@ func BenchmarkQueueThroughput(b *testing.B) {
 			return s, s
 		})
 	})
+	b.Run("new-host-db", func(b *testing.B) { storetest.Benchmark(b, hostFactory) })
 }
