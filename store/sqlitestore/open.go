@@ -30,9 +30,10 @@ const (
 	readersDefault = 4
 )
 
-// Store is a SQLite-backed hubsync.Store, hubsync.Queue and hubsync.Transactor. Open one with
-// [Open]; it is safe for concurrent use. The value RunInTx hands to its fn is a Store bound to
-// that transaction.
+// Store is a SQLite-backed hubsync.Store, hubsync.Queue and hubsync.Transactor. Open one on a file
+// of its own with [Open], or over a host's *sql.DB on the host's file with [New]; it is safe for
+// concurrent use. The value RunInTx hands to its fn is a Store bound to that transaction, and
+// [Store.WithTx] binds one to a transaction of the host's.
 type Store struct {
 	w           *writer
 	r           *sql.DB    // Open's read-only pool; nil for New, whose reads use the host's pool
