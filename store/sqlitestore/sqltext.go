@@ -12,8 +12,8 @@ import (
 // at package initialisation with sqlText; the first store of a prefix builds the prefixed text of
 // every template, once, into a slice shared by all stores of that prefix, and a statement is then
 // s.sql(id): an index into that slice, no string built per call. With the prefix "" (Open's
-// default) the text is exactly what the store ran before prefixes existed, so the prepared
-// statements and the files written by earlier versions stay as they were.
+// default) the statements name the tables the files of earlier versions have, and Open's writer
+// and readers still prepare each statement once (their caches are keyed by the text).
 //
 // The prefix is how hubsync's tables share the host's database file with the host's own (see
 // New). A separate file ATTACHed to the host's connections would keep the names apart too, but
