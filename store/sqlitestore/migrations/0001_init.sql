@@ -1,6 +1,6 @@
 -- hubsync SQLite schema, version 1. Times are INTEGER Unix nanoseconds (0: the zero time).
--- Every migration names its tables and indexes {p}name: {p} is the store's table prefix
--- (sqlitestore.WithTablePrefix), filled in by sqlitestore.Migrations.
+-- The names of tables and indexes in these files start with a placeholder for the store's table
+-- prefix (sqlitestore.WithTablePrefix), which sqlitestore.Migrations fills in.
 
 CREATE TABLE {p}settings (
 	school     TEXT PRIMARY KEY,
