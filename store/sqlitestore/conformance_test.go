@@ -61,7 +61,7 @@ func factory(t testing.TB, cfg storetest.Config) (hubsync.Store, hubsync.Queue) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths.Store(s, path)
+	paths.Store(s, storeFile{path: path})
 	t.Cleanup(func() {
 		paths.Delete(s)
 		if err := s.Close(); err != nil {
@@ -71,18 +71,21 @@ func factory(t testing.TB, cfg storetest.Config) (hubsync.Store, hubsync.Queue) 
 	return s, s
 }
 
-// paths maps each store factory opened to its file, for rawConnections.
+// paths maps each store a factory opened to its storeFile, for rawConnections.
 var paths sync.Map
+
+// storeFile is a store's database file and table prefix.
+type storeFile struct{ path, prefix string }
 
 // rawConnections reads every column of every row of the store's connections table through a
 // connection of its own, past the store's methods.
 func rawConnections(t testing.TB, s hubsync.Store) string {
 	t.Helper()
-	path, ok := paths.Load(s)
+	f, ok := paths.Load(s)
 	if !ok {
-		t.Fatal("rawConnections: not a store factory opened")
+		t.Fatal("rawConnections: not a store a factory opened")
 	}
-	return dumpTable(t, path.(string), "connections")
+	return dumpTable(t, f.(storeFile).path, f.(storeFile).prefix+"connections")
 }
 
 // dumpTable returns every row of table in the file at path, one line a row, columns split by "|".
@@ -93,7 +96,7 @@ func dumpTable(t testing.TB, path, table string) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(t.Context(), "SELECT * FROM "+table)
+	rows, err := db.QueryContext(context.Background(), "SELECT * FROM "+table) // also from a Cleanup, after t.Context ends
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,8 +131,10 @@ func dumpTable(t testing.TB, path, table string) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if template.path != "" {
-		os.RemoveAll(filepath.Dir(template.path))
+	for _, p := range []string{template.path, hostTemplate.path} {
+		if p != "" {
+			os.RemoveAll(filepath.Dir(p))
+		}
 	}
 	os.Exit(code)
 }
@@ -141,7 +146,8 @@ func TestConformance(t *testing.T) {
 }
 
 // BenchmarkQueueThroughput measures enqueue+dequeue+ack throughput with the default,
-// synchronous=FULL (every commit synced) and with SyncNormal.
+// synchronous=FULL (every commit synced) and with SyncNormal, and over New in a host's file
+// (synchronous=FULL, no cached write statements).
 func BenchmarkQueueThroughput(b *testing.B) {
 	b.Run("sync=FULL", func(b *testing.B) { storetest.Benchmark(b, factory) })
 	b.Run("sync=NORMAL", func(b *testing.B) {
@@ -156,4 +162,5 @@ func BenchmarkQueueThroughput(b *testing.B) {
 			return s, s
 		})
 	})
+	b.Run("new-host-db", func(b *testing.B) { storetest.Benchmark(b, hostFactory) })
 }

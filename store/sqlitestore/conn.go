@@ -16,12 +16,16 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// writer is the one connection every write goes through. Holding sem is holding the
-// connection; transactions are plain BEGIN IMMEDIATE / COMMIT statements on it, so statements
-// prepared on it stay valid across transactions (parsing SQL is most of the cost otherwise).
+// writer is what every write transaction of a store goes through, one at a time: holding sem is
+// holding the right to write. For Open it is the store's one writer connection, conn:
+// transactions are plain BEGIN IMMEDIATE / COMMIT statements on it, so statements prepared on it
+// stay valid across transactions (parsing SQL is most of the cost otherwise). For New, conn is
+// nil and each transaction takes a connection of the host's pool db for its BEGIN IMMEDIATE ...
+// COMMIT and gives it back after, statements unprepared (a statement prepared on a *sql.Conn
+// dies with it).
 type writer struct {
 	db    *sql.DB
-	conn  *sql.Conn
+	conn  *sql.Conn // nil: the host's pool (New), which the store does not close
 	sem   chan struct{}
 	stmts map[string]*sql.Stmt // guarded by sem
 	busy  time.Duration        // the busy timeout: the longest wait for the write lock
@@ -41,6 +45,9 @@ func (w *writer) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 func (w *writer) close() error {
+	if w.conn == nil {
+		return nil // the host's pool: the host closes it
+	}
 	var errs []error
 	for _, st := range w.stmts {
 		errs = append(errs, st.Close())
@@ -132,21 +139,22 @@ func (c *stmtCache) QueryRowContext(ctx context.Context, query string, args ...a
 	return st.QueryRowContext(ctx, args...)
 }
 
-// reader returns what reads go through: the transaction inside RunInTx, else the read pool.
+// reader returns what reads go through: the store's transaction (RunInTx's or WithTx's) when it
+// has one, else the read pool (Open's own, or the host's for New).
 func (s *Store) reader() querier {
-	if s.inTx {
-		return writerQ{s.w}
+	if s.tx != nil {
+		return s.tx
 	}
 	return s.rstmts
 }
 
-// write runs fn in one immediate transaction on the writer connection, or in RunInTx's
-// transaction when there is one.
+// write runs fn in one immediate transaction of the writer, or in the store's transaction when
+// it has one.
 func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
-	if s.inTx {
-		return fn(writerQ{s.w})
+	if s.tx != nil {
+		return fn(s.tx)
 	}
-	return s.w.tx(ctx, func() error { return fn(writerQ{s.w}) })
+	return s.w.tx(ctx, fn)
 }
 
 // ns encodes a time as Unix nanoseconds, the zero time as 0.

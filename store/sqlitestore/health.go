@@ -9,6 +9,17 @@ import (
 	"github.com/hubsync/hubsync"
 )
 
+// The statements of this file (see sqlText).
+var (
+	deleteSyncHealthSQL = sqlText(`DELETE FROM {p}sync_health WHERE school = ? AND email = ? AND learner_id = ? AND direction = ?`)
+	putSyncHealthSQL    = sqlText(`INSERT OR REPLACE INTO {p}sync_health (school, email, learner_id, direction, status, exclusion, reason, at)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	listSyncHealthSQL = sqlText(`SELECT email, learner_id, direction, status, exclusion, reason, at FROM {p}sync_health
+		WHERE school = ? AND (email, learner_id, direction) > (?, ?, ?)`)
+	listSyncStatesSQL = sqlText(`SELECT email, learner_id, contact_id, sent_to_hubspot, sent_to_lms,
+		lifecycle_stage, updated_at FROM {p}sync_states WHERE school = ? AND email > ? ORDER BY email LIMIT ?`)
+)
+
 // PutSyncHealth deletes the row of each in-sync entry and replaces the others', in order, in one
 // transaction.
 func (s *Store) PutSyncHealth(ctx context.Context, entries ...hubsync.HealthEntry) error {
@@ -25,11 +36,10 @@ func (s *Store) PutSyncHealth(ctx context.Context, entries ...hubsync.HealthEntr
 			email := hubsync.FoldEmail(h.Email)
 			var err error
 			if h.Status == hubsync.HealthInSync {
-				_, err = q.ExecContext(ctx, `DELETE FROM sync_health WHERE school = ? AND email = ? AND learner_id = ? AND direction = ?`,
+				_, err = q.ExecContext(ctx, s.sql(deleteSyncHealthSQL),
 					string(h.School), email, h.LearnerID, string(h.Direction))
 			} else {
-				_, err = q.ExecContext(ctx, `INSERT OR REPLACE INTO sync_health (school, email, learner_id, direction, status, exclusion, reason, at)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, string(h.School), email, h.LearnerID, string(h.Direction),
+				_, err = q.ExecContext(ctx, s.sql(putSyncHealthSQL), string(h.School), email, h.LearnerID, string(h.Direction),
 					string(h.Status), string(h.Exclusion), h.Reason, ns(h.At))
 			}
 			if err != nil {
@@ -47,8 +57,7 @@ func (s *Store) ListSyncHealth(ctx context.Context, school hubsync.SchoolID, f h
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list sync health of %s: %w", school, err)
 	}
-	query := `SELECT email, learner_id, direction, status, exclusion, reason, at FROM sync_health
-		WHERE school = ? AND (email, learner_id, direction) > (?, ?, ?)`
+	query := s.sql(listSyncHealthSQL)
 	args := []any{string(school), f.AfterEmail, f.AfterLearner, string(f.AfterDirection)}
 	if f.Status != "" {
 		query += ` AND status = ?`
@@ -87,8 +96,7 @@ func (s *Store) ListSyncStates(ctx context.Context, school hubsync.SchoolID, aft
 	if limit <= 0 {
 		limit = hubsync.LogLimitDefault
 	}
-	rows, err := s.reader().QueryContext(ctx, `SELECT email, learner_id, contact_id, sent_to_hubspot, sent_to_lms,
-		lifecycle_stage, updated_at FROM sync_states WHERE school = ? AND email > ? ORDER BY email LIMIT ?`, string(school), after, limit)
+	rows, err := s.reader().QueryContext(ctx, s.sql(listSyncStatesSQL), string(school), after, limit)
 	if err != nil {
 		return nil, interpretError(fmt.Sprintf("list sync states of %s", school), err)
 	}

@@ -30,14 +30,17 @@ const (
 	readersDefault = 4
 )
 
-// Store is a SQLite-backed hubsync.Store, hubsync.Queue and hubsync.Transactor. Open one with
-// [Open]; it is safe for concurrent use. The value RunInTx hands to its fn is a Store bound to
-// that transaction.
+// Store is a SQLite-backed hubsync.Store, hubsync.Queue and hubsync.Transactor. Open one on a file
+// of its own with [Open], or over a host's *sql.DB on the host's file with [New]; it is safe for
+// concurrent use. The value RunInTx hands to its fn is a Store bound to that transaction, and
+// [Store.WithTx] binds one to a transaction of the host's.
 type Store struct {
 	w           *writer
-	r           *sql.DB
-	rstmts      *stmtCache
-	inTx        bool // true in the view RunInTx hands to fn
+	r           *sql.DB    // Open's read-only pool; nil for New, whose reads use the host's pool
+	rstmts      *stmtCache // reads outside a transaction, prepared on r or the host's pool
+	tx          querier    // the transaction of the view RunInTx hands to fn, or of WithTx; nil outside one
+	prefix      string
+	texts       []string // the store's SQL for its prefix, by sqlID
 	clk         clock.Clock
 	maxAttempts int
 	log         *slog.Logger
@@ -50,8 +53,8 @@ var (
 	_ hubsync.Transactor = (*Store)(nil)
 )
 
-// Option configures [Open]. An option given an invalid value makes Open fail with an error
-// naming the option.
+// Option configures [Open] and [New]. An option given an invalid value makes them fail with an
+// error naming the option.
 type Option func(*config) error
 
 type config struct {
@@ -59,9 +62,35 @@ type config struct {
 	maxAttempts int
 	busyTimeout time.Duration
 	sync        Synchronous
+	syncSet     bool // WithSynchronous was given
 	log         *slog.Logger
 	sealer      hubsync.Sealer
+	prefix      string
+	autoMigrate bool
 }
+
+// WithTablePrefix sets the prefix of the names of the store's tables and indexes: with "hs_",
+// hs_jobs, hs_settings and so on. It must be empty or match [a-z_][a-z0-9_]* (and not start with
+// sqlite_, which SQLite reserves). New's default is PrefixDefault, "hubsync_", so the store's
+// tables stay clear of a host's own settings or jobs table; Open's is "", the names of the files
+// it made before prefixes existed. A prefix is part of the schema: open a file with the prefix
+// it was migrated with (see Migrations).
+func WithTablePrefix(p string) Option {
+	return func(o *config) error {
+		if err := validatePrefix(p); err != nil {
+			return fmt.Errorf("sqlitestore: WithTablePrefix: %w", err)
+		}
+		o.prefix = p
+		return nil
+	}
+}
+
+// WithAutoMigrate sets whether New and Open apply the migrations the database lacks (true, the
+// default) or only check that none is missing (false: for a host that runs Migrations with its
+// own tool), failing with an error wrapping ErrSchemaVersion that names the missing ones. Either
+// way a database recording a migration this version does not know (a newer hubsync migrated it)
+// is refused with an error wrapping ErrSchemaVersion.
+func WithAutoMigrate(on bool) Option { return func(o *config) error { o.autoMigrate = on; return nil } }
 
 // Synchronous is SQLite's synchronous setting for the store's file, which trades durability for
 // commit speed.
@@ -78,12 +107,14 @@ const (
 )
 
 // WithSynchronous sets SQLite's synchronous mode, SyncFull or SyncNormal; the default is SyncFull.
+// It is for Open only: synchronous is a setting of each connection, and New's are the host's (New
+// refuses this option; the host's DSN sets it, as _pragma=synchronous(FULL)).
 func WithSynchronous(m Synchronous) Option {
 	return func(o *config) error {
 		if m != SyncFull && m != SyncNormal {
 			return fmt.Errorf("sqlitestore: WithSynchronous: synchronous mode %q is not %q or %q", m, SyncFull, SyncNormal)
 		}
-		o.sync = m
+		o.sync, o.syncSet = m, true
 		return nil
 	}
 }
@@ -131,13 +162,14 @@ func WithSealer(s hubsync.Sealer) Option { return func(o *config) error { o.seal
 func WithLogger(l *slog.Logger) Option { return func(o *config) error { o.log = l; return nil } }
 
 // Open opens (creating if needed, with mode 0600: it holds the schools' tokens) the SQLite
-// database file at path, switches it to WAL, applies
-// any migration not yet applied, and returns the store. It fails when path is empty or is not a
-// plain file name (":memory:" and "file:" URIs are refused: the store needs one shared file for
-// its writer and readers), when an option is given an invalid value, or when the file cannot be
-// opened or migrated. Close the store when done.
+// database file at path, switches it to WAL, applies any migration not yet applied (see
+// WithAutoMigrate), and returns the store. It fails when path is empty or is not a plain file
+// name (":memory:" and "file:" URIs are refused: the store needs one shared file for its writer
+// and readers), when an option is given an invalid value, when the file cannot be opened or
+// migrated, and with an error wrapping ErrSchemaVersion when its schema is not this version's
+// (see WithAutoMigrate). Close the store when done.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	cfg := config{maxAttempts: hubsync.MaxAttemptsDefault, busyTimeout: BusyTimeoutDefault, sync: SyncFull}
+	cfg := config{maxAttempts: hubsync.MaxAttemptsDefault, busyTimeout: BusyTimeoutDefault, sync: SyncFull, autoMigrate: true}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
@@ -167,11 +199,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", filepath.Base(path), err)
 	}
 	w := &writer{db: wdb, conn: conn, sem: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}, busy: cfg.busyTimeout}
-	s := &Store{w: w, clk: clock.Or(cfg.clk), maxAttempts: cfg.maxAttempts, log: cfg.log, sealer: cfg.sealer}
-	if err := s.migrate(ctx); err != nil {
-		w.close()
-		return nil, err
-	}
+	s := newStore(w, cfg)
 	r, err := sql.Open("sqlite", common+"&_query_only=1")
 	if err != nil {
 		w.close()
@@ -180,7 +208,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	r.SetMaxOpenConns(readersDefault)
 	r.SetMaxIdleConns(readersDefault)
 	s.r, s.rstmts = r, &stmtCache{db: r, m: map[string]*sql.Stmt{}}
+	if err := s.prepareSchema(ctx, cfg.autoMigrate); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
 	return s, nil
+}
+
+// newStore returns a store of w and cfg, its reads still to be set.
+func newStore(w *writer, cfg config) *Store {
+	return &Store{w: w, prefix: cfg.prefix, texts: textsFor(cfg.prefix), clk: clock.Or(cfg.clk),
+		maxAttempts: cfg.maxAttempts, log: cfg.log, sealer: cfg.sealer}
 }
 
 // createPrivate creates the database file, empty and readable by its owner only (0600), unless
@@ -197,10 +234,16 @@ func createPrivate(path string) error {
 	return f.Close()
 }
 
-// Close closes the database. Calling it on the value RunInTx hands out is an error.
+// Close closes the database of a store from Open. On a store from New it closes only the store's
+// prepared statements and leaves the host's *sql.DB open: the host closes it. Calling it on the
+// value RunInTx hands out, or on one from WithTx, is an error.
 func (s *Store) Close() error {
-	if s.inTx {
+	if s.tx != nil {
 		return errors.New("sqlitestore: close called inside a transaction")
 	}
-	return errors.Join(s.rstmts.close(), s.r.Close(), s.w.close())
+	errs := []error{s.rstmts.close()}
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	return errors.Join(append(errs, s.w.close())...)
 }

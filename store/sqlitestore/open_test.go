@@ -154,3 +154,46 @@ func TestPanicInTxRollsBack(t *testing.T) {
 		t.Fatalf("the store is unusable after a panicking transaction: %v", err)
 	}
 }
+
+// TestOpenPrefixAndAutoMigrate: Open takes a table prefix, and without auto-migration checks the
+// schema instead: a fresh file fails with ErrSchemaVersion, a migrated one opens.
+func TestOpenPrefixAndAutoMigrate(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "hubsync.db")
+	noAuto := sqlitestore.WithAutoMigrate(false)
+	if s, err := sqlitestore.Open(ctx, path, noAuto, sqlitestore.WithTablePrefix("hs_")); !errors.Is(err, sqlitestore.ErrSchemaVersion) {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("Open of a fresh file without auto-migration: %v, want ErrSchemaVersion", err)
+	}
+	s, err := sqlitestore.Open(ctx, path, sqlitestore.WithTablePrefix("hs_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enqueue(ctx, hubsync.JobSpec{School: "a", Kind: "push"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := dumpTable(t, path, "hs_jobs"); !strings.Contains(got, "school=a|") {
+		t.Fatalf("hs_jobs holds %q, want the job", got)
+	}
+	s, err = sqlitestore.Open(ctx, path, noAuto, sqlitestore.WithTablePrefix("hs_"))
+	if err != nil {
+		t.Fatalf("Open of the migrated file without auto-migration: %v", err)
+	}
+	defer s.Close()
+	if st, err := s.Stats(ctx, "a"); err != nil || st.Ready != 1 {
+		t.Fatalf("Stats = %+v, %v; want the job", st, err)
+	}
+	// The same file under another prefix has none of the store's tables.
+	if s2, err := sqlitestore.Open(ctx, path, noAuto); !errors.Is(err, sqlitestore.ErrSchemaVersion) {
+		if err == nil {
+			s2.Close()
+		}
+		t.Fatalf("Open with the prefix \"\" of a file migrated with hs_: %v, want ErrSchemaVersion", err)
+	}
+}

@@ -14,6 +14,61 @@ import (
 	"github.com/hubsync/hubsync"
 )
 
+// The statements of this file (see sqlText).
+var (
+	addQueueSchoolSQL = sqlText(`INSERT INTO {p}queue_schools (school) VALUES (?) ON CONFLICT DO NOTHING`)
+	coalesceJobSQL    = sqlText(`UPDATE {p}jobs SET kind = ?, payload = ?, priority = MIN(priority, ?), run_at = MIN(run_at, ?)
+					WHERE id = (SELECT id FROM {p}jobs WHERE school = ? AND key = ? AND key <> '' AND dead_at IS NULL AND lease_token IS NULL
+						ORDER BY id DESC LIMIT 1)`)
+	insertJobSQL = sqlText(`INSERT INTO {p}jobs (school, kind, key, payload, priority, run_at, enqueued_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	killExpiredSQL = sqlText(`UPDATE {p}jobs SET attempts = attempts + 1,
+				last_error = 'sqlitestore: lease expired before the worker finished',
+				lease_token = NULL, lease_until = NULL, worker = NULL, dead_at = ?1
+			WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until <= ?1 AND attempts + 1 >= ?2`)
+	leaseJobSQL = sqlText(`UPDATE {p}jobs SET lease_token = ?, lease_until = ?, worker = ?, attempts = ?, last_error = ?
+					WHERE id = ?`)
+	markServedSQL    = sqlText(`UPDATE {p}queue_schools SET served = (SELECT MAX(served) FROM {p}queue_schools) + 1 WHERE school = ?`)
+	schoolsByTurnSQL = sqlText(`SELECT q.school FROM {p}queue_schools q
+		WHERE EXISTS (SELECT 1 FROM {p}jobs j WHERE j.school = q.school AND j.dead_at IS NULL AND j.run_at <= ?)
+		ORDER BY q.served, q.school`)
+	ackSQL   = sqlText(`DELETE FROM {p}jobs WHERE id = ? AND lease_token = ? AND dead_at IS NULL`)
+	retrySQL = sqlText(`UPDATE {p}jobs SET lease_token = NULL, lease_until = NULL, worker = NULL,
+		attempts = attempts + 1, last_error = ?, run_at = ?,
+		dead_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE NULL END
+		WHERE id = ? AND lease_token = ? AND dead_at IS NULL`)
+	releaseSQL = sqlText(`UPDATE {p}jobs SET lease_token = NULL, lease_until = NULL, worker = NULL, run_at = ?
+		WHERE id = ? AND lease_token = ? AND dead_at IS NULL`)
+	extendSQL  = sqlText(`UPDATE {p}jobs SET lease_until = ? WHERE id = ? AND lease_token = ? AND dead_at IS NULL`)
+	holdersSQL = sqlText(`SELECT DISTINCT worker FROM {p}jobs
+		WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until > ? AND worker IS NOT NULL AND worker <> ''
+		ORDER BY worker`)
+	expireLeasesSQL = sqlText(`UPDATE {p}jobs SET lease_until = ?1
+			WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until > ?1 AND worker = ?2`)
+	killSQL = sqlText(`UPDATE {p}jobs SET lease_token = NULL, lease_until = NULL, worker = NULL,
+		attempts = attempts + 1, last_error = ?, dead_at = ?
+		WHERE id = ? AND lease_token = ? AND dead_at IS NULL`)
+	replaySQL  = sqlText(`UPDATE {p}jobs SET dead_at = NULL, attempts = 0, run_at = ? WHERE id = ? AND dead_at IS NOT NULL`)
+	discardSQL = sqlText(`DELETE FROM {p}jobs WHERE id = ? AND dead_at IS NOT NULL`)
+	statsSQL   = sqlText(`SELECT
+			COALESCE(SUM(dead_at IS NULL AND (lease_token IS NULL AND run_at <= ?1 OR lease_token IS NOT NULL AND lease_until <= ?1)), 0),
+			COALESCE(SUM(dead_at IS NULL AND lease_token IS NULL AND run_at > ?1), 0),
+			COALESCE(SUM(dead_at IS NULL AND lease_token IS NOT NULL AND lease_until > ?1), 0),
+			COALESCE(SUM(dead_at IS NOT NULL), 0)
+		FROM {p}jobs WHERE school = ?2`)
+	// readySQL and readyTailSQL are the query of ready, before and after its optional kind filter.
+	readySQL = sqlText(`SELECT ` + jobColumns + ` FROM {p}jobs j
+		WHERE j.school = ? AND j.dead_at IS NULL AND j.run_at <= ? AND (j.lease_token IS NULL OR j.lease_until <= ?)`)
+	readyTailSQL = sqlText(` AND (j.key = '' OR NOT EXISTS (SELECT 1 FROM {p}jobs o
+			WHERE o.school = j.school AND o.key = j.key AND o.key <> '' AND o.dead_at IS NULL AND o.id <> j.id
+			AND (o.lease_token IS NOT NULL OR (j.lease_token IS NULL AND o.id < j.id))))
+		ORDER BY j.priority, j.run_at, j.id LIMIT ?`)
+	deadLettersSQL = sqlText(`SELECT ` + jobColumns + ` FROM {p}jobs
+		WHERE school = ? AND dead_at IS NOT NULL ORDER BY dead_at, id`)
+	nextWaitingSQL = sqlText(`SELECT MIN(run_at) FROM {p}jobs WHERE dead_at IS NULL AND lease_token IS NULL`)
+	nextExpiredSQL = sqlText(`SELECT MIN(lease_until) FROM {p}jobs WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until <= ?`)
+)
+
 func validateSpecs(jobs []hubsync.JobSpec) error {
 	if err := hubsync.ValidateJobs(jobs); err != nil {
 		return fmt.Errorf("sqlitestore: enqueue: %w", err)
@@ -41,14 +96,12 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...hubsync.JobSpec) error {
 			}
 			if !schools[j.School] {
 				schools[j.School] = true
-				if _, err := q.ExecContext(ctx, `INSERT INTO queue_schools (school) VALUES (?) ON CONFLICT DO NOTHING`, string(j.School)); err != nil {
+				if _, err := q.ExecContext(ctx, s.sql(addQueueSchoolSQL), string(j.School)); err != nil {
 					return err
 				}
 			}
 			if j.Key != "" {
-				res, err := q.ExecContext(ctx, `UPDATE jobs SET kind = ?, payload = ?, priority = MIN(priority, ?), run_at = MIN(run_at, ?)
-					WHERE id = (SELECT id FROM jobs WHERE school = ? AND key = ? AND key <> '' AND dead_at IS NULL AND lease_token IS NULL
-						ORDER BY id DESC LIMIT 1)`,
+				res, err := q.ExecContext(ctx, s.sql(coalesceJobSQL),
 					string(j.Kind), j.Payload, int(j.Priority), runAt, string(j.School), j.Key)
 				if err != nil {
 					return err
@@ -61,8 +114,7 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...hubsync.JobSpec) error {
 					continue
 				}
 			}
-			if _, err := q.ExecContext(ctx, `INSERT INTO jobs (school, kind, key, payload, priority, run_at, enqueued_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, string(j.School), string(j.Kind), j.Key, j.Payload, int(j.Priority), runAt, now); err != nil {
+			if _, err := q.ExecContext(ctx, s.sql(insertJobSQL), string(j.School), string(j.Kind), j.Key, j.Payload, int(j.Priority), runAt, now); err != nil {
 				return err
 			}
 		}
@@ -115,10 +167,7 @@ func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hub
 	err := s.write(ctx, func(q querier) error {
 		now := s.clk.Now()
 		// A job that keeps outliving its workers' leases: its last try counts, and it is dead.
-		if _, err := q.ExecContext(ctx, `UPDATE jobs SET attempts = attempts + 1,
-				last_error = 'sqlitestore: lease expired before the worker finished',
-				lease_token = NULL, lease_until = NULL, worker = NULL, dead_at = ?1
-			WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until <= ?1 AND attempts + 1 >= ?2`,
+		if _, err := q.ExecContext(ctx, s.sql(killExpiredSQL),
 			ns(now), s.maxAttempts); err != nil {
 			return err
 		}
@@ -145,13 +194,12 @@ func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hub
 					j.LastError = "sqlitestore: lease expired at " + j.LeaseUntil.Format(time.RFC3339Nano) + " before the worker finished"
 				}
 				j.LeaseToken, j.LeaseUntil = newLeaseToken(), until
-				if _, err := q.ExecContext(ctx, `UPDATE jobs SET lease_token = ?, lease_until = ?, worker = ?, attempts = ?, last_error = ?
-					WHERE id = ?`, j.LeaseToken, ns(until), opts.Worker, j.Attempts, j.LastError, j.ID); err != nil {
+				if _, err := q.ExecContext(ctx, s.sql(leaseJobSQL), j.LeaseToken, ns(until), opts.Worker, j.Attempts, j.LastError, j.ID); err != nil {
 					return err
 				}
 				out = append(out, j)
 			}
-			_, err = q.ExecContext(ctx, `UPDATE queue_schools SET served = (SELECT MAX(served) FROM queue_schools) + 1 WHERE school = ?`, string(school))
+			_, err = q.ExecContext(ctx, s.sql(markServedSQL), string(school))
 			return err
 		}
 		return nil
@@ -165,9 +213,7 @@ func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hub
 // schoolsByTurn lists the schools with a live job due by now, least recently served first. (A
 // school listed may still have nothing to lease: its due jobs may be leased or behind others.)
 func (s *Store) schoolsByTurn(ctx context.Context, q querier, now int64) ([]hubsync.SchoolID, error) {
-	rows, err := q.QueryContext(ctx, `SELECT q.school FROM queue_schools q
-		WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.school = q.school AND j.dead_at IS NULL AND j.run_at <= ?)
-		ORDER BY q.served, q.school`, now)
+	rows, err := q.QueryContext(ctx, s.sql(schoolsByTurnSQL), now)
 	if err != nil {
 		return nil, err
 	}
@@ -188,8 +234,7 @@ func (s *Store) schoolsByTurn(ctx context.Context, q querier, now int64) ([]hubs
 // behind another of its key when that one is leased (even expired) or, for a job not itself
 // leased, was enqueued earlier.
 func (s *Store) ready(ctx context.Context, q querier, school hubsync.SchoolID, now int64, max int, kinds []hubsync.JobKind) ([]hubsync.Job, error) {
-	query := `SELECT ` + jobColumns + ` FROM jobs j
-		WHERE j.school = ? AND j.dead_at IS NULL AND j.run_at <= ? AND (j.lease_token IS NULL OR j.lease_until <= ?)`
+	query := s.sql(readySQL)
 	args := []any{string(school), now, now}
 	if len(kinds) > 0 {
 		query += ` AND j.kind IN (?` + strings.Repeat(`, ?`, len(kinds)-1) + `)`
@@ -197,10 +242,7 @@ func (s *Store) ready(ctx context.Context, q querier, school hubsync.SchoolID, n
 			args = append(args, string(k))
 		}
 	}
-	query += ` AND (j.key = '' OR NOT EXISTS (SELECT 1 FROM jobs o
-			WHERE o.school = j.school AND o.key = j.key AND o.key <> '' AND o.dead_at IS NULL AND o.id <> j.id
-			AND (o.lease_token IS NOT NULL OR (j.lease_token IS NULL AND o.id < j.id))))
-		ORDER BY j.priority, j.run_at, j.id LIMIT ?`
+	query += s.sql(readyTailSQL)
 	args = append(args, max)
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -241,7 +283,7 @@ func (s *Store) execLeased(ctx context.Context, op string, j hubsync.Job, query 
 
 // Ack completes and deletes a leased job; hubsync.ErrLeaseLost when the lease is no longer j's.
 func (s *Store) Ack(ctx context.Context, j hubsync.Job) error {
-	return s.execLeased(ctx, "ack", j, `DELETE FROM jobs WHERE id = ? AND lease_token = ? AND dead_at IS NULL`, j.ID, j.LeaseToken)
+	return s.execLeased(ctx, "ack", j, s.sql(ackSQL), j.ID, j.LeaseToken)
 }
 
 // Retry gives a leased job back to run at runAt (zero: now), counting the attempt and recording
@@ -252,10 +294,7 @@ func (s *Store) Retry(ctx context.Context, j hubsync.Job, runAt time.Time, cause
 	if runAt.IsZero() {
 		runAt = now
 	}
-	return s.execLeased(ctx, "retry", j, `UPDATE jobs SET lease_token = NULL, lease_until = NULL, worker = NULL,
-		attempts = attempts + 1, last_error = ?, run_at = ?,
-		dead_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE NULL END
-		WHERE id = ? AND lease_token = ? AND dead_at IS NULL`,
+	return s.execLeased(ctx, "retry", j, s.sql(retrySQL),
 		cause, ns(runAt), s.maxAttempts, ns(now), j.ID, j.LeaseToken)
 }
 
@@ -265,8 +304,7 @@ func (s *Store) Release(ctx context.Context, j hubsync.Job, runAt time.Time) err
 	if runAt.IsZero() {
 		runAt = s.clk.Now()
 	}
-	return s.execLeased(ctx, "release", j, `UPDATE jobs SET lease_token = NULL, lease_until = NULL, worker = NULL, run_at = ?
-		WHERE id = ? AND lease_token = ? AND dead_at IS NULL`, ns(runAt), j.ID, j.LeaseToken)
+	return s.execLeased(ctx, "release", j, s.sql(releaseSQL), ns(runAt), j.ID, j.LeaseToken)
 }
 
 // Extend renews to until the leases of jobs whose lease token is still the job's (an expired
@@ -286,7 +324,7 @@ func (s *Store) Extend(ctx context.Context, jobs []hubsync.Job, until time.Time)
 				until.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano), hubsync.ErrInvalidValue)
 		}
 		for _, j := range jobs {
-			res, err := q.ExecContext(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_token = ? AND dead_at IS NULL`,
+			res, err := q.ExecContext(ctx, s.sql(extendSQL),
 				ns(until), j.ID, j.LeaseToken)
 			if err != nil {
 				return err
@@ -309,9 +347,7 @@ func (s *Store) Extend(ctx context.Context, jobs []hubsync.Job, until time.Time)
 
 // Holders lists, each once and sorted, the workers holding a lease that has not expired.
 func (s *Store) Holders(ctx context.Context) ([]string, error) {
-	rows, err := s.reader().QueryContext(ctx, `SELECT DISTINCT worker FROM jobs
-		WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until > ? AND worker IS NOT NULL AND worker <> ''
-		ORDER BY worker`, ns(s.clk.Now()))
+	rows, err := s.reader().QueryContext(ctx, s.sql(holdersSQL), ns(s.clk.Now()))
 	if err != nil {
 		return nil, interpretError("list lease holders", err)
 	}
@@ -336,8 +372,7 @@ func (s *Store) ExpireLeases(ctx context.Context, worker string) (int, error) {
 	var n int64
 	err := s.write(ctx, func(q querier) error {
 		now := ns(s.clk.Now())
-		res, err := q.ExecContext(ctx, `UPDATE jobs SET lease_until = ?1
-			WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until > ?1 AND worker = ?2`, now, worker)
+		res, err := q.ExecContext(ctx, s.sql(expireLeasesSQL), now, worker)
 		if err != nil {
 			return err
 		}
@@ -353,16 +388,13 @@ func (s *Store) ExpireLeases(ctx context.Context, worker string) (int, error) {
 // Kill dead-letters a leased job at once, counting the attempt and recording cause;
 // hubsync.ErrLeaseLost when the lease is no longer j's.
 func (s *Store) Kill(ctx context.Context, j hubsync.Job, cause string) error {
-	return s.execLeased(ctx, "kill", j, `UPDATE jobs SET lease_token = NULL, lease_until = NULL, worker = NULL,
-		attempts = attempts + 1, last_error = ?, dead_at = ?
-		WHERE id = ? AND lease_token = ? AND dead_at IS NULL`,
+	return s.execLeased(ctx, "kill", j, s.sql(killSQL),
 		cause, ns(s.clk.Now()), j.ID, j.LeaseToken)
 }
 
 // DeadLetters lists a school's dead-lettered jobs, oldest death first.
 func (s *Store) DeadLetters(ctx context.Context, school hubsync.SchoolID) ([]hubsync.Job, error) {
-	rows, err := s.reader().QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs
-		WHERE school = ? AND dead_at IS NOT NULL ORDER BY dead_at, id`, string(school))
+	rows, err := s.reader().QueryContext(ctx, s.sql(deadLettersSQL), string(school))
 	if err != nil {
 		return nil, interpretError(fmt.Sprintf("dead letters of %s", school), err)
 	}
@@ -386,7 +418,7 @@ func (s *Store) DeadLetters(ctx context.Context, school hubsync.SchoolID) ([]hub
 func (s *Store) Replay(ctx context.Context, id int64) error {
 	var n int64
 	err := s.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `UPDATE jobs SET dead_at = NULL, attempts = 0, run_at = ? WHERE id = ? AND dead_at IS NOT NULL`,
+		res, err := q.ExecContext(ctx, s.sql(replaySQL),
 			ns(s.clk.Now()), id)
 		if err != nil {
 			return err
@@ -407,7 +439,7 @@ func (s *Store) Replay(ctx context.Context, id int64) error {
 func (s *Store) Discard(ctx context.Context, id int64) error {
 	var n int64
 	err := s.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `DELETE FROM jobs WHERE id = ? AND dead_at IS NOT NULL`, id)
+		res, err := q.ExecContext(ctx, s.sql(discardSQL), id)
 		if err != nil {
 			return err
 		}
@@ -427,12 +459,7 @@ func (s *Store) Discard(ctx context.Context, id int64) error {
 func (s *Store) Stats(ctx context.Context, school hubsync.SchoolID) (hubsync.QueueStats, error) {
 	now := ns(s.clk.Now())
 	var st hubsync.QueueStats
-	err := s.reader().QueryRowContext(ctx, `SELECT
-			COALESCE(SUM(dead_at IS NULL AND (lease_token IS NULL AND run_at <= ?1 OR lease_token IS NOT NULL AND lease_until <= ?1)), 0),
-			COALESCE(SUM(dead_at IS NULL AND lease_token IS NULL AND run_at > ?1), 0),
-			COALESCE(SUM(dead_at IS NULL AND lease_token IS NOT NULL AND lease_until > ?1), 0),
-			COALESCE(SUM(dead_at IS NOT NULL), 0)
-		FROM jobs WHERE school = ?2`, now, string(school)).Scan(&st.Ready, &st.Scheduled, &st.Leased, &st.Dead)
+	err := s.reader().QueryRowContext(ctx, s.sql(statsSQL), now, string(school)).Scan(&st.Ready, &st.Scheduled, &st.Leased, &st.Dead)
 	if err != nil {
 		return hubsync.QueueStats{}, interpretError(fmt.Sprintf("stats of %s", school), err)
 	}
@@ -444,9 +471,9 @@ func (s *Store) Stats(ctx context.Context, school hubsync.SchoolID) (hubsync.Que
 func (s *Store) NextRunAt(ctx context.Context) (time.Time, bool, error) {
 	var waiting, expired sql.NullInt64
 	q := s.reader()
-	err := q.QueryRowContext(ctx, `SELECT MIN(run_at) FROM jobs WHERE dead_at IS NULL AND lease_token IS NULL`).Scan(&waiting)
+	err := q.QueryRowContext(ctx, s.sql(nextWaitingSQL)).Scan(&waiting)
 	if err == nil {
-		err = q.QueryRowContext(ctx, `SELECT MIN(lease_until) FROM jobs WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until <= ?`,
+		err = q.QueryRowContext(ctx, s.sql(nextExpiredSQL),
 			ns(s.clk.Now())).Scan(&expired)
 	}
 	if err != nil {

@@ -10,6 +10,42 @@ import (
 	"github.com/hubsync/hubsync"
 )
 
+// The statements of this file (see sqlText).
+var (
+	putSettingsSQL = sqlText(`INSERT INTO {p}settings (school, body) VALUES (?, ?)
+			ON CONFLICT (school) DO UPDATE SET body = excluded.body`)
+	getSettingsSQL = sqlText(`SELECT body FROM {p}settings WHERE school = ?`)
+	listSchoolsSQL = sqlText(`SELECT school FROM {p}settings UNION SELECT school FROM {p}connections ORDER BY 1`)
+	// nextGenerationSQL raises a school's connection generation and returns the new value.
+	nextGenerationSQL = sqlText(`INSERT INTO {p}connection_generations (school, generation) VALUES (?, 1)
+	ON CONFLICT (school) DO UPDATE SET generation = generation + 1 RETURNING generation`)
+	putConnectionSQL = sqlText(`INSERT OR REPLACE INTO {p}connections (school, access_token, refresh_token, expiry,
+			portal_id, domain, active, deactivated_at, deactivated_reason, notified_at, connected_at, generation)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	getConnectionSQL = sqlText(`SELECT access_token, refresh_token, expiry, portal_id, domain, active,
+		deactivated_at, deactivated_reason, notified_at, connected_at, generation FROM {p}connections WHERE school = ?`)
+	deleteConnectionSQL = sqlText(`DELETE FROM {p}connections WHERE school = ?`)
+	getSyncStateSQL     = sqlText(`SELECT email, learner_id, contact_id, sent_to_hubspot, sent_to_lms,
+		lifecycle_stage, updated_at FROM {p}sync_states WHERE school = ? AND email = ?`)
+	putSyncStateSQL = sqlText(`INSERT OR REPLACE INTO {p}sync_states (school, email, learner_id, contact_id,
+			sent_to_hubspot, sent_to_lms, lifecycle_stage, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	claimOnceSQL = sqlText(`INSERT INTO {p}once_claims (school, key, owner, claimed_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (school, key) DO NOTHING`)
+	onceOwnerSQL       = sqlText(`SELECT owner FROM {p}once_claims WHERE school = ? AND key = ?`)
+	markWebhookSeenSQL = sqlText(`INSERT INTO {p}webhooks_seen (source, event_id, seen_at) VALUES (?, ?, ?)
+			ON CONFLICT (source, event_id) DO NOTHING`)
+	forgetWebhooksSQL = sqlText(`DELETE FROM {p}webhooks_seen WHERE (source, event_id) IN
+		(SELECT source, event_id FROM {p}webhooks_seen WHERE seen_at < ? LIMIT ?)`)
+	putCheckpointSQL = sqlText(`INSERT OR REPLACE INTO {p}checkpoints (school, name, cursor, data, updated_at)
+			VALUES (?, ?, ?, ?, ?)`)
+	getCheckpointSQL    = sqlText(`SELECT cursor, data, updated_at FROM {p}checkpoints WHERE school = ? AND name = ?`)
+	deleteCheckpointSQL = sqlText(`DELETE FROM {p}checkpoints WHERE school = ? AND name = ?`)
+	appendSyncLogSQL    = sqlText(`INSERT INTO {p}sync_log (school, at, direction, email, email_lc, outcome, reason)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	listSyncLogSQL   = sqlText(`SELECT id, at, direction, email, outcome, reason FROM {p}sync_log WHERE school = ?`)
+	forgetSyncLogSQL = sqlText(`DELETE FROM {p}sync_log WHERE id IN (SELECT id FROM {p}sync_log WHERE at < ? LIMIT ?)`)
+)
+
 // PutSettings replaces a school's settings (stored as JSON).
 func (s *Store) PutSettings(ctx context.Context, school hubsync.SchoolID, st hubsync.Settings) error {
 	body, err := json.Marshal(st)
@@ -17,8 +53,7 @@ func (s *Store) PutSettings(ctx context.Context, school hubsync.SchoolID, st hub
 		return fmt.Errorf("sqlitestore: encode settings of %s: %w", school, err)
 	}
 	return s.write(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO settings (school, body) VALUES (?, ?)
-			ON CONFLICT (school) DO UPDATE SET body = excluded.body`, string(school), body)
+		_, err := q.ExecContext(ctx, s.sql(putSettingsSQL), string(school), body)
 		if err != nil {
 			return interpretError(fmt.Sprintf("put settings of %s", school), err)
 		}
@@ -29,7 +64,7 @@ func (s *Store) PutSettings(ctx context.Context, school hubsync.SchoolID, st hub
 // GetSettings returns a school's settings; hubsync.ErrNotFound when none were saved.
 func (s *Store) GetSettings(ctx context.Context, school hubsync.SchoolID) (hubsync.Settings, error) {
 	var body []byte
-	err := s.reader().QueryRowContext(ctx, `SELECT body FROM settings WHERE school = ?`, string(school)).Scan(&body)
+	err := s.reader().QueryRowContext(ctx, s.sql(getSettingsSQL), string(school)).Scan(&body)
 	if err != nil {
 		return hubsync.Settings{}, interpretError(fmt.Sprintf("get settings of %s", school), err)
 	}
@@ -42,7 +77,7 @@ func (s *Store) GetSettings(ctx context.Context, school hubsync.SchoolID) (hubsy
 
 // ListSchools returns every school with settings or a connection, sorted.
 func (s *Store) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) {
-	rows, err := s.reader().QueryContext(ctx, `SELECT school FROM settings UNION SELECT school FROM connections ORDER BY 1`)
+	rows, err := s.reader().QueryContext(ctx, s.sql(listSchoolsSQL))
 	if err != nil {
 		return nil, interpretError("list schools", err)
 	}
@@ -61,10 +96,6 @@ func (s *Store) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) {
 	return out, nil
 }
 
-// nextGenerationSQL raises a school's connection generation and returns the new value.
-const nextGenerationSQL = `INSERT INTO connection_generations (school, generation) VALUES (?, 1)
-	ON CONFLICT (school) DO UPDATE SET generation = generation + 1 RETURNING generation`
-
 // PutConnection stores a school's connection, replacing any, with the school's next Generation
 // (c.Generation is ignored). The counter and the row change in one immediate transaction. With
 // WithSealer the tokens are sealed first (outside the transaction); a sealing failure writes
@@ -77,12 +108,10 @@ func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
 	c.Token = tok
 	return s.write(ctx, func(q querier) error {
 		var gen int64
-		if err := q.QueryRowContext(ctx, nextGenerationSQL, string(c.School)).Scan(&gen); err != nil {
+		if err := q.QueryRowContext(ctx, s.sql(nextGenerationSQL), string(c.School)).Scan(&gen); err != nil {
 			return interpretError(fmt.Sprintf("put connection of %s: raise generation", c.School), err)
 		}
-		_, err := q.ExecContext(ctx, `INSERT OR REPLACE INTO connections (school, access_token, refresh_token, expiry,
-			portal_id, domain, active, deactivated_at, deactivated_reason, notified_at, connected_at, generation)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := q.ExecContext(ctx, s.sql(putConnectionSQL),
 			string(c.School), c.Token.AccessToken, c.Token.RefreshToken, ns(c.Token.Expiry), c.PortalID, c.Domain,
 			c.Active, ns(c.DeactivatedAt), c.DeactivatedReason, ns(c.NotifiedAt), ns(c.ConnectedAt), gen)
 		if err != nil {
@@ -97,8 +126,7 @@ func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
 func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hubsync.Connection, error) {
 	c := hubsync.Connection{School: school}
 	var expiry, deactivated, notified, connected int64
-	err := s.reader().QueryRowContext(ctx, `SELECT access_token, refresh_token, expiry, portal_id, domain, active,
-		deactivated_at, deactivated_reason, notified_at, connected_at, generation FROM connections WHERE school = ?`, string(school)).
+	err := s.reader().QueryRowContext(ctx, s.sql(getConnectionSQL), string(school)).
 		Scan(&c.Token.AccessToken, &c.Token.RefreshToken, &expiry, &c.PortalID, &c.Domain, &c.Active,
 			&deactivated, &c.DeactivatedReason, &notified, &connected, &c.Generation)
 	if err != nil {
@@ -116,10 +144,10 @@ func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hub
 func (s *Store) DeleteConnection(ctx context.Context, school hubsync.SchoolID) error {
 	return s.write(ctx, func(q querier) error {
 		var gen int64
-		if err := q.QueryRowContext(ctx, nextGenerationSQL, string(school)).Scan(&gen); err != nil {
+		if err := q.QueryRowContext(ctx, s.sql(nextGenerationSQL), string(school)).Scan(&gen); err != nil {
 			return interpretError(fmt.Sprintf("delete connection of %s: raise generation", school), err)
 		}
-		if _, err := q.ExecContext(ctx, `DELETE FROM connections WHERE school = ?`, string(school)); err != nil {
+		if _, err := q.ExecContext(ctx, s.sql(deleteConnectionSQL), string(school)); err != nil {
 			return interpretError(fmt.Sprintf("delete connection of %s", school), err)
 		}
 		return nil
@@ -132,8 +160,7 @@ func (s *Store) GetSyncState(ctx context.Context, school hubsync.SchoolID, email
 	st := hubsync.SyncState{School: school}
 	var toHS, toLMS string
 	var updated int64
-	err := s.reader().QueryRowContext(ctx, `SELECT email, learner_id, contact_id, sent_to_hubspot, sent_to_lms,
-		lifecycle_stage, updated_at FROM sync_states WHERE school = ? AND email = ?`, string(school), hubsync.FoldEmail(email)).
+	err := s.reader().QueryRowContext(ctx, s.sql(getSyncStateSQL), string(school), hubsync.FoldEmail(email)).
 		Scan(&st.Email, &st.LearnerID, &st.ContactID, &toHS, &toLMS, &st.LifecycleStage, &updated)
 	if err != nil {
 		return hubsync.SyncState{}, interpretError(fmt.Sprintf("get sync state of %s in %s", hubsync.MaskEmail(email), school), err)
@@ -154,8 +181,7 @@ func (s *Store) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
 		return fmt.Errorf("sqlitestore: encode sync state: %w", err)
 	}
 	return s.write(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT OR REPLACE INTO sync_states (school, email, learner_id, contact_id,
-			sent_to_hubspot, sent_to_lms, lifecycle_stage, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := q.ExecContext(ctx, s.sql(putSyncStateSQL),
 			string(st.School), hubsync.FoldEmail(st.Email), st.LearnerID, st.ContactID, string(toHS), string(toLMS),
 			st.LifecycleStage, ns(s.clk.Now()))
 		if err != nil {
@@ -170,11 +196,10 @@ func (s *Store) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
 func (s *Store) ClaimOnce(ctx context.Context, school hubsync.SchoolID, key, occurrenceID string) (string, error) {
 	var owner string
 	err := s.write(ctx, func(q querier) error {
-		if _, err := q.ExecContext(ctx, `INSERT INTO once_claims (school, key, owner, claimed_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (school, key) DO NOTHING`, string(school), key, occurrenceID, ns(s.clk.Now())); err != nil {
+		if _, err := q.ExecContext(ctx, s.sql(claimOnceSQL), string(school), key, occurrenceID, ns(s.clk.Now())); err != nil {
 			return err
 		}
-		return q.QueryRowContext(ctx, `SELECT owner FROM once_claims WHERE school = ? AND key = ?`, string(school), key).Scan(&owner)
+		return q.QueryRowContext(ctx, s.sql(onceOwnerSQL), string(school), key).Scan(&owner)
 	})
 	if err != nil {
 		return "", interpretError(fmt.Sprintf("claim once-event key in %s", school), err)
@@ -186,8 +211,7 @@ func (s *Store) ClaimOnce(ctx context.Context, school hubsync.SchoolID, key, occ
 func (s *Store) MarkWebhookSeen(ctx context.Context, source, eventID string, at time.Time) (bool, error) {
 	first := false
 	err := s.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `INSERT INTO webhooks_seen (source, event_id, seen_at) VALUES (?, ?, ?)
-			ON CONFLICT (source, event_id) DO NOTHING`, source, eventID, ns(at))
+		res, err := q.ExecContext(ctx, s.sql(markWebhookSeenSQL), source, eventID, ns(at))
 		if err != nil {
 			return err
 		}
@@ -204,8 +228,7 @@ func (s *Store) MarkWebhookSeen(ctx context.Context, source, eventID string, at 
 // ForgetWebhooksBefore deletes dedupe records seen before t and returns how many went, in chunks
 // of forgetChunk rows (see forget).
 func (s *Store) ForgetWebhooksBefore(ctx context.Context, t time.Time) (int, error) {
-	n, err := s.forget(ctx, `DELETE FROM webhooks_seen WHERE (source, event_id) IN
-		(SELECT source, event_id FROM webhooks_seen WHERE seen_at < ? LIMIT ?)`, ns(t))
+	n, err := s.forget(ctx, s.sql(forgetWebhooksSQL), ns(t))
 	if err != nil {
 		return n, interpretError("forget webhooks", err)
 	}
@@ -245,8 +268,7 @@ func (s *Store) forget(ctx context.Context, query string, before int64) (int, er
 // the clock's time.
 func (s *Store) PutCheckpoint(ctx context.Context, c hubsync.Checkpoint) error {
 	return s.write(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT OR REPLACE INTO checkpoints (school, name, cursor, data, updated_at)
-			VALUES (?, ?, ?, ?, ?)`, string(c.School), c.Name, c.Cursor, c.Data, ns(s.clk.Now()))
+		_, err := q.ExecContext(ctx, s.sql(putCheckpointSQL), string(c.School), c.Name, c.Cursor, c.Data, ns(s.clk.Now()))
 		if err != nil {
 			return interpretError(fmt.Sprintf("put checkpoint %q of %s", c.Name, c.School), err)
 		}
@@ -258,7 +280,7 @@ func (s *Store) PutCheckpoint(ctx context.Context, c hubsync.Checkpoint) error {
 func (s *Store) GetCheckpoint(ctx context.Context, school hubsync.SchoolID, name string) (hubsync.Checkpoint, error) {
 	c := hubsync.Checkpoint{School: school, Name: name}
 	var updated int64
-	err := s.reader().QueryRowContext(ctx, `SELECT cursor, data, updated_at FROM checkpoints WHERE school = ? AND name = ?`,
+	err := s.reader().QueryRowContext(ctx, s.sql(getCheckpointSQL),
 		string(school), name).Scan(&c.Cursor, &c.Data, &updated)
 	if err != nil {
 		return hubsync.Checkpoint{}, interpretError(fmt.Sprintf("get checkpoint %q of %s", name, school), err)
@@ -270,7 +292,7 @@ func (s *Store) GetCheckpoint(ctx context.Context, school hubsync.SchoolID, name
 // DeleteCheckpoint removes a checkpoint; a missing one is not an error.
 func (s *Store) DeleteCheckpoint(ctx context.Context, school hubsync.SchoolID, name string) error {
 	return s.write(ctx, func(q querier) error {
-		if _, err := q.ExecContext(ctx, `DELETE FROM checkpoints WHERE school = ? AND name = ?`, string(school), name); err != nil {
+		if _, err := q.ExecContext(ctx, s.sql(deleteCheckpointSQL), string(school), name); err != nil {
 			return interpretError(fmt.Sprintf("delete checkpoint %q of %s", name, school), err)
 		}
 		return nil
@@ -290,8 +312,7 @@ func (s *Store) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEnt
 			if e.At.IsZero() {
 				e.At = now
 			}
-			if _, err := q.ExecContext(ctx, `INSERT INTO sync_log (school, at, direction, email, email_lc, outcome, reason)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, string(e.School), ns(e.At), string(e.Direction), e.Email,
+			if _, err := q.ExecContext(ctx, s.sql(appendSyncLogSQL), string(e.School), ns(e.At), string(e.Direction), e.Email,
 				hubsync.FoldEmail(e.Email), string(e.Outcome), e.Reason); err != nil {
 				return interpretError("append sync log", err)
 			}
@@ -308,7 +329,7 @@ func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubs
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list sync log of %s: %w", school, err)
 	}
-	query := `SELECT id, at, direction, email, outcome, reason FROM sync_log WHERE school = ?`
+	query := s.sql(listSyncLogSQL)
 	args := []any{string(school)}
 	if f.Outcome != "" {
 		query += ` AND outcome = ?`
@@ -349,7 +370,7 @@ func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubs
 // ForgetSyncLogBefore deletes the entries of every school with At before t and returns how many
 // went, in chunks of forgetChunk rows (see forget); the index sync_log_at finds them.
 func (s *Store) ForgetSyncLogBefore(ctx context.Context, t time.Time) (int, error) {
-	n, err := s.forget(ctx, `DELETE FROM sync_log WHERE id IN (SELECT id FROM sync_log WHERE at < ? LIMIT ?)`, ns(t))
+	n, err := s.forget(ctx, s.sql(forgetSyncLogSQL), ns(t))
 	if err != nil {
 		return n, interpretError("forget sync log", err)
 	}

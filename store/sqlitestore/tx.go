@@ -2,6 +2,8 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 
@@ -13,25 +15,30 @@ import (
 // RunInTx calls fn with a Store and Queue bound to one immediate transaction: everything fn does
 // commits together when it returns nil, or is rolled back when it returns an error (which RunInTx
 // returns). Other writers of this Store wait until fn returns, so fn must not call the outer
-// Store. Inside fn, RunInTx joins the running transaction.
+// Store. Inside fn, and on a Store from WithTx, RunInTx joins the running transaction (which, for
+// WithTx, the host commits or rolls back).
 func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context, st hubsync.Store, q hubsync.Queue) error) error {
-	if s.inTx {
+	if s.tx != nil {
 		return fn(ctx, s, s)
 	}
-	view := *s
-	view.inTx = true
-	return s.w.tx(ctx, func() error { return fn(ctx, &view, &view) })
+	return s.w.tx(ctx, func(q querier) error {
+		view := *s
+		view.tx = q
+		return fn(ctx, &view, &view)
+	})
 }
 
-// tx runs fn inside BEGIN IMMEDIATE ... COMMIT on the writer, rolling back when fn fails.
+// tx runs fn inside BEGIN IMMEDIATE ... COMMIT on a connection of the writer (see writer),
+// rolling back when fn fails; fn runs its statements through q.
 //
-// The busy timeout bounds the whole wait for the write lock: first for the writer connection
-// (this process's other writes), then for the file's lock (another process's). SQLite's own
+// The busy timeout bounds the whole wait for the write lock: first for the writer (this
+// process's other writes through the store; for New, also for a free connection of the host's
+// pool), then for the file's lock (another process's, or another connection's of the host). SQLite's own
 // busy_timeout bounds only the second; a write queued behind others that were each waiting out
 // their own busy timeout used to wait for all of them (a write waited 9.4 s for a lock another
 // process held for 8 s, with a busy timeout of 5 s). With a busy timeout of zero only the wait
 // for another process is cut short.
-func (w *writer) tx(ctx context.Context, fn func() error) error {
+func (w *writer) tx(ctx context.Context, fn func(q querier) error) error {
 	lockCtx, cancel := ctx, context.CancelFunc(func() {})
 	if w.busy > 0 {
 		lockCtx, cancel = context.WithTimeout(ctx, w.busy)
@@ -46,7 +53,19 @@ func (w *writer) tx(ctx context.Context, fn func() error) error {
 		return w.busyError("this process's other writes")
 	}
 	defer func() { <-w.sem }()
-	if _, err := w.conn.ExecContext(lockCtx, "BEGIN IMMEDIATE"); err != nil {
+	conn, q := w.conn, querier(writerQ{w})
+	if conn == nil {
+		c, err := w.db.Conn(lockCtx)
+		if err != nil {
+			if ctx.Err() == nil && lockCtx.Err() != nil {
+				return w.busyError("a free connection of the host's pool")
+			}
+			return fmt.Errorf("sqlitestore: begin: taking a connection of the host's pool: %w", err)
+		}
+		defer c.Close() // back to the pool, after the rollback below when there is one
+		conn, q = c, c
+	}
+	if _, err := conn.ExecContext(lockCtx, "BEGIN IMMEDIATE"); err != nil {
 		if ctx.Err() == nil && (lockCtx.Err() != nil || isBusy(err)) {
 			return w.busyError("another connection's write lock")
 		}
@@ -58,25 +77,36 @@ func (w *writer) tx(ctx context.Context, fn func() error) error {
 		if !committed {
 			if p := recover(); p != nil {
 				// fn panicked: leave the connection out of the transaction, then panic on.
-				_, _ = w.conn.ExecContext(context.Background(), "ROLLBACK")
+				w.rollback(conn)
 				panic(p)
 			}
 		}
 	}()
-	if err := fn(); err != nil {
+	if err := fn(q); err != nil {
 		committed = true // handled here, not by the deferred rollback
-		// A background context: the rollback must run even when ctx ended.
-		if _, rerr := w.conn.ExecContext(context.Background(), "ROLLBACK"); rerr != nil {
+		if rerr := w.rollback(conn); rerr != nil {
 			return errors.Join(err, fmt.Errorf("sqlitestore: rollback: %w", rerr))
 		}
 		return err
 	}
 	committed = true
-	if _, err := w.conn.ExecContext(context.Background(), "COMMIT"); err != nil {
-		_, _ = w.conn.ExecContext(context.Background(), "ROLLBACK")
+	if _, err := conn.ExecContext(context.Background(), "COMMIT"); err != nil {
+		_ = w.rollback(conn)
 		return fmt.Errorf("sqlitestore: commit: %w", err)
 	}
 	return nil
+}
+
+// rollback rolls back the transaction on conn, with a background context: it must run even when
+// the caller's context ended. When it fails on a connection of the host's pool, that connection
+// goes out of the pool (closed), so that no later user of the pool finds it inside the store's
+// transaction.
+func (w *writer) rollback(conn *sql.Conn) error {
+	_, err := conn.ExecContext(context.Background(), "ROLLBACK")
+	if err != nil && w.conn == nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	return err
 }
 
 // ErrBusy is wrapped by the error of a write that waited out the busy timeout (WithBusyTimeout)

@@ -1,11 +1,13 @@
 -- hubsync SQLite schema, version 1. Times are INTEGER Unix nanoseconds (0: the zero time).
+-- The names of tables and indexes in these files start with a placeholder for the store's table
+-- prefix (sqlitestore.WithTablePrefix), which sqlitestore.Migrations fills in.
 
-CREATE TABLE settings (
+CREATE TABLE {p}settings (
 	school     TEXT PRIMARY KEY,
 	body       BLOB NOT NULL -- hubsync.Settings as JSON
 ) WITHOUT ROWID;
 
-CREATE TABLE connections (
+CREATE TABLE {p}connections (
 	school             TEXT PRIMARY KEY,
 	access_token       TEXT NOT NULL,
 	refresh_token      TEXT NOT NULL,
@@ -19,7 +21,7 @@ CREATE TABLE connections (
 	connected_at       INTEGER NOT NULL
 ) WITHOUT ROWID;
 
-CREATE TABLE sync_states (
+CREATE TABLE {p}sync_states (
 	school          TEXT NOT NULL,
 	email           TEXT NOT NULL, -- lower-cased
 	learner_id      TEXT NOT NULL,
@@ -31,7 +33,7 @@ CREATE TABLE sync_states (
 	PRIMARY KEY (school, email)
 ) WITHOUT ROWID;
 
-CREATE TABLE once_claims (
+CREATE TABLE {p}once_claims (
 	school     TEXT NOT NULL,
 	key        TEXT NOT NULL,
 	owner      TEXT NOT NULL,
@@ -39,15 +41,15 @@ CREATE TABLE once_claims (
 	PRIMARY KEY (school, key)
 ) WITHOUT ROWID;
 
-CREATE TABLE webhooks_seen (
+CREATE TABLE {p}webhooks_seen (
 	source   TEXT NOT NULL,
 	event_id TEXT NOT NULL,
 	seen_at  INTEGER NOT NULL,
 	PRIMARY KEY (source, event_id)
 ) WITHOUT ROWID;
-CREATE INDEX webhooks_seen_at ON webhooks_seen (seen_at);
+CREATE INDEX {p}webhooks_seen_at ON {p}webhooks_seen (seen_at);
 
-CREATE TABLE checkpoints (
+CREATE TABLE {p}checkpoints (
 	school     TEXT NOT NULL,
 	name       TEXT NOT NULL,
 	cursor     TEXT NOT NULL,
@@ -56,7 +58,7 @@ CREATE TABLE checkpoints (
 	PRIMARY KEY (school, name)
 ) WITHOUT ROWID;
 
-CREATE TABLE sync_log (
+CREATE TABLE {p}sync_log (
 	id        INTEGER PRIMARY KEY AUTOINCREMENT,
 	school    TEXT NOT NULL,
 	at        INTEGER NOT NULL,
@@ -66,11 +68,11 @@ CREATE TABLE sync_log (
 	outcome   TEXT NOT NULL,
 	reason    TEXT NOT NULL
 );
-CREATE INDEX sync_log_school_at ON sync_log (school, at DESC, id DESC);
+CREATE INDEX {p}sync_log_school_at ON {p}sync_log (school, at DESC, id DESC);
 
 -- One row per job until it is acked. lease_token is NULL unless leased (the lease may have
 -- expired); dead_at is NULL unless dead-lettered.
-CREATE TABLE jobs (
+CREATE TABLE {p}jobs (
 	id          INTEGER PRIMARY KEY AUTOINCREMENT,
 	school      TEXT NOT NULL,
 	kind        TEXT NOT NULL,
@@ -86,15 +88,15 @@ CREATE TABLE jobs (
 	enqueued_at INTEGER NOT NULL,
 	dead_at     INTEGER
 );
-CREATE INDEX jobs_ready ON jobs (school, priority, run_at, id) WHERE dead_at IS NULL;
-CREATE INDEX jobs_key ON jobs (school, key, id) WHERE dead_at IS NULL AND key <> '';
-CREATE INDEX jobs_dead ON jobs (school, dead_at, id) WHERE dead_at IS NOT NULL;
-CREATE INDEX jobs_waiting_run_at ON jobs (run_at) WHERE dead_at IS NULL AND lease_token IS NULL;
-CREATE INDEX jobs_leased ON jobs (lease_until) WHERE dead_at IS NULL AND lease_token IS NOT NULL;
+CREATE INDEX {p}jobs_ready ON {p}jobs (school, priority, run_at, id) WHERE dead_at IS NULL;
+CREATE INDEX {p}jobs_key ON {p}jobs (school, key, id) WHERE dead_at IS NULL AND key <> '';
+CREATE INDEX {p}jobs_dead ON {p}jobs (school, dead_at, id) WHERE dead_at IS NOT NULL;
+CREATE INDEX {p}jobs_waiting_run_at ON {p}jobs (run_at) WHERE dead_at IS NULL AND lease_token IS NULL;
+CREATE INDEX {p}jobs_leased ON {p}jobs (lease_until) WHERE dead_at IS NULL AND lease_token IS NOT NULL;
 
 -- Every school that ever had a job, with when Dequeue last served it (a rising sequence number,
 -- 0: never), for fairness across schools.
-CREATE TABLE queue_schools (
+CREATE TABLE {p}queue_schools (
 	school TEXT PRIMARY KEY,
 	served INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;

@@ -1,7 +1,7 @@
 -- Sync health (hubsync.HealthEntry): one row per learner and direction that is not in sync
 -- (excluded or failing); a learner whose next sync succeeds loses its row, so a school whose
 -- learners are all in sync keeps none. learner_id is '' unless the learner has no email.
-CREATE TABLE sync_health (
+CREATE TABLE {p}sync_health (
 	school     TEXT NOT NULL,
 	email      TEXT NOT NULL,
 	learner_id TEXT NOT NULL,
