@@ -41,7 +41,8 @@
 // a newer hubsync applied. Each migration creates the schema and the schema_migrations table when
 // missing, records its own version there (whichever tool ran it), and is idempotent. With
 // auto-migration on (the default), Open and New apply what is missing under an advisory lock, and
-// run no DDL when nothing is.
+// run no DDL when nothing is; a schema that records a version this package does not know (a newer
+// hubsync migrated it) is refused either way.
 //
 // The store is built on pgx, not database/sql: its queue leans on pgx batches (an enqueue is one
 // round trip) and native array and time types, which database/sql hides. So it takes a

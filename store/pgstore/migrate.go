@@ -30,9 +30,10 @@ type Migration struct {
 	SQL string
 }
 
-// ErrSchemaVersion is wrapped by the error of Open and New with WithAutoMigrate(false) when the
-// schema's recorded migrations are not the ones this package has: some are missing (apply them),
-// or the schema has versions this package does not know (a newer hubsync migrated it).
+// ErrSchemaVersion is wrapped by the error of Open and New when the schema's recorded migrations
+// are not the ones this package has: with WithAutoMigrate(false), some are missing (apply them);
+// with or without it, the schema records versions this package does not know (a newer hubsync
+// migrated it, and this older one refuses to work on it).
 var ErrSchemaVersion = errors.New("pgstore: the schema's migrations do not match this pgstore")
 
 // migrationLockClass is the first key of the two-key advisory lock that serialises migrations; the
@@ -144,6 +145,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// A newer hubsync migrated the schema: this one refuses it, as checkSchema does, rather
+		// than read and write data in a shape it does not know (sqlitestore does the same).
+		if _, unknown := versionGaps(ms, applied); len(unknown) > 0 {
+			return fmt.Errorf("%w: schema %q records migration versions %s, which this pgstore does not know: a newer hubsync migrated the database, and this one refuses to run on it (run the newer one)",
+				ErrSchemaVersion, s.cfg.schema, joinInts(unknown))
+		}
 		for _, m := range ms {
 			if slices.Contains(applied, m.Version) {
 				continue
@@ -152,10 +159,6 @@ func (s *Store) migrate(ctx context.Context) error {
 				return fmt.Errorf("pgstore: applying migration %04d_%s to schema %q: %w", m.Version, m.Name, s.cfg.schema, err)
 			}
 			s.cfg.logger.InfoContext(ctx, "pgstore: applied migration", "schema", s.cfg.schema, "version", m.Version, "migration", m.Name)
-		}
-		if _, unknown := versionGaps(ms, applied); len(unknown) > 0 {
-			s.cfg.logger.WarnContext(ctx, "pgstore: the schema records migrations this pgstore does not know (a newer hubsync migrated it)",
-				"schema", s.cfg.schema, "versions", unknown)
 		}
 		return nil
 	})
@@ -251,8 +254,7 @@ func (s *Store) appliedVersions(ctx context.Context, db dbtx) ([]int, error) {
 
 // SchemaVersion returns the highest migration version recorded in the store's schema, 0 when
 // none is. A health check compares it with the last Version of Migrations: Open and New left it
-// there (or refused to start, with WithAutoMigrate(false)), so a higher one means a newer hubsync
-// migrated the schema since. It fails on a database error.
+// there (or refused to start), so a higher one means a newer hubsync migrated the schema since. It fails on a database error.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	vs, err := s.appliedVersions(ctx, s.db)
 	if err != nil || len(vs) == 0 {

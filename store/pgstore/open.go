@@ -163,7 +163,8 @@ func WithAsyncAcks(on bool) Option {
 // is missing, or when the schema records a version this package does not know (a newer hubsync
 // migrated the database; run that one). With it a host applies the migrations with its own tool
 // (see Migrations), and a role without DDL rights runs the store. On by default: Open and New apply
-// the missing migrations, under an advisory lock so instances starting together apply each once.
+// the missing migrations, under an advisory lock so instances starting together apply each once,
+// and refuse a schema with a version they do not know as well.
 func WithAutoMigrate(on bool) Option {
 	return func(cfg *config) error { cfg.autoMigrate = on; return nil }
 }

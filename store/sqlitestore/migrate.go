@@ -28,7 +28,7 @@ var migrationFS embed.FS
 // <prefix>schema_migrations) rather than running them again.
 type Migration struct {
 	Version int    // 1, 2, 3...: the order to apply them in
-	Name    string // the embedded file's name, as NNNN_what.sql
+	Name    string // what it does, as a file name's word ("init", "sync_health"), as pgstore's
 	SQL     string
 }
 
@@ -43,9 +43,13 @@ func Migrations(prefix string) ([]Migration, error) {
 		return nil, err
 	}
 	for i, m := range ms {
+		// schema_migrations records the file's name (NNNN_what.sql), as it always has; Name is
+		// the bare word, for a tool's own file names (golang-migrate: NNNN_what.up.sql).
 		ms[i].SQL = fmt.Sprintf("-- hubsync sqlitestore migration %s, table prefix %q.\n%s;\n\n%s\n%s;\n",
 			m.Name, prefix, prefixed(createMigrationsTable, prefix), prefixed(m.SQL, prefix),
 			prefixed(fmt.Sprintf(recordMigration, m.Version, m.Name), prefix))
+		_, word, _ := strings.Cut(strings.TrimSuffix(m.Name, ".sql"), "_")
+		ms[i].Name = word
 	}
 	return ms, nil
 }
@@ -131,7 +135,7 @@ func (s *Store) prepareSchema(ctx context.Context, auto bool) error {
 	}
 	for _, m := range ms {
 		if _, ok := applied[m.Version]; !ok {
-			missing = append(missing, fmt.Sprintf("%d (%s)", m.Version, m.Name))
+			missing = append(missing, fmt.Sprintf("%04d_%s", m.Version, m.Name))
 		}
 	}
 	slices.Sort(unknown)
