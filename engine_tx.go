@@ -13,9 +13,11 @@ import (
 // delivery marked seen, say) or not at all.
 
 // LearnerChangedTx is LearnerChanged with the job enqueued on q instead of the engine's Queue. q
-// must be the Queue a Transactor's RunInTx handed the caller, the Transactor being the engine's
-// Store (whose queue is the engine's Queue): the learner's change then commits or rolls back with
-// the caller's writes in that transaction. It wakes an idle worker as LearnerChanged does, before
+// is the engine's queue bound to a transaction: the host's own (sqlitestore's and pgstore's
+// Store.WithTx(tx), over the host's *sql.Tx or pgx.Tx; see the README's "Embedding it"), or the
+// Queue a Transactor's RunInTx handed the caller, the Transactor being the engine's Store. The
+// learner's change then commits or rolls back with the caller's writes in that transaction (a
+// transactional outbox: once the host's commit returns, a crash loses nothing). It wakes an idle worker as LearnerChanged does, before
 // the caller commits; the worker looks again after BatchLinger, or within Poll at the latest.
 // Errors: as LearnerChanged, and one wrapping ErrInvalidValue for a nil q.
 func (e *Engine) LearnerChangedTx(ctx context.Context, q Queue, school SchoolID, l Learner) error {
