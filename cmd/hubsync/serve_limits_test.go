@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -88,7 +90,10 @@ func TestServeLimits(t *testing.T) {
 
 	for range 2 {
 		c := <-cuts
-		if c.err != nil {
+		// A server hanging up on a client that still writes may reset the connection (the
+		// kernel answers the trickle's next byte with RST): that is a cut too. Only the read
+		// deadline says the body was not cut.
+		if c.err != nil && !errors.Is(c.err, syscall.ECONNRESET) {
 			t.Fatalf("the slow body was not cut within 20 s (sent %d of 10000 bytes): %v", c.sent, c.err)
 		}
 		if c.after > 10*time.Second || c.sent >= 10000 {
