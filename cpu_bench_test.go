@@ -51,6 +51,9 @@ import (
 //     one call per learner, from one goroutine), then the workers drain the queue: every contact
 //     updated, in full batches, as on a portal that changes arrive at faster than its ceiling.
 //     Set-up (the first sync) is not measured.
+//   - live-tx100/host/{mem,sqlite}: the same, the host queueing the changes 100 to a
+//     transaction (Store.RunInTx, Engine.LearnerChangedTx): one commit per 100 changes instead
+//     of one per change.
 //
 // The SQLite store is a real file in b.TempDir() (synchronous=FULL, the default); mem is
 // hubsynctest.NewMemStore, so the difference between the two is the store's cost.
@@ -64,6 +67,8 @@ func BenchmarkCPUPerContact(b *testing.B) {
 		{"backfill", "learnworlds", "sqlite"},
 		{"live", "host", "mem"},
 		{"live", "host", "sqlite"},
+		{"live-tx100", "host", "mem"},
+		{"live-tx100", "host", "sqlite"},
 	} {
 		b.Run(c.path+"/"+c.lms+"/"+c.store, func(b *testing.B) { benchCPU(b, c.path, c.lms, c.store) })
 	}
@@ -94,6 +99,7 @@ func benchCPU(b *testing.B, path, lmsKind, storeKind string) {
 	var store interface {
 		hubsync.Store
 		hubsync.Queue
+		hubsync.Transactor
 	}
 	switch storeKind {
 	case "mem":
@@ -158,10 +164,28 @@ func benchCPU(b *testing.B, path, lmsKind, storeKind string) {
 	// steady state of a saturated portal, whose batches are full (with the workers running
 	// while a fast host enqueues, each batch would take the few jobs queued since the last).
 	change := func(country string) {
-		for i := range n {
-			l := hubsync.Learner{Email: cpuEmail(i), Values: map[string]any{"country": country, "company": "Company " + strconv.Itoa(i%100)}}
-			if err := eng.LearnerChanged(ctx, cpuSchool, l); err != nil {
-				b.Fatal(err)
+		learner := func(i int) hubsync.Learner {
+			return hubsync.Learner{Email: cpuEmail(i), Values: map[string]any{"country": country, "company": "Company " + strconv.Itoa(i%100)}}
+		}
+		for start := 0; start < n; start += 100 {
+			if path == "live-tx100" {
+				err := store.RunInTx(ctx, func(ctx context.Context, _ hubsync.Store, q hubsync.Queue) error {
+					for i := start; i < min(start+100, n); i++ {
+						if err := eng.LearnerChangedTx(ctx, q, cpuSchool, learner(i)); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				continue
+			}
+			for i := start; i < min(start+100, n); i++ {
+				if err := eng.LearnerChanged(ctx, cpuSchool, learner(i)); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 		stop := run()
@@ -169,7 +193,7 @@ func benchCPU(b *testing.B, path, lmsKind, storeKind string) {
 		waitDrained(b, ctx, store) // the last batch's sync states and acks
 		stop()
 	}
-	if path == "live" {
+	if path != "backfill" {
 		change("GR") // set-up: every learner synced once, not measured
 	} else {
 		defer run()()
@@ -187,12 +211,12 @@ func benchCPU(b *testing.B, path, lmsKind, storeKind string) {
 		if p.State != hubsync.ManualDone || p.Created != n || p.Failed != 0 {
 			b.Fatalf("manual sync ended %s with %d created, %d failed of %d (%v)", p.State, p.Created, p.Failed, n, p.Failures)
 		}
-	case "live":
+	default:
 		change("FR")
 	}
 	b.StopTimer()
 	self, child := selfCPU()-self0, fk.cpu(b)-child0
-	if path == "live" {
+	if path != "backfill" {
 		checkSent(b, ctx, store, n, "FR")
 	}
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
