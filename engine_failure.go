@@ -202,6 +202,9 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 	}
 	now := e.clk.Now()
 	e.metrics.finished(ctx, jobs, v.act, now)
+	if v.act == actAck && e.ackInTx(fctx, jobs) {
+		return
+	}
 	for _, j := range jobs {
 		var ferr error
 		switch v.act {
@@ -218,6 +221,26 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 			e.log.Error("hubsync: could not finish job", "school", j.School, "job", j.ID, "action", v.act, "err", ferr)
 		}
 	}
+}
+
+// ackInTx acks a batch's jobs in one transaction, when the store offers one: one commit for the
+// batch instead of one per job. It reports false when it acked nothing (no transaction, a single
+// job, a lease lost or a failed write: the transaction rolled back), and the caller acks the
+// jobs one by one, as without a transaction.
+func (e *Engine) ackInTx(ctx context.Context, jobs []Job) bool {
+	tx, ok := e.cfg.Store.(Transactor)
+	if !ok || len(jobs) < 2 {
+		return false
+	}
+	err := tx.RunInTx(ctx, func(ctx context.Context, _ Store, q Queue) error {
+		for _, j := range jobs {
+			if err := q.Ack(ctx, j); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return err == nil
 }
 
 // judgeBatch judges err for lane l of school, running the one recheck a 401 asks for, and counts an

@@ -2,6 +2,7 @@ package hubsync
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -55,7 +56,7 @@ func (e *Engine) writeLog(ctx context.Context, l *recordLog) {
 		return
 	}
 	for _, en := range l.entries {
-		if en.Outcome == OutcomeFailed || en.Outcome == OutcomeSkipped {
+		if (en.Outcome == OutcomeFailed || en.Outcome == OutcomeSkipped) && e.log.Enabled(ctx, slog.LevelInfo) {
 			e.log.Info("hubsync: record "+string(en.Outcome), "school", en.School, "email", MaskEmail(en.Email), "reason", en.Reason)
 		}
 	}

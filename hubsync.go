@@ -289,12 +289,26 @@ func (cfg Config) withDefaults() Config {
 		cfg.Logger = quietlog.Default()
 	}
 	if cfg.HubSpot.HTTPClient == nil {
-		cfg.HubSpot.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		cfg.HubSpot.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: hubspotTransport()}
 	}
 	if len(cfg.HubSpot.Scopes) == 0 {
 		cfg.HubSpot.Scopes = DefaultScopes
 	}
 	return cfg
+}
+
+// hubspotTransport is the default HTTP transport of the HubSpot calls: http.DefaultTransport's
+// settings, but keeping an idle connection for every worker. Every school's calls go to one host,
+// and the default (two idle connections per host) closed the others after each request, so most
+// requests of Workers + BackfillWorkers concurrent workers paid a new TCP and TLS handshake.
+func hubspotTransport() http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return nil // the host replaced it: use theirs
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
 }
 
 // hubspotOptions are the client options every HubSpot client of the engine shares.

@@ -30,23 +30,20 @@ func FoldEmail(email string) string { return strings.ToLower(strings.TrimSpace(e
 
 // wireObject is SimplePublicObject / SimplePublicUpsertObject.
 type wireObject struct {
-	ID                 string             `json:"id"`
-	Properties         map[string]*string `json:"properties"`
-	CreatedAt          time.Time          `json:"createdAt"`
-	UpdatedAt          time.Time          `json:"updatedAt"`
-	Archived           bool               `json:"archived"`
-	New                *bool              `json:"new,omitempty"`
-	ObjectWriteTraceID string             `json:"objectWriteTraceId,omitempty"`
+	ID string `json:"id"`
+	// Properties decodes a null value as "" (encoding/json stores a map element's zero value).
+	Properties         map[string]string `json:"properties"`
+	CreatedAt          time.Time         `json:"createdAt"`
+	UpdatedAt          time.Time         `json:"updatedAt"`
+	Archived           bool              `json:"archived"`
+	New                *bool             `json:"new,omitempty"`
+	ObjectWriteTraceID string            `json:"objectWriteTraceId,omitempty"`
 }
 
 func (w wireObject) contact() Contact {
-	props := make(map[string]string, len(w.Properties))
-	for k, v := range w.Properties {
-		if v != nil {
-			props[k] = *v
-		} else {
-			props[k] = ""
-		}
+	props := w.Properties
+	if props == nil {
+		props = map[string]string{}
 	}
 	return Contact{ID: w.ID, Properties: props, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt, Archived: w.Archived}
 }
@@ -261,8 +258,8 @@ func matchResult(r wireObject, byEmail map[string]int, n int) int {
 	if i, err := strconv.Atoi(r.ObjectWriteTraceID); err == nil && i >= 0 && i < n {
 		return i
 	}
-	if e := r.Properties["email"]; e != nil {
-		if i, ok := byEmail[FoldEmail(*e)]; ok {
+	if e, ok := r.Properties["email"]; ok {
+		if i, ok := byEmail[FoldEmail(e)]; ok {
 			return i
 		}
 	}

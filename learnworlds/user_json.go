@@ -184,31 +184,138 @@ func (u *User) fast(b []byte) bool {
 
 // hasFoldedKey reports whether the JSON object b (already known to be valid JSON) has a top-level
 // key that is not one of userKeys but equals one under Unicode case folding, as encoding/json
-// matches them.
+// matches them. It scans b once, without decoding the values: it runs for every user of every
+// page a manual sync lists.
 func hasFoldedKey(b []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
 		return false
 	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
+	for i++; ; i++ {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return false // the end of the object (valid JSON: "}")
+		}
+		end, escaped := scanString(b, i)
+		if end < 0 {
 			return false
 		}
-		key, _ := t.(string)
-		if !userKeys[key] {
+		if escaped {
+			var key string
+			if json.Unmarshal(b[i:end], &key) != nil {
+				return false
+			}
+			if foldsToUserKey(key) {
+				return true
+			}
+		} else if foldsToUserKey(string(b[i+1 : end-1])) {
+			return true
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		if i = skipValue(b, i+1); i < 0 {
+			return false
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != ',' {
+			return false
+		}
+	}
+}
+
+// foldsToUserKey reports whether key is not one of userKeys but equals one under Unicode case
+// folding (strings.EqualFold).
+func foldsToUserKey(key string) bool {
+	if userKeys[key] {
+		return false
+	}
+	var buf [40]byte // longer than any user key
+	if len(key) > len(buf) {
+		return false // an ASCII key this long matches none; a non-ASCII one is longer still
+	}
+	lower := buf[:len(key)]
+	for j := 0; j < len(key); j++ {
+		c := key[j]
+		if c >= 0x80 {
+			// Unicode folding can map a multi-byte rune to an ASCII letter (the Kelvin sign to
+			// k): compare the slow way.
 			for k := range userKeys {
 				if strings.EqualFold(key, k) {
 					return true
 				}
 			}
-		}
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
 			return false
 		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[j] = c
 	}
-	return false
+	return userKeys[string(lower)]
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanString returns the index after the JSON string starting at b[i] (a quote), and whether it
+// holds an escape; -1 when it does not end.
+func scanString(b []byte, i int) (end int, escaped bool) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			return j + 1, escaped
+		}
+	}
+	return -1, escaped
+}
+
+// skipValue returns the index after the JSON value starting at or after b[i] (valid JSON), -1
+// when it does not end.
+func skipValue(b []byte, i int) int {
+	i = skipSpace(b, i)
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		end, _ := scanString(b, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				end, _ := scanString(b, i)
+				if end < 0 {
+					return -1
+				}
+				i = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	}
+	for ; i < len(b); i++ { // a number, true, false or null
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
 }
 
 // UnmarshalJSON decodes a user from the API or a webhook, normalising as described on User. It
