@@ -11,9 +11,6 @@ import (
 	"github.com/hubsync/hubsync"
 )
 
-// errNoSchool is returned by every method given an empty SchoolID.
-var errNoSchool = errors.New("pgstore: empty school id")
-
 // retryable reports a PostgreSQL error that a fresh transaction may not meet again: a
 // serialization failure (40001) or a deadlock (40P01).
 func retryable(err error) bool {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/clock"
+	"github.com/hubsync/hubsync/store/sqlstore"
 )
 
 // Defaults for the options.
@@ -29,6 +30,7 @@ const (
 // for concurrent use, and any number of Stores (in one process or many) may share one database
 // and schema. A Store passed to a RunInTx function is bound to that transaction.
 type Store struct {
+	*core               // the hubsync.Store methods, over the executor of db
 	pool  *pgxpool.Pool // nil for a transaction-bound Store
 	owned bool          // Open made pool, so Close closes it; New's pool is the host's
 	db    dbtx          // the pool, or the transaction
@@ -191,7 +193,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connecting: %w", err)
 	}
-	s := &Store{pool: pool, owned: true, db: pool, cfg: cfg}
+	s := &Store{core: newCore(pool, cfg), pool: pool, owned: true, db: pool, cfg: cfg}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("pgstore: connecting to %s:%d: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, err)
@@ -222,7 +224,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	if cfg.maxConns > 0 {
 		return nil, errors.New("pgstore: New: WithMaxConns does not apply to a host's pool: size the pool where it is made (pgxpool.Config.MaxConns, or pool_max_conns in its URL)")
 	}
-	s := &Store{pool: pool, db: pool, cfg: cfg}
+	s := &Store{core: newCore(pool, cfg), pool: pool, db: pool, cfg: cfg}
 	if err := s.prepareSchema(ctx); err != nil {
 		return nil, err
 	}
@@ -247,7 +249,7 @@ func (s *Store) WithTx(tx pgx.Tx) *Store {
 	if tx == nil {
 		panic("pgstore: WithTx: nil transaction")
 	}
-	return &Store{db: tx, cfg: s.cfg}
+	return s.bound(tx)
 }
 
 // Close closes the connection pool of a Store that Open made. It does nothing on a Store from New
@@ -263,3 +265,8 @@ func (s *Store) Schema() string { return s.cfg.schema }
 
 // now is the injected clock's time, in UTC (timestamptz keeps microseconds).
 func (s *Store) now() time.Time { return s.cfg.clock.Now().UTC() }
+
+// bound returns s bound to tx (WithTx, RunInTx).
+func (s *Store) bound(tx pgx.Tx) *Store {
+	return &Store{core: sqlstore.Bind(s.core, driver{cfg: s.cfg}.bind(tx)), db: tx, cfg: s.cfg}
+}

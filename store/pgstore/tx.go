@@ -15,7 +15,7 @@ import (
 // not be used after fn returns.
 func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context, st hubsync.Store, q hubsync.Queue) error) error {
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		bound := &Store{db: tx, cfg: s.cfg}
+		bound := s.bound(tx)
 		return fn(ctx, bound, bound)
 	})
 }

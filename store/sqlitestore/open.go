@@ -35,6 +35,7 @@ const (
 // concurrent use. The value RunInTx hands to its fn is a Store bound to that transaction, and
 // [Store.WithTx] binds one to a transaction of the host's.
 type Store struct {
+	*core       // the hubsync.Store methods, over exec()
 	w           *writer
 	r           *sql.DB    // Open's read-only pool; nil for New, whose reads use the host's pool
 	rstmts      *stmtCache // reads outside a transaction, prepared on r or the host's pool
@@ -208,6 +209,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	r.SetMaxOpenConns(readersDefault)
 	r.SetMaxIdleConns(readersDefault)
 	s.r, s.rstmts = r, &stmtCache{db: r, m: map[string]*sql.Stmt{}}
+	s.initCore()
 	if err := s.prepareSchema(ctx, cfg.autoMigrate); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}

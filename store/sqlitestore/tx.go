@@ -22,9 +22,8 @@ func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context, st hub
 		return fn(ctx, s, s)
 	}
 	return s.w.tx(ctx, func(q querier) error {
-		view := *s
-		view.tx = q
-		return fn(ctx, &view, &view)
+		view := s.view(q)
+		return fn(ctx, view, view)
 	})
 }
 
