@@ -47,8 +47,3 @@ func refusing(err error) bool {
 	var ce *pgconn.ConnectError
 	return errors.As(err, &ce) || pgconn.SafeToRetry(err) || pgconn.Timeout(err)
 }
-
-// leaseLost is the error of op on j when j's lease is no longer the job's.
-func leaseLost(op string, j hubsync.Job) error {
-	return fmt.Errorf("pgstore: %s job %d: %w", op, j.ID, hubsync.ErrLeaseLost)
-}

@@ -20,10 +20,11 @@ import (
 const (
 	// SchemaDefault is the PostgreSQL schema that holds the tables.
 	SchemaDefault = "hubsync"
-	// LeaseDefault is the lease Dequeue grants when DequeueOptions.Lease is zero or negative.
-	LeaseDefault = time.Minute
+	// LeaseDefault is the lease Dequeue grants when DequeueOptions.Lease is zero (a negative one
+	// is an error).
+	LeaseDefault = sqlstore.LeaseDefault
 	// MaxBatchDefault caps DequeueOptions.Max.
-	MaxBatchDefault = 1000
+	MaxBatchDefault = sqlstore.MaxBatchDefault
 )
 
 // Store is a PostgreSQL-backed hubsync.Store, hubsync.Queue and hubsync.Transactor. It is safe

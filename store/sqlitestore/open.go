@@ -17,6 +17,7 @@ import (
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/clock"
 	"github.com/hubsync/hubsync/internal/quietlog"
+	"github.com/hubsync/hubsync/store/sqlstore"
 )
 
 // Defaults for the options of [Open].
@@ -25,7 +26,7 @@ const (
 	// or this store's other writes) before it fails with ErrBusy.
 	BusyTimeoutDefault = 5 * time.Second
 	// LeaseDefault is the lease Dequeue gives when DequeueOptions.Lease is zero.
-	LeaseDefault = time.Minute
+	LeaseDefault = sqlstore.LeaseDefault
 	// readersDefault is the size of the read-only connection pool.
 	readersDefault = 4
 )

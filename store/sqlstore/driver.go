@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"time"
+
+	"github.com/hubsync/hubsync"
 )
 
 // Driver is one SQL database's side of the seam: what a [Store] needs beside the typed operations
@@ -120,6 +122,130 @@ type Executor interface {
 	// (q.AfterEmail, q.AfterLearner, q.AfterDirection), of q.Status and q.Direction when not
 	// empty, sorted by email, learner id, direction; at most q.Limit (> 0).
 	HealthList(ctx context.Context, q HealthQuery) ([]HealthRow, error)
+
+	// The queue. A job is waiting (due at its RunAt), leased (LeaseToken set, until LeaseUntil)
+	// or dead (dead-lettered); JobAck deletes it. Its live jobs are the waiting and leased ones.
+	// The operations guarded by a lease (JobAck, JobRetry, JobRelease, JobKill, JobExtend) act
+	// only on a job that is leased with the given token, an expired lease nobody took over
+	// included, and report false (changing nothing) otherwise.
+
+	// JobInsert enqueues jobs (at least one), all or none, in the order given; now is the
+	// enqueue time (EnqueuedAt) and every RunAt is set. A job with an empty Key is inserted,
+	// waiting. A job with a Key coalesces: when the newest live job of its (School, Key) is
+	// waiting (not leased, not even with its lease expired; not dead), the new job merges into it
+	// (Kind and Payload replaced, the lower Priority value and the earlier RunAt kept, its ID,
+	// Attempts and LastError kept); otherwise it is inserted, waiting, behind the key's leased
+	// job. Racing enqueues of one key, in any number of processes, never both insert where one
+	// should merge, and a job being leased by a racing JobLease is never merged into.
+	JobInsert(ctx context.Context, jobs []JobInsertRow, now time.Time) error
+	// JobLease leases up to p.Max ready jobs of one school for p.Worker, with p.Token until
+	// p.Until, and returns them (in any order: the Store sorts them). A job is ready at p.Now
+	// when it is waiting with RunAt at or before p.Now, or leased with LeaseUntil at or before
+	// p.Now (expired); of p.Kinds when not empty; and the head of its key: no other live job of
+	// its (School, Key) is leased (even expired), and, for a waiting job, none was enqueued
+	// before it (a job with an empty Key has no key). The school is fair: of the schools not in
+	// p.Exclude with a ready job, the one that JobLease leased from least recently (never: first;
+	// ties by school, byte order), which is then marked served. Inside the school, jobs go by
+	// Priority (lower first), then RunAt, then enqueue order (ID). A job taken over from an
+	// expired lease counts one more attempt, with a LastError saying the lease expired, and when
+	// that count reaches p.MaxAttempts it is dead-lettered instead (and not returned). Racing
+	// callers in any number of processes never lease one job twice. Nothing ready is an empty
+	// result, not an error.
+	JobLease(ctx context.Context, p JobLeaseParams) ([]JobRow, error)
+	// JobAck deletes the job id leased with token.
+	JobAck(ctx context.Context, id int64, token string) (bool, error)
+	// JobRetry ends the lease of the job p.ID leased with p.Token, counting one attempt and
+	// recording p.Cause as its LastError: it waits again at p.RunAt, keeping its place at the
+	// head of its key, unless the count reaches p.MaxAttempts, when it is dead-lettered at p.Now
+	// instead.
+	JobRetry(ctx context.Context, p JobRetryParams) (bool, error)
+	// JobRelease ends the lease of job id leased with token without counting an attempt: it
+	// waits again at runAt.
+	JobRelease(ctx context.Context, id int64, token string, runAt time.Time) (bool, error)
+	// JobKill dead-letters, at now, the job id leased with token, counting one attempt and
+	// recording cause as its LastError.
+	JobKill(ctx context.Context, id int64, token, cause string, now time.Time) (bool, error)
+	// JobExtend sets the lease end of every job of leases still leased with its token to until,
+	// in one atomic change, and reports for each lease, in order, whether it was extended.
+	JobExtend(ctx context.Context, leases []Lease, until time.Time) ([]bool, error)
+	// JobHolders returns, each once and sorted, the non-empty workers holding a lease that ends
+	// after now.
+	JobHolders(ctx context.Context, now time.Time) ([]string, error)
+	// JobExpireLeases sets to now the lease end of every job worker holds whose lease ends after
+	// now, and returns how many.
+	JobExpireLeases(ctx context.Context, worker string, now time.Time) (int, error)
+	// JobDeadLetters returns the school's dead jobs, oldest death first (ties by ID).
+	JobDeadLetters(ctx context.Context, school string) ([]JobRow, error)
+	// JobReplay makes dead job id wait again, due at now, with Attempts 0 and LastError empty;
+	// it waits behind a leased job of its key (whether it also goes behind the key's jobs
+	// enqueued while it was dead is the driver's choice: pgstore puts it last, sqlitestore
+	// keeps its place). It reports false when no dead job has that id.
+	JobReplay(ctx context.Context, id int64, now time.Time) (bool, error)
+	// JobDiscard deletes dead job id; false when no dead job has that id.
+	JobDiscard(ctx context.Context, id int64) (bool, error)
+	// JobStats counts the school's jobs at now (see hubsync.QueueStats): Ready waiting and due or
+	// leased and expired, Scheduled waiting and due later, Leased with a lease ending after now,
+	// Dead.
+	JobStats(ctx context.Context, school string, now time.Time) (hubsync.QueueStats, error)
+	// JobStatsByKind is JobStats by Kind; a kind with no job is absent.
+	JobStatsByKind(ctx context.Context, school string, now time.Time) (map[string]hubsync.QueueStats, error)
+	// JobNextRunAt returns the earliest RunAt of a waiting job of any school (a driver may count
+	// the lease end of an expired lease as well); ok false when none.
+	JobNextRunAt(ctx context.Context, now time.Time) (t time.Time, ok bool, err error)
+}
+
+// JobInsertRow is one job to enqueue, checked (hubsync.ValidateJobs) and with its RunAt set.
+type JobInsertRow struct {
+	School   string
+	Kind     string
+	Key      string
+	Payload  []byte
+	Priority int
+	RunAt    time.Time
+}
+
+// JobRow is a job as a driver returns it.
+type JobRow struct {
+	ID         int64
+	School     string
+	Kind       string
+	Key        string
+	Payload    []byte
+	Priority   int
+	RunAt      time.Time
+	Attempts   int
+	LastError  string
+	LeaseToken string
+	LeaseUntil time.Time
+	EnqueuedAt time.Time
+}
+
+// JobLeaseParams is what JobLease leases.
+type JobLeaseParams struct {
+	Now         time.Time
+	Max         int // at least 1
+	Until       time.Time
+	Token       string // the same for every job of the call
+	Worker      string
+	Kinds       []string // empty: every kind
+	Exclude     []string // schools to skip
+	MaxAttempts int
+}
+
+// JobRetryParams is what JobRetry retries.
+type JobRetryParams struct {
+	ID          int64
+	Token       string
+	Cause       string
+	RunAt       time.Time
+	Now         time.Time
+	MaxAttempts int
+}
+
+// Lease names one job's lease, for JobExtend.
+type Lease struct {
+	ID    int64
+	Token string
 }
 
 // ConnectionRow is a school's connection as a driver stores it. The tokens are as stored:

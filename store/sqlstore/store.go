@@ -22,9 +22,12 @@ type Config struct {
 	Sealer hubsync.Sealer
 	// Logger is for what the Store logs (nil: nothing).
 	Logger *slog.Logger
+	// MaxAttempts is how many tries a job gets (0: hubsync.MaxAttemptsDefault): the Retry that
+	// brings its count there dead-letters it, and so does a lease takeover.
+	MaxAttempts int
 }
 
-// Store is hubsync.Store over a [Driver]: the engine-facing logic (argument checks, email
+// Store is hubsync.Store, hubsync.Queue and hubsync.Transactor over a [Driver]: the engine-facing logic (argument checks, email
 // folding, token sealing, JSON encoding, defaults, error wording and classification) written
 // once, the SQL in the driver's [Executor]. A driver package embeds it in its own Store type.
 type Store struct {
