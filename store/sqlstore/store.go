@@ -58,12 +58,6 @@ func Bind(s *Store, ex Executor) *Store {
 	return &b
 }
 
-// Exec returns the Executor s runs on (for a driver package's own methods, StatsByKind say).
-func Exec(s *Store) Executor { return s.ex }
-
-// Now is s's clock's time in UTC.
-func Now(s *Store) time.Time { return s.now() }
-
 func (s *Store) now() time.Time { return s.clk.Now().UTC() }
 
 // errorf is an error of the store's own: prefixed with the driver's name.
@@ -80,9 +74,6 @@ func (s *Store) wrap(op string, err error) error {
 	}
 	return fmt.Errorf("%s: %s: %w", s.d.Name(), op, err)
 }
-
-// Wrap is the Store's error translation (see Store), for a driver package's own methods.
-func Wrap(s *Store, op string, err error) error { return s.wrap(op, err) }
 
 func (s *Store) noSchool() error {
 	return s.errorf("empty school id: %w", hubsync.ErrInvalidValue)
