@@ -24,7 +24,7 @@ func (d driver) Executor() sqlstore.Executor { return &executor{db: d.pool, cfg:
 func (d driver) Refusing(err error) bool     { return refusing(err) }
 func (d driver) bind(tx pgx.Tx) *executor    { return &executor{db: tx, cfg: d.cfg} }
 func (d driver) sqlCfg() sqlstore.Config {
-	return sqlstore.Config{Clock: d.cfg.clock, Sealer: d.cfg.sealer, Logger: d.cfg.logger, MaxAttempts: d.cfg.maxAttempts}
+	return sqlstore.Config{Clock: d.cfg.clock, Sealer: d.cfg.sealer, MaxAttempts: d.cfg.maxAttempts}
 }
 func newCore(pool *pgxpool.Pool, cfg *config) *core {
 	return sqlstore.New(driver{pool: pool, cfg: cfg}, driver{cfg: cfg}.sqlCfg())

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -30,6 +29,10 @@ const (
 // Store is a PostgreSQL-backed hubsync.Store, hubsync.Queue and hubsync.Transactor. It is safe
 // for concurrent use, and any number of Stores (in one process or many) may share one database
 // and schema. A Store passed to a RunInTx function is bound to that transaction.
+//
+// Its methods of those interfaces (and StatsByKind) are package sqlstore's Store, which holds
+// the engine-facing logic of every SQL store; this package is its PostgreSQL driver (the SQL, the
+// row locking, the error classification). See sqlstore.Store for their documentation.
 type Store struct {
 	*core               // the hubsync.Store methods, over the executor of db
 	pool  *pgxpool.Pool // nil for a transaction-bound Store
@@ -263,9 +266,6 @@ func (s *Store) Close() {
 
 // Schema returns the PostgreSQL schema holding the store's tables.
 func (s *Store) Schema() string { return s.cfg.schema }
-
-// now is the injected clock's time, in UTC (timestamptz keeps microseconds).
-func (s *Store) now() time.Time { return s.cfg.clock.Now().UTC() }
 
 // bound returns s bound to tx (WithTx, RunInTx).
 func (s *Store) bound(tx pgx.Tx) *Store {

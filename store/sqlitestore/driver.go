@@ -69,7 +69,7 @@ func (s *Store) exec() *executor {
 
 // initCore builds s's engine-facing half, once its writer, reads and transaction are set.
 func (s *Store) initCore() {
-	s.core = sqlstore.New(sqliteDriver{pool: s.exec()}, sqlstore.Config{Clock: s.clk, Sealer: s.sealer, Logger: s.log, MaxAttempts: s.maxAttempts})
+	s.core = sqlstore.New(sqliteDriver{pool: s.exec()}, sqlstore.Config{Clock: s.clk, Sealer: s.sealer, MaxAttempts: s.maxAttempts})
 }
 
 // view returns a copy of s bound to the transaction tx.

@@ -35,6 +35,10 @@ const (
 // of its own with [Open], or over a host's *sql.DB on the host's file with [New]; it is safe for
 // concurrent use. The value RunInTx hands to its fn is a Store bound to that transaction, and
 // [Store.WithTx] binds one to a transaction of the host's.
+//
+// Its methods of those interfaces (and StatsByKind) are package sqlstore's Store, which holds
+// the engine-facing logic of every SQL store; this package is its SQLite driver (the SQL, the
+// single writer, the error classification). See sqlstore.Store for their documentation.
 type Store struct {
 	*core       // the hubsync.Store methods, over exec()
 	w           *writer

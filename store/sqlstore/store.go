@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/hubsync/hubsync"
@@ -20,33 +19,28 @@ type Config struct {
 	// Sealer seals connection tokens before ConnectionPut and opens them after ConnectionGet
 	// (hubsync.SealToken, hubsync.OpenToken). nil stores tokens as given.
 	Sealer hubsync.Sealer
-	// Logger is for what the Store logs (nil: nothing).
-	Logger *slog.Logger
 	// MaxAttempts is how many tries a job gets (0: hubsync.MaxAttemptsDefault): the Retry that
 	// brings its count there dead-letters it, and so does a lease takeover.
 	MaxAttempts int
 }
 
-// Store is hubsync.Store, hubsync.Queue and hubsync.Transactor over a [Driver]: the engine-facing logic (argument checks, email
-// folding, token sealing, JSON encoding, defaults, error wording and classification) written
-// once, the SQL in the driver's [Executor]. A driver package embeds it in its own Store type.
+// Store is hubsync.Store, hubsync.Queue, hubsync.Transactor and hubsync.KindStatser over a
+// [Driver]: the engine-facing logic (argument checks, email folding, token sealing, JSON
+// encoding, defaults, lease tokens, error wording and classification) written once, the SQL in
+// the driver's [Executor]. A driver package embeds it in its own Store type. It is safe for
+// concurrent use when the driver's Executor is.
 type Store struct {
 	d   Driver
 	ex  Executor
 	cfg Config
 	clk hubsync.Clock
-	log *slog.Logger
 }
 
 var _ hubsync.Store = (*Store)(nil)
 
 // New returns a Store over d's pool Executor.
 func New(d Driver, cfg Config) *Store {
-	s := &Store{d: d, ex: d.Executor(), cfg: cfg, clk: clock.Or(cfg.Clock), log: cfg.Logger}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	return s
+	return &Store{d: d, ex: d.Executor(), cfg: cfg, clk: clock.Or(cfg.Clock)}
 }
 
 // Bind returns a copy of s running on ex: an Executor bound to a transaction, for a driver
