@@ -19,16 +19,16 @@ type dbtx interface {
 
 // relaxed reports whether job-lifecycle statements commit without waiting for the WAL flush:
 // with WithAsyncAcks, on a pool (inside RunInTx the caller's transaction decides).
-func (s *Store) relaxed() bool { return s.cfg.asyncAcks && s.pool != nil }
+func (x *executor) relaxed() bool { return x.cfg.asyncAcks && x.onPool }
 
 // jobExec runs one job-lifecycle statement (Ack, Retry, Release, Kill): in a relaxed transaction
 // when s is relaxed, as is otherwise.
-func (s *Store) jobExec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if !s.relaxed() {
-		return s.db.Exec(ctx, sql, args...)
+func (x *executor) jobExec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if !x.relaxed() {
+		return x.db.Exec(ctx, sql, args...)
 	}
 	var tag pgconn.CommandTag
-	err := s.relaxedTx(ctx, sql, args, func(br pgx.BatchResults) (err error) {
+	err := x.relaxedTx(ctx, sql, args, func(br pgx.BatchResults) (err error) {
 		tag, err = br.Exec()
 		return err
 	})
@@ -36,15 +36,15 @@ func (s *Store) jobExec(ctx context.Context, sql string, args ...any) (pgconn.Co
 }
 
 // jobQuery is jobExec for a statement returning rows (Dequeue's lease), which scan reads.
-func (s *Store) jobQuery(ctx context.Context, scan func(pgx.Rows) error, sql string, args ...any) error {
-	if !s.relaxed() {
-		rows, err := s.db.Query(ctx, sql, args...)
+func (x *executor) jobQuery(ctx context.Context, scan func(pgx.Rows) error, sql string, args ...any) error {
+	if !x.relaxed() {
+		rows, err := x.db.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
 		return scan(rows)
 	}
-	return s.relaxedTx(ctx, sql, args, func(br pgx.BatchResults) error {
+	return x.relaxedTx(ctx, sql, args, func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err != nil {
 			return err
@@ -56,13 +56,13 @@ func (s *Store) jobQuery(ctx context.Context, scan func(pgx.Rows) error, sql str
 // relaxedTx runs one statement in its own transaction with synchronous_commit off, in one round
 // trip: BEGIN, SET LOCAL, the statement, COMMIT, sent as one batch. read takes the statement's
 // result from the batch; the first error of any of the four is returned.
-func (s *Store) relaxedTx(ctx context.Context, sql string, args []any, read func(pgx.BatchResults) error) error {
+func (x *executor) relaxedTx(ctx context.Context, sql string, args []any, read func(pgx.BatchResults) error) error {
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	b.Queue(`SET LOCAL synchronous_commit TO off`)
 	b.Queue(sql, args...)
 	b.Queue(`COMMIT`)
-	br := s.db.SendBatch(ctx, b)
+	br := x.db.SendBatch(ctx, b)
 	_, err := br.Exec() // BEGIN
 	if err == nil {
 		_, err = br.Exec() // SET LOCAL

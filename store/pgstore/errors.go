@@ -11,9 +11,6 @@ import (
 	"github.com/hubsync/hubsync"
 )
 
-// errNoSchool is returned by every method given an empty SchoolID.
-var errNoSchool = errors.New("pgstore: empty school id")
-
 // retryable reports a PostgreSQL error that a fresh transaction may not meet again: a
 // serialization failure (40001) or a deadlock (40P01).
 func retryable(err error) bool {
@@ -49,9 +46,4 @@ func refusing(err error) bool {
 	}
 	var ce *pgconn.ConnectError
 	return errors.As(err, &ce) || pgconn.SafeToRetry(err) || pgconn.Timeout(err)
-}
-
-// leaseLost is the error of op on j when j's lease is no longer the job's.
-func leaseLost(op string, j hubsync.Job) error {
-	return fmt.Errorf("pgstore: %s job %d: %w", op, j.ID, hubsync.ErrLeaseLost)
 }

@@ -6,29 +6,35 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/clock"
+	"github.com/hubsync/hubsync/store/sqlstore"
 )
 
 // Defaults for the options.
 const (
 	// SchemaDefault is the PostgreSQL schema that holds the tables.
 	SchemaDefault = "hubsync"
-	// LeaseDefault is the lease Dequeue grants when DequeueOptions.Lease is zero or negative.
-	LeaseDefault = time.Minute
+	// LeaseDefault is the lease Dequeue grants when DequeueOptions.Lease is zero (a negative one
+	// is an error).
+	LeaseDefault = sqlstore.LeaseDefault
 	// MaxBatchDefault caps DequeueOptions.Max.
-	MaxBatchDefault = 1000
+	MaxBatchDefault = sqlstore.MaxBatchDefault
 )
 
 // Store is a PostgreSQL-backed hubsync.Store, hubsync.Queue and hubsync.Transactor. It is safe
 // for concurrent use, and any number of Stores (in one process or many) may share one database
 // and schema. A Store passed to a RunInTx function is bound to that transaction.
+//
+// Its methods of those interfaces (and StatsByKind) are package sqlstore's Store, which holds
+// the engine-facing logic of every SQL store; this package is its PostgreSQL driver (the SQL, the
+// row locking, the error classification). See sqlstore.Store for their documentation.
 type Store struct {
+	*core               // the hubsync.Store methods, over the executor of db
 	pool  *pgxpool.Pool // nil for a transaction-bound Store
 	owned bool          // Open made pool, so Close closes it; New's pool is the host's
 	db    dbtx          // the pool, or the transaction
@@ -191,7 +197,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connecting: %w", err)
 	}
-	s := &Store{pool: pool, owned: true, db: pool, cfg: cfg}
+	s := &Store{core: newCore(pool, cfg), pool: pool, owned: true, db: pool, cfg: cfg}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("pgstore: connecting to %s:%d: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, err)
@@ -222,7 +228,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	if cfg.maxConns > 0 {
 		return nil, errors.New("pgstore: New: WithMaxConns does not apply to a host's pool: size the pool where it is made (pgxpool.Config.MaxConns, or pool_max_conns in its URL)")
 	}
-	s := &Store{pool: pool, db: pool, cfg: cfg}
+	s := &Store{core: newCore(pool, cfg), pool: pool, db: pool, cfg: cfg}
 	if err := s.prepareSchema(ctx); err != nil {
 		return nil, err
 	}
@@ -247,7 +253,7 @@ func (s *Store) WithTx(tx pgx.Tx) *Store {
 	if tx == nil {
 		panic("pgstore: WithTx: nil transaction")
 	}
-	return &Store{db: tx, cfg: s.cfg}
+	return s.bound(tx)
 }
 
 // Close closes the connection pool of a Store that Open made. It does nothing on a Store from New
@@ -261,5 +267,7 @@ func (s *Store) Close() {
 // Schema returns the PostgreSQL schema holding the store's tables.
 func (s *Store) Schema() string { return s.cfg.schema }
 
-// now is the injected clock's time, in UTC (timestamptz keeps microseconds).
-func (s *Store) now() time.Time { return s.cfg.clock.Now().UTC() }
+// bound returns s bound to tx (WithTx, RunInTx).
+func (s *Store) bound(tx pgx.Tx) *Store {
+	return &Store{core: sqlstore.Bind(s.core, driver{cfg: s.cfg}.bind(tx)), db: tx, cfg: s.cfg}
+}

@@ -1,11 +1,7 @@
 package pgstore
 
 import (
-	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"hash/fnv"
 	"slices"
 	"time"
@@ -13,7 +9,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hubsync/hubsync"
+	"github.com/hubsync/hubsync/store/sqlstore"
 )
+
+// This file is the executor's half for hubsync.Queue; the engine-facing logic (checks, defaults,
+// lease tokens, errors) is package sqlstore's.
 
 // enqueueKeyed merges into the tail of the job's (school, key) chain when that tail waits (is not
 // leased), and inserts a new job otherwise. The caller holds the key's advisory lock, so two
@@ -38,29 +38,18 @@ VALUES ($1, $2, '', $3, $4, $5, 'waiting', $6)`)
 
 var queueSchoolsSQL = sqlStmt(`INSERT INTO {schema}.queue_schools (school) SELECT unnest($1::text[]) ON CONFLICT (school) DO NOTHING`)
 
-// Enqueue adds jobs durably, all or none, coalescing by JobSpec.Key: a job with a key merges into
-// the last job of its (school, key) chain when that one waits (new Kind and Payload, the earlier
-// RunAt, the higher priority, its Attempts kept), and otherwise queues behind it. A zero RunAt means
-// the clock's now. The whole batch is checked first: an empty School or Kind, or a Priority other
-// than PriorityLive or PriorityBackfill, fails the call naming the job, and nothing is enqueued.
-// Database errors are returned wrapped; deadlocks between concurrent batches are retried.
-func (s *Store) Enqueue(ctx context.Context, jobs ...hubsync.JobSpec) error {
-	if len(jobs) == 0 {
-		return nil
-	}
-	if err := validateSpecs(jobs); err != nil {
-		return err
-	}
-	now := s.now()
+// JobInsert sends the whole batch in one round trip: the keys' advisory locks (sorted, so
+// concurrent batches cannot deadlock on them), the schools' queue rows, and one statement per
+// job. Deadlocks between concurrent batches on the pool are retried.
+func (x *executor) JobInsert(ctx context.Context, jobs []sqlstore.JobInsertRow, now time.Time) error {
 	var locks []int64
 	var schools []string
 	for _, j := range jobs {
 		if j.Key != "" {
-			locks = append(locks, s.keyLock(j.School, j.Key))
+			locks = append(locks, x.keyLock(j.School, j.Key))
 		}
-		schools = append(schools, string(j.School))
+		schools = append(schools, j.School)
 	}
-	// Locks and school rows are taken in sorted order so concurrent batches cannot deadlock on them.
 	slices.Sort(locks)
 	locks = slices.Compact(locks)
 	slices.Sort(schools)
@@ -70,53 +59,36 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...hubsync.JobSpec) error {
 	if len(locks) > 0 {
 		b.Queue(`SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k`, locks)
 	}
-	b.Queue(s.sql(queueSchoolsSQL), schools)
+	b.Queue(x.sql(queueSchoolsSQL), schools)
 	for _, j := range jobs {
-		runAt := j.RunAt
-		if runAt.IsZero() {
-			runAt = now
-		}
 		if j.Key != "" {
-			b.Queue(s.sql(enqueueKeyedSQL), string(j.School), string(j.Kind), j.Key, j.Payload, int16(j.Priority), runAt.UTC(), now)
+			b.Queue(x.sql(enqueueKeyedSQL), j.School, j.Kind, j.Key, j.Payload, int16(j.Priority), j.RunAt, now)
 		} else {
-			b.Queue(s.sql(enqueuePlainSQL), string(j.School), string(j.Kind), j.Payload, int16(j.Priority), runAt.UTC(), now)
+			b.Queue(x.sql(enqueuePlainSQL), j.School, j.Kind, j.Payload, int16(j.Priority), j.RunAt, now)
 		}
 	}
 	send := func(db dbtx) error {
 		// On the pool a batch runs in one implicit transaction (one Sync), so it is all or nothing;
-		// inside RunInTx it is part of the caller's transaction.
+		// inside a transaction it is part of it.
 		return db.SendBatch(ctx, b).Close()
 	}
-	var err error
-	if s.pool == nil {
-		err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error { return send(tx) })
-	} else {
-		for attempt := 0; ; attempt++ {
-			err = send(s.db)
-			if err == nil || attempt >= 4 || !retryable(err) {
-				break
-			}
-			s.cfg.logger.DebugContext(ctx, "pgstore: retrying Enqueue", "attempt", attempt+1, "err", err)
+	if !x.onPool {
+		return pgx.BeginFunc(ctx, x.db, func(tx pgx.Tx) error { return send(tx) })
+	}
+	for attempt := 0; ; attempt++ {
+		err := send(x.db)
+		if err == nil || attempt >= 4 || !retryable(err) {
+			return err
 		}
+		x.cfg.logger.DebugContext(ctx, "pgstore: retrying Enqueue", "attempt", attempt+1, "err", err)
 	}
-	if err != nil {
-		return interpretError(fmt.Sprintf("enqueueing %d jobs", len(jobs)), err)
-	}
-	return nil
-}
-
-func validateSpecs(jobs []hubsync.JobSpec) error {
-	if err := hubsync.ValidateJobs(jobs); err != nil {
-		return fmt.Errorf("pgstore: enqueue: %w", err)
-	}
-	return nil
 }
 
 // keyLock is the advisory lock id of one (schema, school, key) chain. A hash collision only makes
 // two chains' enqueues wait for each other.
-func (s *Store) keyLock(school hubsync.SchoolID, key string) int64 {
+func (x *executor) keyLock(school, key string) int64 {
 	h := fnv.New64a()
-	h.Write([]byte(s.cfg.schema))
+	h.Write([]byte(x.cfg.schema))
 	h.Write([]byte{0})
 	h.Write([]byte(school))
 	h.Write([]byte{0})
@@ -167,119 +139,66 @@ FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.school, j.kind, j.key, j.payload, j.priority, j.run_at, j.state, j.attempts, j.last_error,
 	j.lease_until, j.enqueued_at`)
 
-// Dequeue leases up to opts.Max (0 means 1, at most MaxBatchDefault) ready jobs of one school for
-// opts.Lease (LeaseDefault when zero or negative). Schools take turns: the one served least
-// recently that has a ready job goes first; inside it jobs go by priority, RunAt, enqueue order.
-// Rows other workers are leasing are skipped (FOR UPDATE SKIP LOCKED), so concurrent workers never
-// get one job twice, and only the oldest live job of a key can be leased. A job whose lease expired
-// is taken over with Attempts+1 and a LastError saying so. With opts.Kinds set, a key's oldest job
-// of another kind still blocks the key's later jobs. It returns an empty slice, not an error, when
-// nothing is ready (or all that is ready is being leased by racing workers at that instant);
-// errors are database failures.
-func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hubsync.Job, error) {
-	max := opts.Max
-	if max <= 0 {
-		max = 1
-	}
-	max = min(max, MaxBatchDefault)
-	lease := opts.Lease
-	if lease <= 0 {
-		lease = LeaseDefault
-	}
-	now := s.now()
-	kinds := make([]string, 0, len(opts.Kinds))
-	for _, k := range opts.Kinds {
-		kinds = append(kinds, string(k))
-	}
-	exclude := make([]string, 0, len(opts.Exclude))
-	for _, e := range opts.Exclude {
-		exclude = append(exclude, string(e))
-	}
-
-	rows, err := s.db.Query(ctx, s.sql(candidatesSQL), exclude, now, kinds)
+// JobLease finds the candidate schools, least recently served first, and leases from the first
+// that yields jobs. Rows other workers are leasing are skipped (FOR UPDATE SKIP LOCKED), so
+// concurrent workers never get one job twice; a school whose ready jobs were all taken by racing
+// workers at that instant gives way to the next. With WithAsyncAcks the lease commits without
+// waiting for the WAL flush.
+func (x *executor) JobLease(ctx context.Context, p sqlstore.JobLeaseParams) ([]sqlstore.JobRow, error) {
+	rows, err := x.db.Query(ctx, x.sql(candidatesSQL), p.Exclude, p.Now, p.Kinds)
 	if err != nil {
-		return nil, interpretError("finding schools with ready jobs", err)
+		return nil, err
 	}
 	schools, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, interpretError("finding schools with ready jobs", err)
+		return nil, err
 	}
-	token := newLeaseToken()
-	until := now.Add(lease)
 	for _, school := range schools {
-		jobs, err := s.lease(ctx, school, now, kinds, max, token, until, opts.Worker)
-		if err != nil {
-			return nil, err
+		jobs, err := x.lease(ctx, school, p)
+		if err != nil || len(jobs) > 0 {
+			return jobs, err
 		}
-		if len(jobs) > 0 {
-			return jobs, nil
-		}
-		// Everything ready there was taken by racing workers; try the next school.
 	}
-	return []hubsync.Job{}, nil
+	return nil, nil
 }
 
-// lease runs leaseSQL for one school and returns the leased jobs in serving order.
-func (s *Store) lease(ctx context.Context, school string, now time.Time, kinds []string, max int, token string, until time.Time, worker string) ([]hubsync.Job, error) {
-	var jobs []hubsync.Job
+// lease runs leaseSQL for one school.
+func (x *executor) lease(ctx context.Context, school string, p sqlstore.JobLeaseParams) ([]sqlstore.JobRow, error) {
+	var jobs []sqlstore.JobRow
 	scan := func(rows pgx.Rows) error {
 		var (
-			j                    hubsync.Job
-			sch, kind, state     string
-			prio                 int16
-			attempts             int32
-			leaseUntil, enqueued time.Time
+			j        sqlstore.JobRow
+			state    string
+			prio     int16
+			attempts int32
 		)
-		_, err := pgx.ForEachRow(rows, []any{&j.ID, &sch, &kind, &j.Key, &j.Payload, &prio, &j.RunAt, &state, &attempts, &j.LastError, &leaseUntil, &enqueued}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&j.ID, &j.School, &j.Kind, &j.Key, &j.Payload, &prio, &j.RunAt, &state, &attempts, &j.LastError, &j.LeaseUntil, &j.EnqueuedAt}, func() error {
 			if state == "dead" {
-				s.cfg.logger.WarnContext(ctx, "pgstore: dead-lettered a job whose leases kept expiring", "school", sch, "job", j.ID, "attempts", attempts)
+				x.cfg.logger.WarnContext(ctx, "pgstore: dead-lettered a job whose leases kept expiring", "school", j.School, "job", j.ID, "attempts", attempts)
 				return nil
 			}
-			j.School, j.Kind, j.Priority, j.Attempts = hubsync.SchoolID(sch), hubsync.JobKind(kind), hubsync.Priority(prio), int(attempts)
-			j.RunAt, j.LeaseUntil, j.EnqueuedAt, j.LeaseToken = j.RunAt.UTC(), leaseUntil.UTC(), enqueued.UTC(), token
+			j.Priority, j.Attempts, j.LeaseToken = int(prio), int(attempts), p.Token
 			jobs = append(jobs, j)
-			j = hubsync.Job{}
+			j = sqlstore.JobRow{}
 			return nil
 		})
 		return err
 	}
-	if err := s.jobQuery(ctx, scan, s.sql(leaseSQL), school, now, kinds, max, token, until, worker, s.cfg.maxAttempts); err != nil {
-		return nil, interpretError(fmt.Sprintf("leasing jobs of school %q", school), err)
-	}
-	slices.SortFunc(jobs, func(a, b hubsync.Job) int {
-		return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.RunAt.Compare(b.RunAt), cmp.Compare(a.ID, b.ID))
-	})
-	return jobs, nil
+	err := x.jobQuery(ctx, scan, x.sql(leaseSQL), school, p.Now, p.Kinds, p.Max, p.Token, p.Until, p.Worker, p.MaxAttempts)
+	return jobs, err
 }
 
-// newLeaseToken returns 128 random bits in hex.
-func newLeaseToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it panics on a broken system source).
-	return hex.EncodeToString(b[:])
-}
-
-// execLeased runs one job-lifecycle statement guarded by j's lease (through jobExec, so
-// WithAsyncAcks applies) and fails with an error wrapping hubsync.ErrLeaseLost when it touched
-// no row.
-func (s *Store) execLeased(ctx context.Context, op string, j hubsync.Job, sql string, args ...any) error {
-	tag, err := s.jobExec(ctx, sql, args...)
-	if err != nil {
-		return interpretError(fmt.Sprintf("%s job %d", op, j.ID), err)
-	}
-	if tag.RowsAffected() == 0 {
-		return leaseLost(op, j)
-	}
-	return nil
+// leasedExec runs one job-lifecycle statement guarded by a lease (through jobExec, so
+// WithAsyncAcks applies) and reports whether it touched a row.
+func (x *executor) leasedExec(ctx context.Context, id stmt, args ...any) (bool, error) {
+	tag, err := x.jobExec(ctx, x.sql(id), args...)
+	return err == nil && tag.RowsAffected() > 0, err
 }
 
 var ackSQL = sqlStmt(`DELETE FROM {schema}.jobs WHERE id = $1 AND state = 'leased' AND lease_token = $2`)
 
-// Ack completes a job by deleting it. It fails with an error wrapping hubsync.ErrLeaseLost when j's
-// lease is no longer the job's (another worker took the job over after the lease expired, the job
-// was already acked, retried, released or killed); an expired lease nobody took over still acks.
-func (s *Store) Ack(ctx context.Context, j hubsync.Job) error {
-	return s.execLeased(ctx, "acking", j, s.sql(ackSQL), j.ID, j.LeaseToken)
+func (x *executor) JobAck(ctx context.Context, id int64, token string) (bool, error) {
+	return x.leasedExec(ctx, ackSQL, id, token)
 }
 
 var retrySQL = sqlStmt(`UPDATE {schema}.jobs SET
@@ -291,29 +210,24 @@ var retrySQL = sqlStmt(`UPDATE {schema}.jobs SET
 			lease_token = NULL, lease_until = NULL
 		WHERE id = $1 AND state = 'leased' AND lease_token = $2`)
 
-// Retry gives a job back to run again at runAt (a zero runAt means now), counting the attempt and
-// recording cause as its LastError. When the count reaches the configured maximum attempts the job
-// is dead-lettered instead. The job keeps its place at the head of its key's chain, so later jobs
-// of the key still wait for it. ErrLeaseLost as Ack.
-func (s *Store) Retry(ctx context.Context, j hubsync.Job, runAt time.Time, cause string) error {
-	now := s.now()
-	if runAt.IsZero() {
-		runAt = now
-	}
-	return s.execLeased(ctx, "retrying", j, s.sql(retrySQL),
-		j.ID, j.LeaseToken, cause, runAt.UTC(), now, s.cfg.maxAttempts)
+// JobRetry keeps the job's seq, so it stays the head of its key's chain.
+func (x *executor) JobRetry(ctx context.Context, p sqlstore.JobRetryParams) (bool, error) {
+	return x.leasedExec(ctx, retrySQL, p.ID, p.Token, p.Cause, p.RunAt, p.Now, p.MaxAttempts)
 }
 
 var releaseSQL = sqlStmt(`UPDATE {schema}.jobs SET state = 'waiting', run_at = $3, lease_token = NULL, lease_until = NULL
 		WHERE id = $1 AND state = 'leased' AND lease_token = $2`)
 
-// Release gives a leased job back without counting an attempt, to run again at runAt (zero: now).
-// ErrLeaseLost as Ack.
-func (s *Store) Release(ctx context.Context, j hubsync.Job, runAt time.Time) error {
-	if runAt.IsZero() {
-		runAt = s.now()
-	}
-	return s.execLeased(ctx, "releasing", j, s.sql(releaseSQL), j.ID, j.LeaseToken, runAt.UTC())
+func (x *executor) JobRelease(ctx context.Context, id int64, token string, runAt time.Time) (bool, error) {
+	return x.leasedExec(ctx, releaseSQL, id, token, runAt)
+}
+
+var killSQL = sqlStmt(`UPDATE {schema}.jobs SET attempts = attempts + 1, last_error = $3, state = 'dead', dead_at = $4,
+			lease_token = NULL, lease_until = NULL
+		WHERE id = $1 AND state = 'leased' AND lease_token = $2`)
+
+func (x *executor) JobKill(ctx context.Context, id int64, token, cause string, now time.Time) (bool, error) {
+	return x.leasedExec(ctx, killSQL, id, token, cause, now)
 }
 
 // extendSQL renews, in one statement, the leases of the ($2 ids, $3 tokens) pairs whose token is
@@ -324,189 +238,133 @@ FROM unnest($2::bigint[], $3::text[]) AS x(id, token)
 WHERE jobs.id = x.id AND jobs.state = 'leased' AND jobs.lease_token = x.token
 RETURNING jobs.id, jobs.lease_token`)
 
-// Extend renews to until the leases of jobs whose lease token is still the job's (an expired
-// lease nobody took over included), in one statement (through jobExec's path, so WithAsyncAcks
-// applies: a database crash can forget a heartbeat, and the lease then ends earlier), and returns
-// the ids of the others, in the order given. An until not after the clock's now fails with an
-// error wrapping hubsync.ErrInvalidValue and extends nothing.
-func (s *Store) Extend(ctx context.Context, jobs []hubsync.Job, until time.Time) ([]int64, error) {
-	if len(jobs) == 0 {
-		return nil, nil
+// JobExtend goes through jobExec's path, so WithAsyncAcks applies: a database crash can forget a
+// heartbeat, and the lease then ends earlier.
+func (x *executor) JobExtend(ctx context.Context, leases []sqlstore.Lease, until time.Time) ([]bool, error) {
+	ids := make([]int64, len(leases))
+	tokens := make([]string, len(leases))
+	for i, l := range leases {
+		ids[i], tokens[i] = l.ID, l.Token
 	}
-	if now := s.now(); !until.After(now) {
-		return nil, fmt.Errorf("pgstore: extending the leases of %d jobs: lease end %s is not after the clock's now %s: %w",
-			len(jobs), until.UTC().Format(time.RFC3339Nano), now.Format(time.RFC3339Nano), hubsync.ErrInvalidValue)
-	}
-	ids := make([]int64, len(jobs))
-	tokens := make([]string, len(jobs))
-	for i, j := range jobs {
-		ids[i], tokens[i] = j.ID, j.LeaseToken
-	}
-	type held struct {
-		id    int64
-		token string
-	}
-	kept := make(map[held]bool, len(jobs))
+	kept := make(map[sqlstore.Lease]bool, len(leases))
 	scan := func(rows pgx.Rows) error {
-		var h held
-		_, err := pgx.ForEachRow(rows, []any{&h.id, &h.token}, func() error {
-			kept[h] = true
+		var l sqlstore.Lease
+		_, err := pgx.ForEachRow(rows, []any{&l.ID, &l.Token}, func() error {
+			kept[l] = true
 			return nil
 		})
 		return err
 	}
-	if err := s.jobQuery(ctx, scan, s.sql(extendSQL), until.UTC(), ids, tokens); err != nil {
-		return nil, interpretError(fmt.Sprintf("extending the leases of %d jobs", len(jobs)), err)
+	if err := x.jobQuery(ctx, scan, x.sql(extendSQL), until, ids, tokens); err != nil {
+		return nil, err
 	}
-	var lost []int64
-	for _, j := range jobs {
-		if !kept[held{j.ID, j.LeaseToken}] {
-			lost = append(lost, j.ID)
-		}
+	out := make([]bool, len(leases))
+	for i, l := range leases {
+		out[i] = kept[l]
 	}
-	return lost, nil
+	return out, nil
 }
 
 var holdersSQL = sqlStmt(`SELECT DISTINCT leased_by FROM {schema}.jobs
 		WHERE state = 'leased' AND lease_until > $1 AND leased_by IS NOT NULL AND leased_by <> ''
 		ORDER BY leased_by`)
 
-// Holders lists, each once and sorted, the workers holding a lease that has not expired.
-func (s *Store) Holders(ctx context.Context) ([]string, error) {
-	out := []string{}
-	scan := func(rows pgx.Rows) error {
-		var w string
-		_, err := pgx.ForEachRow(rows, []any{&w}, func() error {
-			out = append(out, w)
-			return nil
-		})
-		return err
+func (x *executor) JobHolders(ctx context.Context, now time.Time) ([]string, error) {
+	rows, err := x.db.Query(ctx, x.sql(holdersSQL), now)
+	if err != nil {
+		return nil, err
 	}
-	if err := s.jobQuery(ctx, scan, s.sql(holdersSQL), s.now()); err != nil {
-		return nil, interpretError("listing the lease holders", err)
-	}
-	return out, nil
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 var expireLeasesSQL = sqlStmt(`UPDATE {schema}.jobs SET lease_until = $1
 		WHERE state = 'leased' AND lease_until > $1 AND leased_by = $2`)
 
-// ExpireLeases ends now, in one statement, the unexpired leases of the jobs worker holds, so the
-// next Dequeue takes them over; it returns how many it ended.
-func (s *Store) ExpireLeases(ctx context.Context, worker string) (int, error) {
-	tag, err := s.jobExec(ctx, s.sql(expireLeasesSQL), s.now(), worker)
-	if err != nil {
-		return 0, interpretError(fmt.Sprintf("expiring the leases of worker %q", worker), err)
-	}
-	return int(tag.RowsAffected()), nil
-}
-
-var killSQL = sqlStmt(`UPDATE {schema}.jobs SET attempts = attempts + 1, last_error = $3, state = 'dead', dead_at = $4,
-			lease_token = NULL, lease_until = NULL
-		WHERE id = $1 AND state = 'leased' AND lease_token = $2`)
-
-// Kill dead-letters a leased job at once, whatever its attempt count: the attempt counts and
-// cause becomes its LastError. Like any dead job it no longer blocks its key's later jobs, and
-// Replay brings it back. ErrLeaseLost as Ack.
-func (s *Store) Kill(ctx context.Context, j hubsync.Job, cause string) error {
-	return s.execLeased(ctx, "killing", j, s.sql(killSQL),
-		j.ID, j.LeaseToken, cause, s.now())
+func (x *executor) JobExpireLeases(ctx context.Context, worker string, now time.Time) (int, error) {
+	tag, err := x.jobExec(ctx, x.sql(expireLeasesSQL), now, worker)
+	return int(tag.RowsAffected()), err
 }
 
 var deadLettersSQL = sqlStmt(`SELECT id, kind, key, payload, priority, run_at, attempts, last_error, enqueued_at
 		FROM {schema}.jobs WHERE school = $1 AND state = 'dead' ORDER BY dead_at, id`)
 
-// DeadLetters lists a school's dead-lettered jobs, oldest death first, with their attempt count and
-// last error.
-func (s *Store) DeadLetters(ctx context.Context, school hubsync.SchoolID) ([]hubsync.Job, error) {
-	rows, err := s.db.Query(ctx, s.sql(deadLettersSQL), string(school))
+func (x *executor) JobDeadLetters(ctx context.Context, school string) ([]sqlstore.JobRow, error) {
+	rows, err := x.db.Query(ctx, x.sql(deadLettersSQL), school)
 	if err != nil {
-		return nil, interpretError(fmt.Sprintf("listing dead letters of school %q", school), err)
+		return nil, err
 	}
 	var (
-		out      []hubsync.Job
-		j        hubsync.Job
-		kind     string
+		out      []sqlstore.JobRow
+		j        sqlstore.JobRow
 		prio     int16
 		attempts int32
 	)
-	_, err = pgx.ForEachRow(rows, []any{&j.ID, &kind, &j.Key, &j.Payload, &prio, &j.RunAt, &attempts, &j.LastError, &j.EnqueuedAt}, func() error {
-		j.School, j.Kind, j.Priority, j.Attempts = school, hubsync.JobKind(kind), hubsync.Priority(prio), int(attempts)
-		j.RunAt, j.EnqueuedAt = j.RunAt.UTC(), j.EnqueuedAt.UTC()
+	_, err = pgx.ForEachRow(rows, []any{&j.ID, &j.Kind, &j.Key, &j.Payload, &prio, &j.RunAt, &attempts, &j.LastError, &j.EnqueuedAt}, func() error {
+		j.School, j.Priority, j.Attempts = school, int(prio), int(attempts)
 		out = append(out, j)
-		j = hubsync.Job{}
+		j = sqlstore.JobRow{}
 		return nil
 	})
-	if err != nil {
-		return nil, interpretError(fmt.Sprintf("listing dead letters of school %q", school), err)
-	}
-	return out, nil
+	return out, err
 }
 
+// replaySQL moves the job to the end of its key's chain (a new seq: behind jobs of the key
+// enqueued while it was dead).
 var replaySQL = sqlStmt(`UPDATE {schema}.jobs SET state = 'waiting', attempts = 0, last_error = '', run_at = $2,
 			seq = nextval('{schema}.job_seq'), dead_at = NULL, lease_token = NULL, lease_until = NULL
 		WHERE id = $1 AND state = 'dead'`)
 
-// Replay moves a dead-lettered job back to the queue, ready at the clock's now, with Attempts and
-// LastError reset. It goes to the end of its key's chain (behind jobs of the key enqueued while it
-// was dead). It fails with an error wrapping hubsync.ErrNotFound when no dead job has that id.
-func (s *Store) Replay(ctx context.Context, id int64) error {
-	tag, err := s.db.Exec(ctx, s.sql(replaySQL), id, s.now())
-	if err != nil {
-		return interpretError(fmt.Sprintf("replaying job %d", id), err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("pgstore: replaying job %d: no dead job has that id: %w", id, hubsync.ErrNotFound)
-	}
-	return nil
+func (x *executor) JobReplay(ctx context.Context, id int64, now time.Time) (bool, error) {
+	tag, err := x.db.Exec(ctx, x.sql(replaySQL), id, now)
+	return err == nil && tag.RowsAffected() > 0, err
 }
 
 var discardSQL = sqlStmt(`DELETE FROM {schema}.jobs WHERE id = $1 AND state = 'dead'`)
 
-// Discard deletes a dead-lettered job for good. It fails with an error wrapping
-// hubsync.ErrNotFound when no dead job has that id.
-func (s *Store) Discard(ctx context.Context, id int64) error {
-	tag, err := s.db.Exec(ctx, s.sql(discardSQL), id)
-	if err != nil {
-		return interpretError(fmt.Sprintf("discarding job %d", id), err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("pgstore: discarding job %d: no dead job has that id: %w", id, hubsync.ErrNotFound)
-	}
-	return nil
+func (x *executor) JobDiscard(ctx context.Context, id int64) (bool, error) {
+	tag, err := x.db.Exec(ctx, x.sql(discardSQL), id)
+	return err == nil && tag.RowsAffected() > 0, err
 }
 
-var statsSQL = sqlStmt(`SELECT
-			count(*) FILTER (WHERE (state = 'waiting' AND run_at <= $2) OR (state = 'leased' AND lease_until <= $2)),
+// statsColumnsSQL are the four counts of hubsync.QueueStats at $2.
+const statsColumnsSQL = `count(*) FILTER (WHERE (state = 'waiting' AND run_at <= $2) OR (state = 'leased' AND lease_until <= $2)),
 			count(*) FILTER (WHERE state = 'waiting' AND run_at > $2),
 			count(*) FILTER (WHERE state = 'leased' AND lease_until > $2),
-			count(*) FILTER (WHERE state = 'dead')
-		FROM {schema}.jobs WHERE school = $1`)
+			count(*) FILTER (WHERE state = 'dead')`
 
-// Stats counts a school's jobs at the clock's now: Ready (waiting and due, including those blocked
-// behind an older job of their key, plus leases that expired), Scheduled (due later), Leased
-// (unexpired leases) and Dead.
-func (s *Store) Stats(ctx context.Context, school hubsync.SchoolID) (hubsync.QueueStats, error) {
+var (
+	statsSQL       = sqlStmt(`SELECT ` + statsColumnsSQL + ` FROM {schema}.jobs WHERE school = $1`)
+	statsByKindSQL = sqlStmt(`SELECT kind, ` + statsColumnsSQL + ` FROM {schema}.jobs WHERE school = $1 GROUP BY kind`)
+)
+
+func (x *executor) JobStats(ctx context.Context, school string, now time.Time) (hubsync.QueueStats, error) {
 	var ready, scheduled, leased, dead int64
-	err := s.db.QueryRow(ctx, s.sql(statsSQL), string(school), s.now()).Scan(&ready, &scheduled, &leased, &dead)
+	err := x.db.QueryRow(ctx, x.sql(statsSQL), school, now).Scan(&ready, &scheduled, &leased, &dead)
+	return hubsync.QueueStats{Ready: int(ready), Scheduled: int(scheduled), Leased: int(leased), Dead: int(dead)}, err
+}
+
+func (x *executor) JobStatsByKind(ctx context.Context, school string, now time.Time) (map[string]hubsync.QueueStats, error) {
+	rows, err := x.db.Query(ctx, x.sql(statsByKindSQL), school, now)
 	if err != nil {
-		return hubsync.QueueStats{}, interpretError(fmt.Sprintf("counting jobs of school %q", school), err)
+		return nil, err
 	}
-	return hubsync.QueueStats{Ready: int(ready), Scheduled: int(scheduled), Leased: int(leased), Dead: int(dead)}, nil
+	out := map[string]hubsync.QueueStats{}
+	var kind string
+	var ready, scheduled, leased, dead int64
+	_, err = pgx.ForEachRow(rows, []any{&kind, &ready, &scheduled, &leased, &dead}, func() error {
+		out[kind] = hubsync.QueueStats{Ready: int(ready), Scheduled: int(scheduled), Leased: int(leased), Dead: int(dead)}
+		return nil
+	})
+	return out, err
 }
 
 var nextRunAtSQL = sqlStmt(`SELECT min(run_at) FROM {schema}.jobs WHERE state = 'waiting'`)
 
-// NextRunAt returns the earliest RunAt of a waiting (not leased, not dead) job across all schools;
-// ok is false when nothing waits. It may be in the past (work is ready now, or waits behind a
-// leased job of its key).
-func (s *Store) NextRunAt(ctx context.Context) (time.Time, bool, error) {
+// JobNextRunAt counts waiting jobs only (an expired lease is found by the workers' poll).
+func (x *executor) JobNextRunAt(ctx context.Context, _ time.Time) (time.Time, bool, error) {
 	var t *time.Time
-	if err := s.db.QueryRow(ctx, s.sql(nextRunAtSQL)).Scan(&t); err != nil {
-		return time.Time{}, false, interpretError("finding the next run time", err)
+	if err := x.db.QueryRow(ctx, x.sql(nextRunAtSQL)).Scan(&t); err != nil || t == nil {
+		return time.Time{}, false, err
 	}
-	if t == nil {
-		return time.Time{}, false, nil
-	}
-	return t.UTC(), true, nil
+	return *t, true, nil
 }

@@ -148,15 +148,6 @@ func (s *Store) reader() querier {
 	return s.rstmts
 }
 
-// write runs fn in one immediate transaction of the writer, or in the store's transaction when
-// it has one.
-func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
-	if s.tx != nil {
-		return fn(s.tx)
-	}
-	return s.w.tx(ctx, fn)
-}
-
 // ns encodes a time as Unix nanoseconds, the zero time as 0.
 func ns(t time.Time) int64 {
 	if t.IsZero() {

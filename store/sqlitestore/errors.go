@@ -43,8 +43,3 @@ func refusing(err error) bool {
 	}
 	return false
 }
-
-// leaseLost is the error of op on j when j's lease is no longer the job's.
-func leaseLost(op string, j hubsync.Job) error {
-	return fmt.Errorf("sqlitestore: %s job %d: %w", op, j.ID, hubsync.ErrLeaseLost)
-}

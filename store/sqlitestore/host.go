@@ -68,6 +68,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	}
 	s := newStore(&writer{db: db, sem: make(chan struct{}, 1), busy: cfg.busyTimeout}, cfg)
 	s.rstmts = &stmtCache{db: db, m: map[string]*sql.Stmt{}}
+	s.initCore()
 	if err := s.prepareSchema(ctx, cfg.autoMigrate); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
@@ -123,7 +124,5 @@ func (s *Store) WithTx(tx *sql.Tx) *Store {
 	if tx == nil {
 		panic("sqlitestore: WithTx: nil *sql.Tx")
 	}
-	view := *s
-	view.tx = tx
-	return &view
+	return s.view(tx)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/clock"
 	"github.com/hubsync/hubsync/internal/quietlog"
+	"github.com/hubsync/hubsync/store/sqlstore"
 )
 
 // Defaults for the options of [Open].
@@ -25,7 +26,7 @@ const (
 	// or this store's other writes) before it fails with ErrBusy.
 	BusyTimeoutDefault = 5 * time.Second
 	// LeaseDefault is the lease Dequeue gives when DequeueOptions.Lease is zero.
-	LeaseDefault = time.Minute
+	LeaseDefault = sqlstore.LeaseDefault
 	// readersDefault is the size of the read-only connection pool.
 	readersDefault = 4
 )
@@ -34,7 +35,12 @@ const (
 // of its own with [Open], or over a host's *sql.DB on the host's file with [New]; it is safe for
 // concurrent use. The value RunInTx hands to its fn is a Store bound to that transaction, and
 // [Store.WithTx] binds one to a transaction of the host's.
+//
+// Its methods of those interfaces (and StatsByKind) are package sqlstore's Store, which holds
+// the engine-facing logic of every SQL store; this package is its SQLite driver (the SQL, the
+// single writer, the error classification). See sqlstore.Store for their documentation.
 type Store struct {
+	*core       // the hubsync.Store methods, over exec()
 	w           *writer
 	r           *sql.DB    // Open's read-only pool; nil for New, whose reads use the host's pool
 	rstmts      *stmtCache // reads outside a transaction, prepared on r or the host's pool
@@ -208,6 +214,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	r.SetMaxOpenConns(readersDefault)
 	r.SetMaxIdleConns(readersDefault)
 	s.r, s.rstmts = r, &stmtCache{db: r, m: map[string]*sql.Stmt{}}
+	s.initCore()
 	if err := s.prepareSchema(ctx, cfg.autoMigrate); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}

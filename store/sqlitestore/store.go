@@ -2,13 +2,16 @@ package sqlitestore
 
 import (
 	"context"
-	"encoding/json"
+	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/hubsync/hubsync"
+	"github.com/hubsync/hubsync/store/sqlstore"
 )
+
+// This file is the executor's half for hubsync.Store (settings, connections, sync states, once
+// claims, webhooks, checkpoints, the sync log); the engine-facing logic is package sqlstore's.
 
 // The statements of this file (see sqlText).
 var (
@@ -29,6 +32,8 @@ var (
 		lifecycle_stage, updated_at FROM {p}sync_states WHERE school = ? AND email = ?`)
 	putSyncStateSQL = sqlText(`INSERT OR REPLACE INTO {p}sync_states (school, email, learner_id, contact_id,
 			sent_to_hubspot, sent_to_lms, lifecycle_stage, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	listSyncStatesSQL = sqlText(`SELECT email, learner_id, contact_id, sent_to_hubspot, sent_to_lms,
+		lifecycle_stage, updated_at FROM {p}sync_states WHERE school = ? AND email > ? ORDER BY email LIMIT ?`)
 	claimOnceSQL = sqlText(`INSERT INTO {p}once_claims (school, key, owner, claimed_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (school, key) DO NOTHING`)
 	onceOwnerSQL       = sqlText(`SELECT owner FROM {p}once_claims WHERE school = ? AND key = ?`)
@@ -46,298 +51,221 @@ var (
 	forgetSyncLogSQL = sqlText(`DELETE FROM {p}sync_log WHERE id IN (SELECT id FROM {p}sync_log WHERE at < ? LIMIT ?)`)
 )
 
-// PutSettings replaces a school's settings (stored as JSON).
-func (s *Store) PutSettings(ctx context.Context, school hubsync.SchoolID, st hubsync.Settings) error {
-	body, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: encode settings of %s: %w", school, err)
+// noRows makes database/sql's "no rows" the hubsync.ErrNotFound the sqlstore.Executor contract
+// asks for.
+func noRows(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return hubsync.ErrNotFound
 	}
-	return s.write(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, s.sql(putSettingsSQL), string(school), body)
+	return err
+}
+
+// exec runs one statement as its own write (or in the executor's transaction) and returns how
+// many rows it changed.
+func (x *executor) exec(ctx context.Context, id sqlID, args ...any) (int64, error) {
+	var n int64
+	err := x.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, x.sql(id), args...)
 		if err != nil {
-			return interpretError(fmt.Sprintf("put settings of %s", school), err)
+			return err
 		}
-		return nil
+		n, err = res.RowsAffected()
+		return err
 	})
+	return n, err
 }
 
-// GetSettings returns a school's settings; hubsync.ErrNotFound when none were saved.
-func (s *Store) GetSettings(ctx context.Context, school hubsync.SchoolID) (hubsync.Settings, error) {
+// SettingsPut keeps no update time (the table has none).
+func (x *executor) SettingsPut(ctx context.Context, school string, data []byte, _ time.Time) error {
+	_, err := x.exec(ctx, putSettingsSQL, school, data)
+	return err
+}
+
+func (x *executor) SettingsGet(ctx context.Context, school string) ([]byte, error) {
 	var body []byte
-	err := s.reader().QueryRowContext(ctx, s.sql(getSettingsSQL), string(school)).Scan(&body)
-	if err != nil {
-		return hubsync.Settings{}, interpretError(fmt.Sprintf("get settings of %s", school), err)
-	}
-	var st hubsync.Settings
-	if err := json.Unmarshal(body, &st); err != nil {
-		return hubsync.Settings{}, fmt.Errorf("sqlitestore: decode settings of %s: %w", school, err)
-	}
-	return st, nil
+	err := x.reader().QueryRowContext(ctx, x.sql(getSettingsSQL), school).Scan(&body)
+	return body, noRows(err)
 }
 
-// ListSchools returns every school with settings or a connection, sorted.
-func (s *Store) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) {
-	rows, err := s.reader().QueryContext(ctx, s.sql(listSchoolsSQL))
+func (x *executor) SchoolsList(ctx context.Context) ([]string, error) {
+	rows, err := x.reader().QueryContext(ctx, x.sql(listSchoolsSQL))
 	if err != nil {
-		return nil, interpretError("list schools", err)
+		return nil, err
 	}
 	defer rows.Close()
-	var out []hubsync.SchoolID
+	var out []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, interpretError("list schools", err)
+			return nil, err
 		}
-		out = append(out, hubsync.SchoolID(id))
+		out = append(out, id)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, interpretError("list schools", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
-// PutConnection stores a school's connection, replacing any, with the school's next Generation
-// (c.Generation is ignored). The counter and the row change in one immediate transaction. With
-// WithSealer the tokens are sealed first (outside the transaction); a sealing failure writes
-// nothing.
-func (s *Store) PutConnection(ctx context.Context, c hubsync.Connection) error {
-	tok, err := hubsync.SealToken(ctx, s.sealer, c.School, c.Token)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: put connection of %s: %w", c.School, err)
-	}
-	c.Token = tok
-	return s.write(ctx, func(q querier) error {
-		var gen int64
-		if err := q.QueryRowContext(ctx, s.sql(nextGenerationSQL), string(c.School)).Scan(&gen); err != nil {
-			return interpretError(fmt.Sprintf("put connection of %s: raise generation", c.School), err)
+// ConnectionPut raises the counter and writes the row in one immediate transaction.
+func (x *executor) ConnectionPut(ctx context.Context, c sqlstore.ConnectionRow) (int64, error) {
+	var gen int64
+	err := x.write(ctx, func(q querier) error {
+		if err := q.QueryRowContext(ctx, x.sql(nextGenerationSQL), c.School).Scan(&gen); err != nil {
+			return err
 		}
-		_, err := q.ExecContext(ctx, s.sql(putConnectionSQL),
-			string(c.School), c.Token.AccessToken, c.Token.RefreshToken, ns(c.Token.Expiry), c.PortalID, c.Domain,
+		_, err := q.ExecContext(ctx, x.sql(putConnectionSQL),
+			c.School, c.AccessToken, c.RefreshToken, ns(c.Expiry), c.PortalID, c.Domain,
 			c.Active, ns(c.DeactivatedAt), c.DeactivatedReason, ns(c.NotifiedAt), ns(c.ConnectedAt), gen)
-		if err != nil {
-			return interpretError(fmt.Sprintf("put connection of %s", c.School), err)
-		}
-		return nil
+		return err
 	})
+	return gen, err
 }
 
-// GetConnection returns a school's connection; hubsync.ErrNotFound when there is none, and an
-// error wrapping hubsync.ErrUnseal when a sealed token does not open (see WithSealer).
-func (s *Store) GetConnection(ctx context.Context, school hubsync.SchoolID) (hubsync.Connection, error) {
-	c := hubsync.Connection{School: school}
+func (x *executor) ConnectionGet(ctx context.Context, school string) (sqlstore.ConnectionRow, error) {
+	c := sqlstore.ConnectionRow{School: school}
 	var expiry, deactivated, notified, connected int64
-	err := s.reader().QueryRowContext(ctx, s.sql(getConnectionSQL), string(school)).
-		Scan(&c.Token.AccessToken, &c.Token.RefreshToken, &expiry, &c.PortalID, &c.Domain, &c.Active,
+	err := x.reader().QueryRowContext(ctx, x.sql(getConnectionSQL), school).
+		Scan(&c.AccessToken, &c.RefreshToken, &expiry, &c.PortalID, &c.Domain, &c.Active,
 			&deactivated, &c.DeactivatedReason, &notified, &connected, &c.Generation)
 	if err != nil {
-		return hubsync.Connection{}, interpretError(fmt.Sprintf("get connection of %s", school), err)
+		return sqlstore.ConnectionRow{}, noRows(err)
 	}
-	c.Token.Expiry, c.DeactivatedAt, c.NotifiedAt, c.ConnectedAt = fromNS(expiry), fromNS(deactivated), fromNS(notified), fromNS(connected)
-	if c.Token, err = hubsync.OpenToken(ctx, s.sealer, school, c.Token); err != nil {
-		return hubsync.Connection{}, fmt.Errorf("sqlitestore: get connection of %s: %w", school, err)
-	}
+	c.Expiry, c.DeactivatedAt, c.NotifiedAt, c.ConnectedAt = fromNS(expiry), fromNS(deactivated), fromNS(notified), fromNS(connected)
 	return c, nil
 }
 
-// DeleteConnection forgets a school's connection, raising its generation (the counter stays);
-// a missing connection is not an error.
-func (s *Store) DeleteConnection(ctx context.Context, school hubsync.SchoolID) error {
-	return s.write(ctx, func(q querier) error {
+func (x *executor) ConnectionDelete(ctx context.Context, school string) error {
+	return x.write(ctx, func(q querier) error {
 		var gen int64
-		if err := q.QueryRowContext(ctx, s.sql(nextGenerationSQL), string(school)).Scan(&gen); err != nil {
-			return interpretError(fmt.Sprintf("delete connection of %s: raise generation", school), err)
-		}
-		if _, err := q.ExecContext(ctx, s.sql(deleteConnectionSQL), string(school)); err != nil {
-			return interpretError(fmt.Sprintf("delete connection of %s", school), err)
-		}
-		return nil
-	})
-}
-
-// GetSyncState returns one learner's state (email folded with hubsync.FoldEmail);
-// hubsync.ErrNotFound when there is none.
-func (s *Store) GetSyncState(ctx context.Context, school hubsync.SchoolID, email string) (hubsync.SyncState, error) {
-	st := hubsync.SyncState{School: school}
-	var toHS, toLMS string
-	var updated int64
-	err := s.reader().QueryRowContext(ctx, s.sql(getSyncStateSQL), string(school), hubsync.FoldEmail(email)).
-		Scan(&st.Email, &st.LearnerID, &st.ContactID, &toHS, &toLMS, &st.LifecycleStage, &updated)
-	if err != nil {
-		return hubsync.SyncState{}, interpretError(fmt.Sprintf("get sync state of %s in %s", hubsync.MaskEmail(email), school), err)
-	}
-	if err := errors.Join(json.Unmarshal([]byte(toHS), &st.SentToHubSpot), json.Unmarshal([]byte(toLMS), &st.SentToLMS)); err != nil {
-		return hubsync.SyncState{}, fmt.Errorf("sqlitestore: decode sync state of %s in %s: %w", hubsync.MaskEmail(email), school, err)
-	}
-	st.UpdatedAt = fromNS(updated)
-	return st, nil
-}
-
-// PutSyncState stores st under its folded email (hubsync.FoldEmail), setting UpdatedAt to the
-// clock's time.
-func (s *Store) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
-	toHS, err1 := json.Marshal(st.SentToHubSpot)
-	toLMS, err2 := json.Marshal(st.SentToLMS)
-	if err := errors.Join(err1, err2); err != nil {
-		return fmt.Errorf("sqlitestore: encode sync state: %w", err)
-	}
-	return s.write(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, s.sql(putSyncStateSQL),
-			string(st.School), hubsync.FoldEmail(st.Email), st.LearnerID, st.ContactID, string(toHS), string(toLMS),
-			st.LifecycleStage, ns(s.clk.Now()))
-		if err != nil {
-			return interpretError(fmt.Sprintf("put sync state of %s in %s", hubsync.MaskEmail(st.Email), st.School), err)
-		}
-		return nil
-	})
-}
-
-// ClaimOnce gives the once-event key to occurrenceID unless another occurrence holds it, and
-// returns the owner.
-func (s *Store) ClaimOnce(ctx context.Context, school hubsync.SchoolID, key, occurrenceID string) (string, error) {
-	var owner string
-	err := s.write(ctx, func(q querier) error {
-		if _, err := q.ExecContext(ctx, s.sql(claimOnceSQL), string(school), key, occurrenceID, ns(s.clk.Now())); err != nil {
+		if err := q.QueryRowContext(ctx, x.sql(nextGenerationSQL), school).Scan(&gen); err != nil {
 			return err
 		}
-		return q.QueryRowContext(ctx, s.sql(onceOwnerSQL), string(school), key).Scan(&owner)
-	})
-	if err != nil {
-		return "", interpretError(fmt.Sprintf("claim once-event key in %s", school), err)
-	}
-	return owner, nil
-}
-
-// MarkWebhookSeen records a webhook event id and reports whether it is new.
-func (s *Store) MarkWebhookSeen(ctx context.Context, source, eventID string, at time.Time) (bool, error) {
-	first := false
-	err := s.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, s.sql(markWebhookSeenSQL), source, eventID, ns(at))
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		first = n == 1
+		_, err := q.ExecContext(ctx, x.sql(deleteConnectionSQL), school)
 		return err
 	})
-	if err != nil {
-		return false, interpretError(fmt.Sprintf("mark %s webhook seen", source), err)
-	}
-	return first, nil
 }
 
-// ForgetWebhooksBefore deletes dedupe records seen before t and returns how many went, in chunks
-// of forgetChunk rows (see forget).
-func (s *Store) ForgetWebhooksBefore(ctx context.Context, t time.Time) (int, error) {
-	n, err := s.forget(ctx, s.sql(forgetWebhooksSQL), ns(t))
-	if err != nil {
-		return n, interpretError("forget webhooks", err)
-	}
-	return n, nil
-}
-
-// forgetChunk is how many rows one transaction of forget deletes.
-const forgetChunk = 5000
-
-// forget runs a delete of at most forgetChunk rows (query takes the cut-off time and the chunk
-// size) until a chunk deletes fewer, each chunk in its own transaction (or all in RunInTx's), so
-// pruning a large backlog never holds the single writer for long. It returns how many rows
-// went, those of the chunks committed before an error included.
-func (s *Store) forget(ctx context.Context, query string, before int64) (int, error) {
-	total := 0
-	for {
-		var n int64
-		err := s.write(ctx, func(q querier) error {
-			res, err := q.ExecContext(ctx, query, before, forgetChunk)
-			if err != nil {
-				return err
-			}
-			n, err = res.RowsAffected()
-			return err
-		})
-		if err != nil {
-			return total, err
-		}
-		total += int(n)
-		if n < forgetChunk {
-			return total, nil
-		}
-	}
-}
-
-// PutCheckpoint stores c, replacing the one with the same school and name, with UpdatedAt set to
-// the clock's time.
-func (s *Store) PutCheckpoint(ctx context.Context, c hubsync.Checkpoint) error {
-	return s.write(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, s.sql(putCheckpointSQL), string(c.School), c.Name, c.Cursor, c.Data, ns(s.clk.Now()))
-		if err != nil {
-			return interpretError(fmt.Sprintf("put checkpoint %q of %s", c.Name, c.School), err)
-		}
-		return nil
-	})
-}
-
-// GetCheckpoint returns one checkpoint; hubsync.ErrNotFound when there is none.
-func (s *Store) GetCheckpoint(ctx context.Context, school hubsync.SchoolID, name string) (hubsync.Checkpoint, error) {
-	c := hubsync.Checkpoint{School: school, Name: name}
+func (x *executor) SyncStateGet(ctx context.Context, school, email string) (sqlstore.SyncStateRow, error) {
+	r := sqlstore.SyncStateRow{School: school}
+	var toHS, toLMS string
 	var updated int64
-	err := s.reader().QueryRowContext(ctx, s.sql(getCheckpointSQL),
-		string(school), name).Scan(&c.Cursor, &c.Data, &updated)
+	err := x.reader().QueryRowContext(ctx, x.sql(getSyncStateSQL), school, email).
+		Scan(&r.Email, &r.LearnerID, &r.ContactID, &toHS, &toLMS, &r.LifecycleStage, &updated)
 	if err != nil {
-		return hubsync.Checkpoint{}, interpretError(fmt.Sprintf("get checkpoint %q of %s", name, school), err)
+		return sqlstore.SyncStateRow{}, noRows(err)
+	}
+	r.SentToHubSpot, r.SentToLMS, r.UpdatedAt = []byte(toHS), []byte(toLMS), fromNS(updated)
+	return r, nil
+}
+
+// jsonText is a sent map's JSON as the NOT NULL text column holds it: a nil map as null.
+func jsonText(b []byte) string {
+	if b == nil {
+		return "null"
+	}
+	return string(b)
+}
+
+func (x *executor) SyncStatePut(ctx context.Context, r sqlstore.SyncStateRow) error {
+	_, err := x.exec(ctx, putSyncStateSQL, r.School, r.Email, r.LearnerID, r.ContactID,
+		jsonText(r.SentToHubSpot), jsonText(r.SentToLMS), r.LifecycleStage, ns(r.UpdatedAt))
+	return err
+}
+
+func (x *executor) SyncStateList(ctx context.Context, school, after string, limit int) ([]sqlstore.SyncStateRow, error) {
+	rows, err := x.reader().QueryContext(ctx, x.sql(listSyncStatesSQL), school, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []sqlstore.SyncStateRow
+	for rows.Next() {
+		r := sqlstore.SyncStateRow{School: school}
+		var toHS, toLMS string
+		var updated int64
+		if err := rows.Scan(&r.Email, &r.LearnerID, &r.ContactID, &toHS, &toLMS, &r.LifecycleStage, &updated); err != nil {
+			return nil, err
+		}
+		r.SentToHubSpot, r.SentToLMS, r.UpdatedAt = []byte(toHS), []byte(toLMS), fromNS(updated)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// OnceClaim inserts and reads the owner back in one immediate transaction.
+func (x *executor) OnceClaim(ctx context.Context, school, key, occurrence string, now time.Time) (string, error) {
+	var owner string
+	err := x.write(ctx, func(q querier) error {
+		if _, err := q.ExecContext(ctx, x.sql(claimOnceSQL), school, key, occurrence, ns(now)); err != nil {
+			return err
+		}
+		return q.QueryRowContext(ctx, x.sql(onceOwnerSQL), school, key).Scan(&owner)
+	})
+	return owner, noRows(err)
+}
+
+func (x *executor) WebhookMark(ctx context.Context, source, eventID string, at time.Time) (bool, error) {
+	n, err := x.exec(ctx, markWebhookSeenSQL, source, eventID, ns(at))
+	return n == 1, err
+}
+
+// WebhookForget deletes one chunk in its own transaction, so pruning a large backlog never holds
+// the single writer for long.
+func (x *executor) WebhookForget(ctx context.Context, before time.Time, limit int) (int, error) {
+	n, err := x.exec(ctx, forgetWebhooksSQL, ns(before), limit)
+	return int(n), err
+}
+
+// SyncLogForget finds its rows through the index sync_log_at.
+func (x *executor) SyncLogForget(ctx context.Context, before time.Time, limit int) (int, error) {
+	n, err := x.exec(ctx, forgetSyncLogSQL, ns(before), limit)
+	return int(n), err
+}
+
+func (x *executor) CheckpointPut(ctx context.Context, c sqlstore.CheckpointRow) error {
+	_, err := x.exec(ctx, putCheckpointSQL, c.School, c.Name, c.Cursor, c.Data, ns(c.UpdatedAt))
+	return err
+}
+
+func (x *executor) CheckpointGet(ctx context.Context, school, name string) (sqlstore.CheckpointRow, error) {
+	c := sqlstore.CheckpointRow{School: school, Name: name}
+	var updated int64
+	err := x.reader().QueryRowContext(ctx, x.sql(getCheckpointSQL), school, name).Scan(&c.Cursor, &c.Data, &updated)
+	if err != nil {
+		return sqlstore.CheckpointRow{}, noRows(err)
 	}
 	c.UpdatedAt = fromNS(updated)
 	return c, nil
 }
 
-// DeleteCheckpoint removes a checkpoint; a missing one is not an error.
-func (s *Store) DeleteCheckpoint(ctx context.Context, school hubsync.SchoolID, name string) error {
-	return s.write(ctx, func(q querier) error {
-		if _, err := q.ExecContext(ctx, s.sql(deleteCheckpointSQL), string(school), name); err != nil {
-			return interpretError(fmt.Sprintf("delete checkpoint %q of %s", name, school), err)
-		}
-		return nil
-	})
+func (x *executor) CheckpointDelete(ctx context.Context, school, name string) error {
+	_, err := x.exec(ctx, deleteCheckpointSQL, school, name)
+	return err
 }
 
-// AppendSyncLog adds entries in one transaction, setting a zero At to the clock's time. Each
-// entry's Email is stored as given, beside its folded form (hubsync.FoldEmail) that
-// LogFilter.Email is compared with.
-func (s *Store) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEntry) error {
-	if len(entries) == 0 {
-		return nil
-	}
-	now := s.clk.Now()
-	return s.write(ctx, func(q querier) error {
+// SyncLogAppend inserts the entries one prepared statement each, in one transaction; the folded
+// email goes beside the email (email_lc), which SyncLogList's email filter compares.
+func (x *executor) SyncLogAppend(ctx context.Context, entries []sqlstore.SyncLogRow) error {
+	return x.write(ctx, func(q querier) error {
 		for _, e := range entries {
-			if e.At.IsZero() {
-				e.At = now
-			}
-			if _, err := q.ExecContext(ctx, s.sql(appendSyncLogSQL), string(e.School), ns(e.At), string(e.Direction), e.Email,
-				hubsync.FoldEmail(e.Email), string(e.Outcome), e.Reason); err != nil {
-				return interpretError("append sync log", err)
+			if _, err := q.ExecContext(ctx, x.sql(appendSyncLogSQL), e.School, ns(e.At), e.Direction, e.Email,
+				e.EmailFolded, e.Outcome, e.Reason); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
 }
 
-// ListSyncLog returns a school's entries matching f, newest first (by At, then latest appended),
-// stating hubsync.LogFilter.Match in SQL. A filter LogFilter.Validate refuses is an error
-// wrapping hubsync.ErrInvalidValue.
-func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubsync.LogFilter) ([]hubsync.SyncLogEntry, error) {
-	f, err := f.Normalized()
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list sync log of %s: %w", school, err)
-	}
-	query := s.sql(listSyncLogSQL)
-	args := []any{string(school)}
+// SyncLogList adds a condition per filter given, so each query shape uses its index.
+func (x *executor) SyncLogList(ctx context.Context, f sqlstore.SyncLogQuery) ([]sqlstore.SyncLogRow, error) {
+	query := x.sql(listSyncLogSQL)
+	args := []any{f.School}
 	if f.Outcome != "" {
 		query += ` AND outcome = ?`
-		args = append(args, string(f.Outcome))
+		args = append(args, f.Outcome)
 	}
-	if f.Email != "" {
+	if f.EmailFolded != "" {
 		query += ` AND email_lc = ?`
-		args = append(args, f.Email)
+		args = append(args, f.EmailFolded)
 	}
 	if !f.Since.IsZero() {
 		query += ` AND at >= ?`
@@ -345,34 +273,20 @@ func (s *Store) ListSyncLog(ctx context.Context, school hubsync.SchoolID, f hubs
 	}
 	query += ` ORDER BY at DESC, id DESC LIMIT ?`
 	args = append(args, f.Limit)
-	rows, err := s.reader().QueryContext(ctx, query, args...)
+	rows, err := x.reader().QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, interpretError(fmt.Sprintf("list sync log of %s", school), err)
+		return nil, err
 	}
 	defer rows.Close()
-	var out []hubsync.SyncLogEntry
+	var out []sqlstore.SyncLogRow
 	for rows.Next() {
-		e := hubsync.SyncLogEntry{School: school}
+		e := sqlstore.SyncLogRow{School: f.School}
 		var at int64
-		var dir, outcome string
-		if err := rows.Scan(&e.ID, &at, &dir, &e.Email, &outcome, &e.Reason); err != nil {
-			return nil, interpretError(fmt.Sprintf("list sync log of %s", school), err)
+		if err := rows.Scan(&e.ID, &at, &e.Direction, &e.Email, &e.Outcome, &e.Reason); err != nil {
+			return nil, err
 		}
-		e.At, e.Direction, e.Outcome = fromNS(at), hubsync.Direction(dir), hubsync.LogOutcome(outcome)
+		e.At = fromNS(at)
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, interpretError(fmt.Sprintf("list sync log of %s", school), err)
-	}
-	return out, nil
-}
-
-// ForgetSyncLogBefore deletes the entries of every school with At before t and returns how many
-// went, in chunks of forgetChunk rows (see forget); the index sync_log_at finds them.
-func (s *Store) ForgetSyncLogBefore(ctx context.Context, t time.Time) (int, error) {
-	n, err := s.forget(ctx, s.sql(forgetSyncLogSQL), ns(t))
-	if err != nil {
-		return n, interpretError("forget sync log", err)
-	}
-	return n, nil
+	return out, rows.Err()
 }

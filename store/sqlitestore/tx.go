@@ -12,22 +12,6 @@ import (
 	"github.com/hubsync/hubsync"
 )
 
-// RunInTx calls fn with a Store and Queue bound to one immediate transaction: everything fn does
-// commits together when it returns nil, or is rolled back when it returns an error (which RunInTx
-// returns). Other writers of this Store wait until fn returns, so fn must not call the outer
-// Store. Inside fn, and on a Store from WithTx, RunInTx joins the running transaction (which, for
-// WithTx, the host commits or rolls back).
-func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context, st hubsync.Store, q hubsync.Queue) error) error {
-	if s.tx != nil {
-		return fn(ctx, s, s)
-	}
-	return s.w.tx(ctx, func(q querier) error {
-		view := *s
-		view.tx = q
-		return fn(ctx, &view, &view)
-	})
-}
-
 // tx runs fn inside BEGIN IMMEDIATE ... COMMIT on a connection of the writer (see writer),
 // rolling back when fn fails; fn runs its statements through q.
 //
