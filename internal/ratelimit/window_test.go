@@ -37,15 +37,16 @@ func simulate(t *testing.T, w *Window, clk *clock.Fake, callers int, minLat, max
 		counted []time.Time // ascending server count times, for the answers' remaining
 		waiting = callers
 	)
-	remaining := func(at time.Time) int {
-		k := 0
-		for _, c := range counted {
-			if c.After(at.Add(-per)) && !c.After(at) {
-				k++
+	upTo := func(at time.Time) int { // how many were counted at or before at
+		i, _ := slices.BinarySearchFunc(counted, at, func(c, at time.Time) int {
+			if c.After(at) {
+				return 1
 			}
-		}
-		return max(n-k, 0)
+			return -1
+		})
+		return i
 	}
+	remaining := func(at time.Time) int { return max(n-(upTo(at)-upTo(at.Add(-per))), 0) }
 	for clk.Now().Before(end) {
 		// Admit every waiting caller the Window lets through now.
 		next, nextOK := time.Time{}, false
@@ -116,18 +117,19 @@ func maxCounted(reqs []simRequest, per time.Duration) int {
 // fewestSent returns the fewest requests sent in a span (a, a+span] after any request's sending
 // time a, over the sending times before last-span (so every span measured ends inside the run).
 func fewestSent(reqs []simRequest, span time.Duration, last time.Time) int {
-	fewest := -1
+	fewest, hi := -1, 0 // reqs are in sending order
 	for i, r := range reqs {
 		if !r.sent.Add(span).Before(last) {
 			break
 		}
-		k := 0
-		for _, q := range reqs[i+1:] {
-			if q.sent.After(r.sent) && !q.sent.After(r.sent.Add(span)) {
-				k++
-			}
+		for hi < len(reqs) && !reqs[hi].sent.After(r.sent.Add(span)) {
+			hi++
 		}
-		if fewest < 0 || k < fewest {
+		lo := i + 1
+		for lo < hi && !reqs[lo].sent.After(r.sent) { // sent in the same instant as r
+			lo++
+		}
+		if k := hi - lo; fewest < 0 || k < fewest {
 			fewest = k
 		}
 	}
@@ -348,11 +350,11 @@ func TestWindowAcquireBlocks(t *testing.T) {
 	for active := callers; active > 0; {
 		bctx, bcancel := context.WithCancel(ctx)
 		blocked := make(chan struct{})
-		go func() {
-			if clk.BlockUntil(bctx, active) == nil {
+		go func(n int) {
+			if clk.BlockUntil(bctx, n) == nil {
 				close(blocked)
 			}
-		}()
+		}(active)
 		select {
 		case err := <-done:
 			if err != nil {
