@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/hubsync/hubsync/clock"
 )
 
@@ -53,6 +55,7 @@ type Window struct {
 	probing  bool // the cold period's probe is out
 	gen      int  // counts pauses, so a probe from before one cannot end the cold period after it
 	changed  chan struct{}
+	smooth   *rate.Limiter // n per per, burst SmoothBurst(n): spreads bursts of small requests
 }
 
 // Slot is one admitted request. Call exactly one of [Slot.Done] (the request was sent, whatever
@@ -62,7 +65,8 @@ type Slot struct {
 	w        *Window
 	probe    bool
 	gen      int
-	finished bool // guarded by w.mu
+	token    *rate.Reservation // the smoothing token, given back by Cancel
+	finished bool              // guarded by w.mu
 }
 
 // Skew is the safety margin a slot is held beyond the window: per/1000 (twice the 500 ppm an NTP
@@ -75,7 +79,20 @@ func Skew(per time.Duration) time.Duration { return per/1000 + time.Millisecond 
 // [DefaultPer], per > [MaxPer] is MaxPer). A nil clk means [clock.Real].
 func NewWindow(clk clock.Clock, n int, per time.Duration) *Window {
 	n, per = normalize(n, per)
-	return &Window{clk: clock.Or(clk), n: n, per: per, keepPer: per, keepN: n, cold: true, changed: make(chan struct{})}
+	return &Window{clk: clock.Or(clk), n: n, per: per, keepPer: per, keepN: n, cold: true, changed: make(chan struct{}),
+		smooth: rate.NewLimiter(smoothRate(n, per), SmoothBurst(n))}
+}
+
+// SmoothBurst is how many requests a Window lets go at once, beyond which it also spaces them
+// per/n apart: n/10, at least 1. The window rule alone would let a caller with little work
+// each time (one change a batch) spend the whole window's n in an instant and then wait most of
+// a window; spaced, its batches fill while it waits a little, as they do at HubSpot's pace.
+// The spacing never lowers a backlogged Window's share of the limit: its pace, n per per, is
+// faster than the n per per + latency + Skew the window rule allows.
+func SmoothBurst(n int) int { return max(n/10, 1) }
+
+func smoothRate(n int, per time.Duration) rate.Limit {
+	return rate.Limit(float64(n) / per.Seconds())
 }
 
 // broadcastLocked wakes every Acquire waiting for a change.
@@ -114,6 +131,9 @@ func (w *Window) nextLocked(now time.Time) (at time.Time, ok bool) {
 	if k := len(w.done) - free; k > 0 {
 		// The k oldest answers must have left the window: the kth frees its slot last.
 		at = later(at, w.done[k-1].Add(w.per+Skew(w.per)))
+	}
+	if tokens := w.smooth.TokensAt(at); tokens < 1 {
+		at = at.Add(time.Duration((1 - tokens) / float64(w.smooth.Limit()) * float64(time.Second)))
 	}
 	return at, true
 }
@@ -165,7 +185,7 @@ func (w *Window) try() (s *Slot, at time.Time, ok bool, changed <-chan struct{})
 	at, ok = w.nextLocked(now)
 	if ok && !at.After(now) {
 		w.inflight++
-		s = &Slot{w: w, gen: w.gen}
+		s = &Slot{w: w, gen: w.gen, token: w.smooth.ReserveN(now, 1)}
 		if w.cold {
 			w.probing, s.probe = true, true
 		}
@@ -223,6 +243,7 @@ func (s *Slot) Cancel() {
 	}
 	s.finished = true
 	w.inflight--
+	s.token.CancelAt(w.clk.Now())
 	if s.probe && s.gen == w.gen && w.probing {
 		w.probing = false // the next request probes instead
 	}
@@ -241,6 +262,9 @@ func (w *Window) SetLimit(n int, per time.Duration) {
 	}
 	w.n, w.per = n, per
 	w.keepPer, w.keepN = max(w.keepPer, per), max(w.keepN, n)
+	now := w.clk.Now()
+	w.smooth.SetLimitAt(now, smoothRate(n, per))
+	w.smooth.SetBurstAt(now, SmoothBurst(n))
 	w.broadcastLocked()
 }
 
