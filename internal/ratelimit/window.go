@@ -31,7 +31,10 @@ import (
 // requests start in any span of per + L + Skew, where L is the longest answer time; the share
 // of the limit used is at least per / (per + L + Skew). With HubSpot's 10 s window and answers
 // within 100 ms that is above 0.988; against a fake on the loopback (L of a few milliseconds) it
-// is above 0.998. A burst of n is allowed at once, as the server allows it.
+// is above 0.998. Beyond a burst of [SmoothBurst] (n/10) requests are also spaced per/n apart:
+// that pace is faster than the window rule's, so it never lowers the share while backlogged, but
+// a caller with little work per request no longer spends the whole window in an instant and then
+// waits most of a window.
 //
 // What the Window does not know is what others spent from the same budget (another process on
 // the same portal, or this process before a restart). After [NewWindow] and after every pause it
