@@ -31,7 +31,7 @@ import (
 // requests start in any span of per + L + Skew, where L is the longest answer time; the share
 // of the limit used is at least per / (per + L + Skew). With HubSpot's 10 s window and answers
 // within 100 ms that is above 0.988; against a fake on the loopback (L of a few milliseconds) it
-// is above 0.998. Beyond a burst of [SmoothBurst] (n/10) requests are also spaced per/n apart:
+// is above 0.998. Requests are also spaced per/n apart ([SmoothBurst]):
 // that pace is faster than the window rule's, so it never lowers the share while backlogged, but
 // a caller with little work per request no longer spends the whole window in an instant and then
 // waits most of a window.
@@ -86,13 +86,13 @@ func NewWindow(clk clock.Clock, n int, per time.Duration) *Window {
 		smooth: rate.NewLimiter(smoothRate(n, per), SmoothBurst(n))}
 }
 
-// SmoothBurst is how many requests a Window lets go at once, beyond which it also spaces them
-// per/n apart: n/10, at least 1. The window rule alone would let a caller with little work
-// each time (one change a batch) spend the whole window's n in an instant and then wait most of
-// a window; spaced, its batches fill while it waits a little, as they do at HubSpot's pace.
-// The spacing never lowers a backlogged Window's share of the limit: its pace, n per per, is
-// faster than the n per per + latency + Skew the window rule allows.
-func SmoothBurst(n int) int { return max(n/10, 1) }
+// SmoothBurst is how many requests a Window lets go at once: 1. Beyond it requests are also
+// spaced per/n apart. The window rule alone would let a caller with little work each time (one
+// change a batch) spend the whole window's n in an instant and then wait most of a window;
+// spaced, its batches fill while it waits a little, as at HubSpot's pace. The spacing never
+// lowers a backlogged Window's share of the limit: its pace, n per per, is faster than the n per
+// per + latency + Skew the window rule allows, so after the first window the rule binds.
+func SmoothBurst(int) int { return 1 }
 
 func smoothRate(n int, per time.Duration) rate.Limit {
 	return rate.Limit(float64(n) / per.Seconds())

@@ -194,7 +194,7 @@ func TestWindowPacing(t *testing.T) {
 func TestWindowProbeAdoptsRemaining(t *testing.T) {
 	t.Parallel()
 	clk := clock.NewFake(t0)
-	w := NewWindow(clk, 100, time.Second) // SmoothBurst 10: the 3 below go at once
+	w := NewWindow(clk, 100, time.Second) // spaced 10 ms apart
 	probe, _, _, _ := w.try()
 	if probe == nil {
 		t.Fatal("the first request must go at once")
@@ -206,6 +206,7 @@ func TestWindowProbeAdoptsRemaining(t *testing.T) {
 	answered := clk.Now()
 	probe.Done(2) // somebody else spent 97 of the 100
 	for i := range 2 {
+		clk.Advance(10 * time.Millisecond)
 		if s, _, _, _ := w.try(); s == nil {
 			t.Fatalf("request %d of the 2 left did not go", i+1)
 		} else {
@@ -280,13 +281,14 @@ func TestWindowPause(t *testing.T) {
 func TestWindowCancelGivesBack(t *testing.T) {
 	t.Parallel()
 	clk := clock.NewFake(t0)
-	w := NewWindow(clk, 20, time.Second) // SmoothBurst 2
+	w := NewWindow(clk, 20, time.Second) // spaced 50 ms apart
 	p, _, _, _ := w.try()
 	p.Done(-1)
 	p.Done(-1)
+	clk.Advance(50 * time.Millisecond)
 	a, _, _, _ := w.try()
 	if a == nil {
-		t.Fatal("the second request of a burst of 2 did not go")
+		t.Fatal("the second request did not go 50 ms after the first")
 	}
 	a.Cancel()
 	a.Done(-1)
@@ -295,7 +297,7 @@ func TestWindowCancelGivesBack(t *testing.T) {
 		t.Fatal("the cancelled slot was not given back")
 	}
 	if s, _, _, _ := w.try(); s != nil {
-		t.Fatal("a third request went at once with a burst of 2")
+		t.Fatal("a third request went less than 50 ms after the second")
 	}
 }
 
@@ -312,17 +314,16 @@ func TestWindowSetLimit(t *testing.T) {
 	if n, per := w.Limit(); n != 10 || per != MaxPer {
 		t.Fatalf("Limit() = %d/%v, want 10/%v", n, per, MaxPer)
 	}
-	w.SetLimit(30, time.Second) // SmoothBurst 3
-	clk.Advance(time.Second)    // the bucket fills to the new burst
+	w.SetLimit(30, time.Second) // spaced per/30 apart
+	clk.Advance(time.Second)
 	p, _, _, _ := w.try()
 	p.Done(-1)
-	for range 2 {
-		if s, _, _, _ := w.try(); s == nil {
-			t.Fatal("a request within the burst of 3 did not go")
-		}
+	clk.Advance(time.Second / 30)
+	if s, _, _, _ := w.try(); s == nil {
+		t.Fatal("a request per/30 after the first did not go under the new limit")
 	}
 	if s, _, _, _ := w.try(); s != nil {
-		t.Fatal("a 4th request went at once with a burst of 3")
+		t.Fatal("a request went at once after another under a limit of 30 per second")
 	}
 }
 
