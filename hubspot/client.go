@@ -75,8 +75,8 @@ const MaxRetryAfter = 24 * time.Hour
 type Client struct {
 	cfg    config
 	base   *url.URL
-	limit  *ratelimit.Limiter
-	search *ratelimit.Limiter
+	limit  *ratelimit.Window
+	search *ratelimit.Window
 	status *statusBox
 }
 
@@ -212,8 +212,8 @@ func New(opts ...Option) (*Client, error) {
 	return &Client{
 		cfg:    cfg,
 		base:   base,
-		limit:  ratelimit.New(cfg.clk, cfg.requests, cfg.interval),
-		search: ratelimit.New(cfg.clk, cfg.searchRequests, cfg.searchInterval),
+		limit:  ratelimit.NewWindow(cfg.clk, cfg.requests, cfg.interval),
+		search: ratelimit.NewWindow(cfg.clk, cfg.searchRequests, cfg.searchInterval),
 		status: &statusBox{},
 	}, nil
 }

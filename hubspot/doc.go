@@ -5,9 +5,14 @@
 // # Clients and portals
 //
 // A [Client] talks to one portal (one installed HubSpot account) with that portal's tokens, and
-// owns that portal's request budget: a token bucket (110 requests per 10 s by default, adjusted
-// from the X-HubSpot-RateLimit-Max and -Interval-Milliseconds headers) and a separate search lane
-// (5 per second). Create one Client per connected portal:
+// owns that portal's request budget (110 requests per 10 s by default, adjusted from the
+// X-HubSpot-RateLimit-Max and -Interval-Milliseconds headers) and a separate search lane (5 per
+// second). Each lane keeps HubSpot's rolling-window rule itself: a request holds one of the n
+// slots until the window, plus a small skew allowance, has passed since its answer arrived, so
+// HubSpot never counts more than n in a window however the network delays requests, while a
+// backlogged client sends n per window plus one answer time. A new client first sends one request
+// and takes its X-HubSpot-RateLimit-Remaining as what others left of the window. Create one
+// Client per connected portal:
 //
 //	oa, _ := hubspot.NewOAuth(app)
 //	ts := oa.TokenSource(storedToken, saveToken) // refreshes from expires_in, persists each token

@@ -46,8 +46,8 @@ type response struct {
 type doer struct {
 	cfg    *config
 	base   *url.URL
-	limit  *ratelimit.Limiter
-	search *ratelimit.Limiter
+	limit  *ratelimit.Window
+	search *ratelimit.Window
 	token  func(ctx context.Context) (string, error)
 	status *statusBox // nil for OAuth
 }
@@ -95,13 +95,13 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 	shown := MaskEmails(req.path)
 	log := d.cfg.logger.With(slog.String("method", req.method), slog.String("path", shown))
 	for attempt := 0; ; attempt++ {
-		if lim != nil {
-			if err := lim.Wait(ctx); err != nil {
-				return nil, err
-			}
+		slot, err := acquire(ctx, lim) // held until the answer arrives (pacing.go)
+		if err != nil {
+			return nil, err
 		}
 		hreq, err := http.NewRequestWithContext(ctx, req.method, u.String(), bytes.NewReader(payload))
 		if err != nil {
+			slot.Cancel()
 			return nil, fmt.Errorf("hubspot: building %s %s: %w", req.method, shown, err)
 		}
 		if payload == nil {
@@ -115,12 +115,14 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 		if !req.noAuth {
 			tok, err := d.token(ctx)
 			if err != nil {
+				slot.Cancel()
 				return nil, err
 			}
 			hreq.Header.Set("Authorization", "Bearer "+tok)
 		}
 		countRequest(ctx)
 		resp, err := d.cfg.httpClient.Do(hreq)
+		d.answered(slot, resp, req.search)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -152,9 +154,6 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 				return nil, err
 			}
 			continue
-		}
-		if !req.search {
-			d.observeLimits(resp.Header)
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			if out != nil && len(bytes.TrimSpace(body)) > 0 {

@@ -59,6 +59,7 @@ type Server struct {
 	eventList []string
 	window    []time.Time // rolling window of counted requests
 	searchWin []time.Time
+	rateLog   []time.Time // with WithRateLog: every request counted against the burst limit (ratelog.go)
 	stats     Stats
 	faults    []*Fault
 	hooks     webhookState
@@ -80,6 +81,7 @@ type options struct {
 	searchPer      time.Duration
 	partialUpserts bool
 	searchCap      int
+	rateLog        bool
 }
 
 // Option configures a Server.
@@ -389,6 +391,9 @@ func (s *Server) guard(rt route, w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.window = append(s.window, now)
+		if s.cfg.rateLog {
+			s.rateLog = append(s.rateLog, now)
+		}
 		s.stats.MaxInWindow = max(s.stats.MaxInWindow, len(s.window))
 		setRateHeaders(w, s.cfg.limitN, s.cfg.limitN-len(s.window), s.cfg.limitPer)
 	}

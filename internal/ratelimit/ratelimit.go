@@ -1,10 +1,14 @@
-// Package ratelimit is the request limiter hubsync's API clients share: a token bucket over
-// golang.org/x/time/rate that waits on an injected [clock.Clock], so tests drive it with a fake
-// clock and never sleep.
+// Package ratelimit holds the request limiters hubsync's API clients use, both waiting on an
+// injected [clock.Clock] so tests drive them with a fake clock and never sleep:
 //
-// The promise is the one a vendor's rate limit needs: a server counting requests in a fixed or
-// rolling window of length per never sees more than n from one [Limiter], even when requests reach
-// it a little unevenly, while the limiter still admits close to n per window: the pace is the
+//   - [Window] (window.go), a sliding-window log that keeps a server's rolling-window rule
+//     exactly, slots held until the window has passed since each answer: the HubSpot client's;
+//   - [Limiter], below, a token bucket over golang.org/x/time/rate that spaces requests evenly
+//     with headroom for jitter: the LearnWorlds client's.
+//
+// [Limiter]'s promise: a server counting requests in a fixed or rolling window of length per
+// never sees more than n from one [Limiter], as long as requests reach it no more unevenly than
+// Headroom allows, while the limiter still admits close to n per window: the pace is the
 // slower of (n-1)/per and n/(per*(1+Headroom)), with a burst of one, so throughput is above 97%
 // of n/per for every n >= 34 and above 95% for every n >= 20.
 package ratelimit
