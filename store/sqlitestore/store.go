@@ -243,7 +243,7 @@ func (x *executor) CheckpointDelete(ctx context.Context, school, name string) er
 
 // SyncLogAppend inserts the entries one prepared statement each, in one transaction; the folded
 // email goes beside the email (email_lc), which SyncLogList's email filter compares, unless it is
-// the email itself (as it is for every email the engine logs): then email_lc is ”, which saves
+// the email itself (as it is for every email the engine logs): then email_lc is empty, which saves
 // the address's bytes a second time in every entry.
 func (x *executor) SyncLogAppend(ctx context.Context, entries []sqlstore.SyncLogRow) error {
 	return x.write(ctx, func(q querier) error {

@@ -10,7 +10,7 @@ import (
 	"github.com/hubsync/hubsync/store/sqlitestore"
 )
 
-// TestSyncLogEmailFoldBlank: an entry whose email is already folded stores email_lc as ”, and
+// TestSyncLogEmailFoldBlank: an entry whose email is already folded stores email_lc empty, and
 // the email filter finds it; rows written before migration 0006 (email_lc = the folded email,
 // or a folded copy of an address written in capitals) are blanked by it where they repeated the
 // email, and every one is still found by the filter.
