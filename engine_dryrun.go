@@ -329,12 +329,9 @@ func (p *dryPlan) state(st SyncState) SyncState {
 		return st
 	}
 	sent := maps.Clone(st.SentToHubSpot)
-	if sent == nil {
-		sent = map[string]string{}
-	}
 	for k, v := range pc.props {
 		if k != LifecycleProperty {
-			sent[k] = v
+			sent = recordSent(sent, k, v)
 		}
 	}
 	st.SentToHubSpot = sent

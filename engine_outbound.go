@@ -284,8 +284,8 @@ func outboundChanges(rows []RowReport, l Learner, sent map[string]string) (props
 			failures = append(failures, err.Error())
 			continue
 		}
-		old, wrote := sent[row.Mapping.HubSpotProperty]
-		if (wrote && old == s) || (!wrote && s == "") {
+		_, wrote := sent[row.Mapping.HubSpotProperty]
+		if (wrote && sentIs(sent, row.Mapping.HubSpotProperty, s)) || (!wrote && s == "") {
 			continue
 		}
 		props[row.Mapping.HubSpotProperty] = s
@@ -362,12 +362,9 @@ func (r *outRun) record(results []hubspot.UpsertResult, sent []*pending) (states
 			r.log.add(x.email, OutcomeFailed, joinReasons(append([]string{res.Err.Error()}, x.problems...)...))
 			continue
 		}
-		if x.state.SentToHubSpot == nil {
-			x.state.SentToHubSpot = map[string]string{}
-		}
 		for k, v := range x.props {
 			if k != LifecycleProperty {
-				x.state.SentToHubSpot[k] = v
+				x.state.SentToHubSpot = recordSent(x.state.SentToHubSpot, k, v)
 			}
 		}
 		if res.ID != "" {

@@ -735,7 +735,7 @@ func blankKept(sent map[string]string, prop, hsVal, lmsVal string) bool {
 	if hsVal != "" || lmsVal == "" {
 		return false
 	}
-	return sent[prop] != lmsVal // an unrecorded or empty sent[prop] never equals lmsVal here
+	return !sentIs(sent, prop, lmsVal) // an unrecorded or empty sent[prop] never records lmsVal here
 }
 
 // lmsWins is the two-way conflict rule for one field: the LMS keeps its value when HubSpot still
@@ -743,14 +743,14 @@ func blankKept(sent map[string]string, prop, hsVal, lmsVal string) bool {
 // changed since and the LMS's change is the more recent (lmsUpdated after hsChanged; an unknown
 // lmsUpdated loses).
 func lmsWins(sent map[string]string, prop, hsVal, lmsVal string, lmsUpdated, hsChanged time.Time) bool {
-	last, known := sent[prop]
-	if !known {
+	if _, known := sent[prop]; !known {
 		return false
 	}
-	if hsVal == last && lmsVal != last {
+	hsLast, lmsLast := sentIs(sent, prop, hsVal), sentIs(sent, prop, lmsVal)
+	if hsLast && !lmsLast {
 		return true
 	}
-	return hsVal != last && lmsVal != last && !lmsUpdated.IsZero() && lmsUpdated.After(hsChanged)
+	return !hsLast && !lmsLast && !lmsUpdated.IsZero() && lmsUpdated.After(hsChanged)
 }
 
 // checked converts a HubSpot value for row's LMS field and applies the field's rules (with data
@@ -777,15 +777,9 @@ func (r *inRun) checked(row RowReport, hsVal string) (any, error) {
 // recordInbound notes values the engine wrote to the LMS: they are what HubSpot holds too, so
 // the learner change the host reports next sends nothing back (no ping-pong).
 func recordInbound(st *SyncState, written map[[2]string]string, l Learner) {
-	if st.SentToHubSpot == nil {
-		st.SentToHubSpot = map[string]string{}
-	}
-	if st.SentToLMS == nil {
-		st.SentToLMS = map[string]string{}
-	}
 	for kp, v := range written {
-		st.SentToLMS[kp[0]] = v
-		st.SentToHubSpot[kp[1]] = v
+		st.SentToLMS = recordSent(st.SentToLMS, kp[0], v)
+		st.SentToHubSpot = recordSent(st.SentToHubSpot, kp[1], v)
 	}
 	if l.ID != "" {
 		st.LearnerID = l.ID

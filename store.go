@@ -63,10 +63,14 @@ type SyncState struct {
 	Email     string
 	LearnerID string
 	ContactID string
-	// SentToHubSpot holds, per HubSpot property, the last value the engine successfully wrote.
+	// SentToHubSpot records, per HubSpot property, the last value the engine successfully wrote.
+	// The engine only compares a recorded value with another, so it records a value of up to 11
+	// bytes as is and a longer one as a 12-character fingerprint; the key "~" (value "1") marks
+	// a map so written. A map without it (as older versions wrote them) holds the values
+	// themselves and is read as such. Stores keep the map as given.
 	SentToHubSpot map[string]string
-	// SentToLMS holds, per LMS field key, the last value (in HubSpot string form) the engine wrote
-	// to the learner.
+	// SentToLMS records, per LMS field key, the last value (in HubSpot string form) the engine
+	// wrote to the learner, in the form SentToHubSpot has.
 	SentToLMS map[string]string
 	// LifecycleStage is the last stage the engine wrote or saw.
 	LifecycleStage string
