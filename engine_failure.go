@@ -208,7 +208,9 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 			return
 		}
 	case actRelease:
-		release := func(ctx context.Context, jobs []Job) ([]int64, error) { return e.cfg.Queue.ReleaseMany(ctx, jobs, v.runAt) }
+		release := func(ctx context.Context, jobs []Job) ([]int64, error) {
+			return e.cfg.Queue.ReleaseMany(ctx, jobs, v.runAt)
+		}
 		if e.finishMany(fctx, jobs, "release", release) {
 			return
 		}
