@@ -135,7 +135,7 @@ UPDATE {schema}.jobs j SET
 	lease_until = $6,
 	leased_by  = $7,
 	state      = CASE WHEN j.state = 'leased' AND j.attempts + 1 >= $8 THEN 'dead' ELSE 'leased' END
-FROM picked WHERE j.id = picked.id
+WHERE j.id = ANY(ARRAY(SELECT id FROM picked)) -- not a join: on a small table the planner picks a full scan
 RETURNING j.id, j.school, j.kind, j.key, j.payload, j.priority, j.run_at, j.state, j.attempts, j.last_error,
 	j.lease_until, j.enqueued_at`)
 
