@@ -202,8 +202,18 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 	}
 	now := e.clk.Now()
 	e.metrics.finished(ctx, jobs, v.act, now)
-	if v.act == actAck && e.ackInTx(fctx, jobs) {
-		return
+	switch v.act {
+	case actAck:
+		if e.finishMany(fctx, jobs, "ack", e.cfg.Queue.AckMany) {
+			return
+		}
+	case actRelease:
+		release := func(ctx context.Context, jobs []Job) ([]int64, error) {
+			return e.cfg.Queue.ReleaseMany(ctx, jobs, v.runAt)
+		}
+		if e.finishMany(fctx, jobs, "release", release) {
+			return
+		}
 	}
 	for _, j := range jobs {
 		var ferr error
@@ -223,24 +233,17 @@ func (e *Engine) finish(ctx context.Context, jobs []Job, err error) {
 	}
 }
 
-// ackInTx acks a batch's jobs in one transaction, when the store offers one: one commit for the
-// batch instead of one per job. It reports false when it acked nothing (no transaction, a single
-// job, a lease lost or a failed write: the transaction rolled back), and the caller acks the
-// jobs one by one, as without a transaction.
-func (e *Engine) ackInTx(ctx context.Context, jobs []Job) bool {
-	tx, ok := e.cfg.Store.(Transactor)
-	if !ok || len(jobs) < 2 {
+// finishMany finishes a batch's jobs with one call of the queue's batched op (AckMany or
+// ReleaseMany): one write, one commit, instead of one per job. A job whose lease was lost is
+// left to its new holder, as when the single-job op fails with ErrLeaseLost. It reports false
+// when the call failed (nothing was finished), and the caller then finishes the jobs one by one.
+func (e *Engine) finishMany(ctx context.Context, jobs []Job, action string, op func(context.Context, []Job) ([]int64, error)) bool {
+	if _, err := op(ctx, jobs); err != nil {
+		e.log.Warn("hubsync: could not finish a batch in one write; finishing its jobs one by one",
+			"school", jobs[0].School, "jobs", len(jobs), "action", action, "err", err)
 		return false
 	}
-	err := tx.RunInTx(ctx, func(ctx context.Context, _ Store, q Queue) error {
-		for _, j := range jobs {
-			if err := q.Ack(ctx, j); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return err == nil
+	return true
 }
 
 // judgeBatch judges err for lane l of school, running the one recheck a 401 asks for, and counts an

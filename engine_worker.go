@@ -172,11 +172,18 @@ func (e *Engine) holdLMS(school SchoolID) (release func(), ok bool) {
 	return func() { e.schools.unhold(school, laneLMS) }, true
 }
 
-// giveBack releases jobs to run again now, without counting an attempt.
+// giveBack releases jobs to run again now, without counting an attempt, in one write
+// (ReleaseMany), or one by one when that fails.
 func (e *Engine) giveBack(ctx context.Context, jobs []Job) {
+	if len(jobs) == 0 {
+		return
+	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	now := e.clk.Now()
+	if _, err := e.cfg.Queue.ReleaseMany(fctx, jobs, now); err == nil {
+		return
+	}
 	for _, j := range jobs {
 		if err := e.cfg.Queue.Release(fctx, j, now); err != nil {
 			e.log.Warn("hubsync: could not give a job back", "school", j.School, "job", j.ID, "err", err)

@@ -170,6 +170,17 @@ type Queue interface {
 	// Release gives a leased job back without counting an attempt (a worker shutting down, or work
 	// postponed by a rate limit), to run again at runAt (zero: now). ErrLeaseLost as Ack.
 	Release(ctx context.Context, j Job, runAt time.Time) error
+	// AckMany is Ack of a batch in one atomic write (one commit for the batch instead of one per
+	// job): it deletes every job of jobs whose lease is still the job's (as for Ack, an expired
+	// lease nobody took over included) and returns the ids of the others, in the order given,
+	// leaving them alone: those are the jobs Ack would fail with ErrLeaseLost, and a lost lease
+	// does not keep the other jobs of the batch from being acked. A job given twice with one
+	// lease token is acked once and not reported lost. An error means nothing was acked. The jobs
+	// may belong to different schools. AckMany of no jobs does nothing.
+	AckMany(ctx context.Context, jobs []Job) (lost []int64, err error)
+	// ReleaseMany is Release of a batch, every job to run again at runAt (zero: now), in one
+	// atomic write; lost and err as AckMany.
+	ReleaseMany(ctx context.Context, jobs []Job, runAt time.Time) (lost []int64, err error)
 	// Extend renews the leases of leased jobs the caller holds to until: a worker's heartbeat while
 	// a long batch runs. It extends, in one write, every job of jobs whose lease token is still the
 	// job's (an expired lease nobody took over included, as for Ack), and returns the ids of the

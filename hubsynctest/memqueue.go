@@ -346,6 +346,11 @@ func (m *MemStore) Ack(ctx context.Context, j hubsync.Job) error {
 		return err
 	}
 	defer unlock()
+	return m.ack(j)
+}
+
+// ack is Ack under the store's lock.
+func (m *MemStore) ack(j hubsync.Job) error {
 	q := &m.d.q
 	mj, err := q.leasedJob("ack", j)
 	if err != nil {
@@ -375,6 +380,49 @@ func (m *MemStore) Retry(ctx context.Context, j hubsync.Job, runAt time.Time, ca
 // hubsync.ErrLeaseLost when the lease is no longer j's.
 func (m *MemStore) Release(ctx context.Context, j hubsync.Job, runAt time.Time) error {
 	return m.giveBack(ctx, "release", j, runAt, nil, false)
+}
+
+// AckMany acks, under the store's lock, every job of jobs whose lease is still the job's, and
+// returns the ids of the others, in the order given (see hubsync.Queue).
+func (m *MemStore) AckMany(ctx context.Context, jobs []hubsync.Job) ([]int64, error) {
+	return m.many(ctx, jobs, m.ack)
+}
+
+// ReleaseMany releases, under the store's lock, every job of jobs whose lease is still the job's,
+// to run at runAt (zero: now), and returns the ids of the others, in the order given.
+func (m *MemStore) ReleaseMany(ctx context.Context, jobs []hubsync.Job, runAt time.Time) ([]int64, error) {
+	return m.many(ctx, jobs, func(j hubsync.Job) error { return m.giveBackLocked("release", j, runAt, nil, false) })
+}
+
+// many runs op, under the store's lock, once for each distinct lease of jobs and returns the ids
+// of the jobs whose op failed with hubsync.ErrLeaseLost.
+func (m *MemStore) many(ctx context.Context, jobs []hubsync.Job, op func(hubsync.Job) error) ([]int64, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	type lease struct {
+		id    int64
+		token string
+	}
+	done := make(map[lease]bool, len(jobs))
+	var lost []int64
+	for _, j := range jobs {
+		l := lease{j.ID, j.LeaseToken}
+		ok, seen := done[l]
+		if !seen {
+			ok = op(j) == nil // op fails only with ErrLeaseLost
+			done[l] = ok
+		}
+		if !ok {
+			lost = append(lost, j.ID)
+		}
+	}
+	return lost, nil
 }
 
 // Extend renews to until, under the store's lock, the leases of jobs whose lease token is still
@@ -462,6 +510,11 @@ func (m *MemStore) giveBack(ctx context.Context, op string, j hubsync.Job, runAt
 		return err
 	}
 	defer unlock()
+	return m.giveBackLocked(op, j, runAt, cause, kill)
+}
+
+// giveBackLocked is giveBack under the store's lock.
+func (m *MemStore) giveBackLocked(op string, j hubsync.Job, runAt time.Time, cause *string, kill bool) error {
 	d, q := m.d, &m.d.q
 	mj, err := q.leasedJob(op, j)
 	if err != nil {

@@ -36,6 +36,13 @@ func BenchmarkMemQueueThroughput(b *testing.B) {
 	})
 }
 
+func BenchmarkMemQueueWorkers(b *testing.B) {
+	storetest.BenchmarkWorkers(b, func(t testing.TB, cfg storetest.Config) (hubsync.Store, hubsync.Queue) {
+		m := hubsynctest.NewMemStore(hubsynctest.WithMemClock(cfg.Clock), hubsynctest.WithMemMaxAttempts(cfg.MaxAttempts))
+		return m, m
+	}, 4, 100)
+}
+
 func TestMemStoreHonoursContext(t *testing.T) {
 	t.Parallel()
 	m := hubsynctest.NewMemStore()

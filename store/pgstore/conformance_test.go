@@ -43,6 +43,19 @@ func BenchmarkQueueAsyncAcks(b *testing.B) {
 	})
 }
 
+// BenchmarkQueueBatched is storetest.BenchmarkWorkers: 4 workers (and 1, to compare) dequeuing
+// batches of 100 and acking each with one AckMany, with synchronous commits and with
+// WithAsyncAcks(true).
+func BenchmarkQueueBatched(b *testing.B) {
+	b.Run("workers=1", func(b *testing.B) { storetest.BenchmarkWorkers(b, factory, 1, 100) })
+	b.Run("workers=4", func(b *testing.B) { storetest.BenchmarkWorkers(b, factory, 4, 100) })
+	b.Run("workers=4/async-acks", func(b *testing.B) {
+		storetest.BenchmarkWorkers(b, func(t testing.TB, cfg storetest.Config) (hubsync.Store, hubsync.Queue) {
+			return factoryWith(t, cfg, pgstore.WithAsyncAcks(true))
+		}, 4, 100)
+	})
+}
+
 // BenchmarkQueue measures enqueue+dequeue+ack throughput (jobs/s) with storetest.Benchmark.
 func BenchmarkQueue(b *testing.B) {
 	storetest.Benchmark(b, factory)

@@ -135,7 +135,7 @@ UPDATE {schema}.jobs j SET
 	lease_until = $6,
 	leased_by  = $7,
 	state      = CASE WHEN j.state = 'leased' AND j.attempts + 1 >= $8 THEN 'dead' ELSE 'leased' END
-FROM picked WHERE j.id = picked.id
+WHERE j.id = ANY(ARRAY(SELECT id FROM picked)) -- not a join: on a small table the planner picks a full scan
 RETURNING j.id, j.school, j.kind, j.key, j.payload, j.priority, j.run_at, j.state, j.attempts, j.last_error,
 	j.lease_until, j.enqueued_at`)
 
@@ -220,6 +220,57 @@ var releaseSQL = sqlStmt(`UPDATE {schema}.jobs SET state = 'waiting', run_at = $
 
 func (x *executor) JobRelease(ctx context.Context, id int64, token string, runAt time.Time) (bool, error) {
 	return x.leasedExec(ctx, releaseSQL, id, token, runAt)
+}
+
+// ackManySQL deletes, in one statement, the jobs of the ($1 ids, $2 tokens) pairs whose token is
+// still the leased job's. The row lock makes it wait for a Dequeue taking a job over, as for
+// extendSQL.
+var ackManySQL = sqlStmt(`DELETE FROM {schema}.jobs
+USING unnest($1::bigint[], $2::text[]) AS x(id, token)
+WHERE jobs.id = x.id AND jobs.state = 'leased' AND jobs.lease_token = x.token
+RETURNING jobs.id, jobs.lease_token`)
+
+// JobAckMany goes through jobExec's path, so WithAsyncAcks applies as for JobAck.
+func (x *executor) JobAckMany(ctx context.Context, leases []sqlstore.Lease) ([]bool, error) {
+	return x.leasedMany(ctx, leases, ackManySQL)
+}
+
+// releaseManySQL is releaseSQL for the ($2 ids, $3 tokens) pairs, to run at $1.
+var releaseManySQL = sqlStmt(`UPDATE {schema}.jobs SET state = 'waiting', run_at = $1, lease_token = NULL, lease_until = NULL
+FROM unnest($2::bigint[], $3::text[]) AS x(id, token)
+WHERE jobs.id = x.id AND jobs.state = 'leased' AND jobs.lease_token = x.token
+RETURNING jobs.id, x.token`)
+
+func (x *executor) JobReleaseMany(ctx context.Context, leases []sqlstore.Lease, runAt time.Time) ([]bool, error) {
+	return x.leasedMany(ctx, leases, releaseManySQL, runAt)
+}
+
+// leasedMany runs the statement id, whose last two parameters are the ids and the tokens of
+// leases (after args) and which returns the (id, token) of each job it changed, and reports for
+// each lease whether it changed its job.
+func (x *executor) leasedMany(ctx context.Context, leases []sqlstore.Lease, id stmt, args ...any) ([]bool, error) {
+	ids := make([]int64, len(leases))
+	tokens := make([]string, len(leases))
+	for i, l := range leases {
+		ids[i], tokens[i] = l.ID, l.Token
+	}
+	done := make(map[sqlstore.Lease]bool, len(leases))
+	scan := func(rows pgx.Rows) error {
+		var l sqlstore.Lease
+		_, err := pgx.ForEachRow(rows, []any{&l.ID, &l.Token}, func() error {
+			done[l] = true
+			return nil
+		})
+		return err
+	}
+	if err := x.jobQuery(ctx, scan, x.sql(id), append(args, ids, tokens)...); err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(leases))
+	for i, l := range leases {
+		out[i] = done[l]
+	}
+	return out, nil
 }
 
 var killSQL = sqlStmt(`UPDATE {schema}.jobs SET attempts = attempts + 1, last_error = $3, state = 'dead', dead_at = $4,

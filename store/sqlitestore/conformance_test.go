@@ -150,17 +150,21 @@ func TestConformance(t *testing.T) {
 // (synchronous=FULL, no cached write statements).
 func BenchmarkQueueThroughput(b *testing.B) {
 	b.Run("sync=FULL", func(b *testing.B) { storetest.Benchmark(b, factory) })
-	b.Run("sync=NORMAL", func(b *testing.B) {
-		storetest.Benchmark(b, func(t testing.TB, cfg storetest.Config) (hubsync.Store, hubsync.Queue) {
-			s, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "hubsync.db"),
-				sqlitestore.WithClock(cfg.Clock), sqlitestore.WithSynchronous(sqlitestore.SyncNormal),
-				sqlitestore.WithLogger(slog.New(slog.DiscardHandler)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s, s
-		})
-	})
+	b.Run("sync=NORMAL", func(b *testing.B) { storetest.Benchmark(b, normalFactory) })
 	b.Run("new-host-db", func(b *testing.B) { storetest.Benchmark(b, hostFactory) })
+	// The engine's batching: 4 workers dequeuing batches of 100, each acked with one AckMany.
+	b.Run("workers=4/sync=FULL", func(b *testing.B) { storetest.BenchmarkWorkers(b, factory, 4, 100) })
+	b.Run("workers=4/sync=NORMAL", func(b *testing.B) { storetest.BenchmarkWorkers(b, normalFactory, 4, 100) })
+}
+
+// normalFactory opens a Store with WithSynchronous(SyncNormal).
+func normalFactory(t testing.TB, cfg storetest.Config) (hubsync.Store, hubsync.Queue) {
+	s, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "hubsync.db"),
+		sqlitestore.WithClock(cfg.Clock), sqlitestore.WithSynchronous(sqlitestore.SyncNormal),
+		sqlitestore.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, s
 }

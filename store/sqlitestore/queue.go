@@ -245,6 +245,40 @@ func (x *executor) JobRelease(ctx context.Context, id int64, token string, runAt
 	return x.changed(ctx, releaseSQL, ns(runAt), id, token)
 }
 
+// JobAckMany runs the prepared DELETE of JobAck once per lease, in one immediate transaction:
+// one commit for the batch.
+func (x *executor) JobAckMany(ctx context.Context, leases []sqlstore.Lease) ([]bool, error) {
+	return x.leasedMany(ctx, leases, func(l sqlstore.Lease) (sqlID, []any) { return ackSQL, []any{l.ID, l.Token} })
+}
+
+// JobReleaseMany is JobAckMany with JobRelease's UPDATE.
+func (x *executor) JobReleaseMany(ctx context.Context, leases []sqlstore.Lease, runAt time.Time) ([]bool, error) {
+	at := ns(runAt)
+	return x.leasedMany(ctx, leases, func(l sqlstore.Lease) (sqlID, []any) { return releaseSQL, []any{at, l.ID, l.Token} })
+}
+
+// leasedMany runs the statement stmt gives for each lease in one immediate transaction and
+// reports for each whether it changed a row.
+func (x *executor) leasedMany(ctx context.Context, leases []sqlstore.Lease, stmt func(sqlstore.Lease) (sqlID, []any)) ([]bool, error) {
+	out := make([]bool, len(leases))
+	err := x.write(ctx, func(q querier) error {
+		for i, l := range leases {
+			id, args := stmt(l)
+			res, err := q.ExecContext(ctx, x.sql(id), args...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			out[i] = n > 0
+		}
+		return nil
+	})
+	return out, err
+}
+
 func (x *executor) JobKill(ctx context.Context, id int64, token, cause string, now time.Time) (bool, error) {
 	return x.changed(ctx, killSQL, cause, ns(now), id, token)
 }

@@ -125,9 +125,9 @@ type Executor interface {
 
 	// The queue. A job is waiting (due at its RunAt), leased (LeaseToken set, until LeaseUntil)
 	// or dead (dead-lettered); JobAck deletes it. Its live jobs are the waiting and leased ones.
-	// The operations guarded by a lease (JobAck, JobRetry, JobRelease, JobKill, JobExtend) act
-	// only on a job that is leased with the given token, an expired lease nobody took over
-	// included, and report false (changing nothing) otherwise.
+	// The operations guarded by a lease (JobAck, JobAckMany, JobRetry, JobRelease, JobReleaseMany,
+	// JobKill, JobExtend) act only on a job that is leased with the given token, an expired
+	// lease nobody took over included, and report false (changing nothing) otherwise.
 
 	// JobInsert enqueues jobs (at least one), all or none, in the order given; now is the
 	// enqueue time (EnqueuedAt) and every RunAt is set. A job with an empty Key is inserted,
@@ -162,6 +162,12 @@ type Executor interface {
 	// JobRelease ends the lease of job id leased with token without counting an attempt: it
 	// waits again at runAt.
 	JobRelease(ctx context.Context, id int64, token string, runAt time.Time) (bool, error)
+	// JobAckMany deletes, in one atomic change, every job of leases (at least one, distinct)
+	// still leased with its token, and reports for each lease, in order, whether it was deleted.
+	JobAckMany(ctx context.Context, leases []Lease) ([]bool, error)
+	// JobReleaseMany is JobRelease of every job of leases (at least one, distinct), to wait again
+	// at runAt, in one atomic change; it reports for each lease, in order, whether it was released.
+	JobReleaseMany(ctx context.Context, leases []Lease, runAt time.Time) ([]bool, error)
 	// JobKill dead-letters, at now, the job id leased with token, counting one attempt and
 	// recording cause as its LastError.
 	JobKill(ctx context.Context, id int64, token, cause string, now time.Time) (bool, error)
@@ -242,7 +248,7 @@ type JobRetryParams struct {
 	MaxAttempts int
 }
 
-// Lease names one job's lease, for JobExtend.
+// Lease names one job's lease, for JobExtend, JobAckMany and JobReleaseMany.
 type Lease struct {
 	ID    int64
 	Token string

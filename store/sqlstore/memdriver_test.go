@@ -460,6 +460,31 @@ func (x *memExec) JobRelease(_ context.Context, id int64, token string, runAt ti
 	return x.leased(id, token, func(_ *memState, j *memJob) { j.unlease(); j.state, j.RunAt = "waiting", runAt }), nil
 }
 
+func (x *memExec) JobAckMany(_ context.Context, leases []sqlstore.Lease) ([]bool, error) {
+	return x.leasedMany(leases, func(st *memState, j *memJob) { delete(st.jobs, j.ID) }), nil
+}
+
+func (x *memExec) JobReleaseMany(_ context.Context, leases []sqlstore.Lease, runAt time.Time) ([]bool, error) {
+	return x.leasedMany(leases, func(_ *memState, j *memJob) { j.unlease(); j.state, j.RunAt = "waiting", runAt }), nil
+}
+
+// leasedMany is leased for each of leases, in one change.
+func (x *memExec) leasedMany(leases []sqlstore.Lease, fn func(st *memState, j *memJob)) []bool {
+	out := make([]bool, len(leases))
+	x.do(func(st *memState) {
+		for i, l := range leases {
+			j, found := st.jobs[l.ID]
+			if out[i] = found && j.state == "leased" && j.LeaseToken == l.Token; out[i] {
+				fn(st, &j)
+				if _, still := st.jobs[l.ID]; still {
+					st.jobs[l.ID] = j
+				}
+			}
+		}
+	})
+	return out
+}
+
 func (x *memExec) JobKill(_ context.Context, id int64, token, cause string, now time.Time) (bool, error) {
 	return x.leased(id, token, func(_ *memState, j *memJob) {
 		j.unlease()

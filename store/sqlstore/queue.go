@@ -160,6 +160,67 @@ func (s *Store) Release(ctx context.Context, j hubsync.Job, runAt time.Time) err
 	return s.leased("releasing", j, ok, err)
 }
 
+// AckMany acks, in one atomic change (Executor.JobAckMany), every job of jobs whose lease token is
+// still the job's, and returns the ids of the others, in the order given (see hubsync.Queue).
+func (s *Store) AckMany(ctx context.Context, jobs []hubsync.Job) ([]int64, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	lost, err := many(jobs, func(leases []Lease) ([]bool, error) { return s.ex.JobAckMany(ctx, leases) })
+	if err != nil {
+		return nil, s.wrap(fmt.Sprintf("acking %d jobs", len(jobs)), err)
+	}
+	return lost, nil
+}
+
+// ReleaseMany releases, in one atomic change (Executor.JobReleaseMany), every job of jobs whose
+// lease token is still the job's, to run again at runAt (zero: now), and returns the ids of the
+// others, in the order given.
+func (s *Store) ReleaseMany(ctx context.Context, jobs []hubsync.Job, runAt time.Time) ([]int64, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	if runAt.IsZero() {
+		runAt = s.now()
+	}
+	lost, err := many(jobs, func(leases []Lease) ([]bool, error) { return s.ex.JobReleaseMany(ctx, leases, runAt.UTC()) })
+	if err != nil {
+		return nil, s.wrap(fmt.Sprintf("releasing %d jobs", len(jobs)), err)
+	}
+	return lost, nil
+}
+
+// many runs op over the distinct leases of jobs and returns, in the order of jobs, the ids of
+// the jobs whose lease op did not find.
+func many(jobs []hubsync.Job, op func([]Lease) ([]bool, error)) ([]int64, error) {
+	leases := make([]Lease, 0, len(jobs))
+	seen := make(map[Lease]bool, len(jobs))
+	for _, j := range jobs {
+		l := Lease{ID: j.ID, Token: j.LeaseToken}
+		if _, dup := seen[l]; !dup {
+			seen[l] = false
+			leases = append(leases, l)
+		}
+	}
+	ok, err := op(leases)
+	if err != nil {
+		return nil, err
+	}
+	if len(ok) != len(leases) {
+		return nil, fmt.Errorf("the driver reported %d results for %d leases", len(ok), len(leases))
+	}
+	for i, l := range leases {
+		seen[l] = ok[i]
+	}
+	var lost []int64
+	for _, j := range jobs {
+		if !seen[Lease{ID: j.ID, Token: j.LeaseToken}] {
+			lost = append(lost, j.ID)
+		}
+	}
+	return lost, nil
+}
+
 // Kill dead-letters a leased job at once, whatever its attempt count: the attempt counts and
 // cause becomes its LastError. ErrLeaseLost as Ack.
 func (s *Store) Kill(ctx context.Context, j hubsync.Job, cause string) error {

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,6 +51,64 @@ func Benchmark(b *testing.B, f Factory) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+}
+
+// BenchmarkWorkers is Benchmark with the batching of the engine: b.N jobs spread over 4 schools
+// and distinct keys are enqueued in batches of 100, then workers goroutines each dequeue batches
+// of up to batch jobs and ack each batch with one AckMany. It reports "jobs/s" (one job = its
+// enqueue, its dequeue and its ack) and "calls/job", the queue calls (Enqueue, Dequeue,
+// AckMany: each one write) per job. The factory is the same one Run takes; the clock does not move.
+func BenchmarkWorkers(b *testing.B, f Factory, workers, batch int) {
+	clk := clock.NewFake(epoch)
+	_, q := f(b, Config{Clock: clk, MaxAttempts: hubsync.MaxAttemptsDefault})
+	ctx := b.Context()
+	const enqueueBatch = 100
+	specs := make([]hubsync.JobSpec, 0, enqueueBatch)
+	var calls atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i += enqueueBatch {
+		specs = specs[:0]
+		for k := i; k < min(i+enqueueBatch, b.N); k++ {
+			specs = append(specs, hubsync.JobSpec{School: hubsync.SchoolID(fmt.Sprintf("s%d", k%4)), Kind: "push",
+				Key: fmt.Sprintf("learner-%d@example.com", k), Payload: []byte(`{"firstname":"Jane","company":"Acme"}`)})
+		}
+		if err := q.Enqueue(ctx, specs...); err != nil {
+			b.Fatal(err)
+		}
+		calls.Add(1)
+	}
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for done.Load() < int64(b.N) {
+				jobs, err := q.Dequeue(ctx, hubsync.DequeueOptions{Worker: fmt.Sprint("bench-", w), Max: batch, Lease: time.Minute})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				calls.Add(1)
+				if len(jobs) == 0 {
+					return // the rest is leased by the other workers
+				}
+				lost, err := q.AckMany(ctx, jobs)
+				if err != nil || len(lost) > 0 {
+					b.Errorf("AckMany of %d jobs: lost %d, err %v", len(jobs), len(lost), err)
+					return
+				}
+				calls.Add(1)
+				done.Add(int64(len(jobs)))
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	if n := done.Load(); n != int64(b.N) && !b.Failed() {
+		b.Fatalf("acked %d of %d jobs", n, b.N)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+	b.ReportMetric(float64(calls.Load())/float64(b.N), "calls/job")
 }
 
 // BenchmarkExtend measures a worker's heartbeat: one op is one Extend of 100 leased jobs (spread
