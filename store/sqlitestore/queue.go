@@ -285,22 +285,8 @@ func (x *executor) JobKill(ctx context.Context, id int64, token, cause string, n
 
 // JobExtend runs one prepared UPDATE per lease, in one immediate transaction.
 func (x *executor) JobExtend(ctx context.Context, leases []sqlstore.Lease, until time.Time) ([]bool, error) {
-	out := make([]bool, len(leases))
-	err := x.write(ctx, func(q querier) error {
-		for i, l := range leases {
-			res, err := q.ExecContext(ctx, x.sql(extendSQL), ns(until), l.ID, l.Token)
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			out[i] = n > 0
-		}
-		return nil
-	})
-	return out, err
+	end := ns(until)
+	return x.leasedMany(ctx, leases, func(l sqlstore.Lease) (sqlID, []any) { return extendSQL, []any{end, l.ID, l.Token} })
 }
 
 func (x *executor) JobHolders(ctx context.Context, now time.Time) ([]string, error) {
