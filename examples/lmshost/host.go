@@ -121,9 +121,13 @@ func (h *host) enroll(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(r.Context(), `INSERT INTO enrollments (learner_id, course, at) VALUES (?, ?, ?)
-			ON CONFLICT DO NOTHING`, id, in.Course, now.UnixMicro()); err != nil {
+		res, err := tx.ExecContext(r.Context(), `INSERT INTO enrollments (learner_id, course, at) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`, id, in.Course, now.UnixMicro())
+		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // already enrolled: nothing happened, nothing to record
 		}
 		return h.eng.RecordTx(r.Context(), h.store.WithTx(tx), school, hubsync.Activity{
 			Kind: hubsync.EventEnrolled, Email: l.Email, LearnerID: id, At: now,

@@ -56,6 +56,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
+	if *dbPath != "" {
+		// The demo's steps expect a school that has not been synced: on a file of an earlier run,
+		// hubsync rightly sends nothing twice (its once-events are recorded there).
+		if _, err := os.Stat(*dbPath); err == nil {
+			return fmt.Errorf("-db %s: the file exists; the demo needs a new one (or leave -db out)", *dbPath)
+		}
+	}
 	if *dbPath == "" {
 		dir, err := os.MkdirTemp("", "lmshost-")
 		if err != nil {
