@@ -75,6 +75,12 @@ func SealToken(ctx context.Context, s Sealer, school SchoolID, t Token) (Token, 
 }
 
 func sealOne(ctx context.Context, s Sealer, school SchoolID, field, plain string) (string, error) {
+	return sealValue(ctx, s, school, field, plain, tokenAAD(school, field))
+}
+
+// sealValue seals plain, the school's secret field, bound to aad: "" stays "", a nil s keeps it
+// plain, a value that looks sealed is refused.
+func sealValue(ctx context.Context, s Sealer, school SchoolID, field, plain string, aad []byte) (string, error) {
 	switch {
 	case plain == "":
 		return "", nil
@@ -83,7 +89,7 @@ func sealOne(ctx context.Context, s Sealer, school SchoolID, field, plain string
 	case s == nil:
 		return plain, nil
 	}
-	b, err := s.Seal(ctx, []byte(plain), tokenAAD(school, field))
+	b, err := s.Seal(ctx, []byte(plain), aad)
 	if err != nil {
 		return "", fmt.Errorf("hubsync: sealing %s of %s: %w", field, school, err)
 	}
@@ -107,6 +113,12 @@ func OpenToken(ctx context.Context, s Sealer, school SchoolID, t Token) (Token, 
 }
 
 func openOne(ctx context.Context, s Sealer, school SchoolID, field, stored string) (string, error) {
+	return openValue(ctx, s, school, field, stored, tokenAAD(school, field))
+}
+
+// openValue opens stored, the school's secret field as a store keeps it, bound to aad; a plain
+// value is returned as it is.
+func openValue(ctx context.Context, s Sealer, school SchoolID, field, stored string, aad []byte) (string, error) {
 	if !TokenSealed(stored) {
 		return stored, nil
 	}
@@ -117,7 +129,7 @@ func openOne(ctx context.Context, s Sealer, school SchoolID, field, stored strin
 	if err != nil {
 		return "", fmt.Errorf("%w: %s of %s: the sealed value is not base64url", ErrUnseal, field, school)
 	}
-	plain, err := s.Open(ctx, b, tokenAAD(school, field))
+	plain, err := s.Open(ctx, b, aad)
 	if err != nil {
 		if !errors.Is(err, ErrUnseal) {
 			err = fmt.Errorf("%w: %w", ErrUnseal, err)

@@ -178,7 +178,8 @@ type Store interface {
 	PutSettings(ctx context.Context, school SchoolID, s Settings) error
 	// GetSettings returns a school's settings; ErrNotFound when none were saved.
 	GetSettings(ctx context.Context, school SchoolID) (Settings, error)
-	// ListSchools returns every school that has settings or a connection, sorted.
+	// ListSchools returns every school that has settings or a connection, sorted; in a store
+	// that implements LMSConnections, also every school with an LMS connection.
 	ListSchools(ctx context.Context) ([]SchoolID, error)
 
 	// PutConnection stores a school's connection (tokens, portal, active flag), replacing any,

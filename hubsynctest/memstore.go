@@ -76,7 +76,8 @@ type memData struct {
 
 	settings    map[hubsync.SchoolID][]byte // JSON, so callers never share slices with the store
 	conns       map[hubsync.SchoolID]hubsync.Connection
-	gens        map[hubsync.SchoolID]int64 // Connection.Generation, kept when a connection goes
+	lms         map[hubsync.SchoolID]hubsync.LMSConnection // secrets in their stored form
+	gens        map[hubsync.SchoolID]int64                 // Connection.Generation, kept when a connection goes
 	states      map[schoolKey]hubsync.SyncState
 	once        map[schoolKey]string
 	hooks       map[schoolKey]time.Time // school holds the source
@@ -109,6 +110,7 @@ func NewMemStore(opts ...MemOption) *MemStore {
 		sealer:      cfg.sealer,
 		settings:    map[hubsync.SchoolID][]byte{},
 		conns:       map[hubsync.SchoolID]hubsync.Connection{},
+		lms:         map[hubsync.SchoolID]hubsync.LMSConnection{},
 		gens:        map[hubsync.SchoolID]int64{},
 		states:      map[schoolKey]hubsync.SyncState{},
 		once:        map[schoolKey]string{},
@@ -167,7 +169,7 @@ func (m *MemStore) GetSettings(ctx context.Context, school hubsync.SchoolID) (hu
 	return s, nil
 }
 
-// ListSchools returns every school with settings or a connection, sorted.
+// ListSchools returns every school with settings, a connection or an LMS connection, sorted.
 func (m *MemStore) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) {
 	unlock, err := m.lock(ctx)
 	if err != nil {
@@ -179,12 +181,13 @@ func (m *MemStore) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) 
 		out = append(out, s)
 	}
 	for s := range m.d.conns {
-		if _, dup := m.d.settings[s]; !dup {
-			out = append(out, s)
-		}
+		out = append(out, s)
+	}
+	for s := range m.d.lms {
+		out = append(out, s)
 	}
 	slices.Sort(out)
-	return out, nil
+	return slices.Compact(out), nil
 }
 
 // PutConnection stores a school's connection, replacing any, with the school's next Generation,

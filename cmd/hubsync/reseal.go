@@ -11,7 +11,8 @@ import (
 	"github.com/hubsync/hubsync/seal"
 )
 
-// runReseal seals every school's tokens again with the current key: plain ones (written without
+// runReseal seals every school's tokens (and its LearnWorlds connection's secrets) again with
+// the current key: plain ones (written without
 // a key) and ones sealed under an old key (which must be given with --token-keys-old or in the
 // key file). For a SQLite store it then vacuums the file, so the old forms leave it.
 func runReseal(ctx context.Context, a *app, args []string) error {
@@ -34,9 +35,13 @@ func runReseal(ctx context.Context, a *app, args []string) error {
 	}
 	defer closeStore()
 	rep, err := hubsync.ResealConnections(ctx, st)
-	plain := rep.Tokens - counter.total()
-	fmt.Fprintf(a.stdout, "resealed %d connection(s) of %d school(s) under key %s: %d token(s), %d of them were plain%s\n",
-		rep.Connections, rep.Schools, kr.CurrentID(), rep.Tokens, plain, counter.summary())
+	plain := rep.Tokens + rep.Secrets - counter.total()
+	lms := ""
+	if rep.LMSConnections > 0 {
+		lms = fmt.Sprintf(" and %d LearnWorlds connection(s) (%d secret(s))", rep.LMSConnections, rep.Secrets)
+	}
+	fmt.Fprintf(a.stdout, "resealed %d connection(s)%s of %d school(s) under key %s: %d token(s), %d of them were plain%s\n",
+		rep.Connections, lms, rep.Schools, kr.CurrentID(), rep.Tokens+rep.Secrets, plain, counter.summary())
 	if err != nil {
 		return fmt.Errorf("%d school(s) could not be resealed (the others were): %w", rep.Failed, err)
 	}

@@ -14,11 +14,12 @@ import (
 	"github.com/hubsync/hubsync/store/pgstore"
 )
 
-// rawConnections reads every row of the store's connections table as text (row_to_json of each),
-// through a connection of its own, past the store's methods.
+// rawConnections reads every row of the store's connections and lms_connections tables as text
+// (row_to_json of each), through a connection of its own, past the store's methods.
 func rawConnections(t testing.TB, s hubsync.Store) string {
 	t.Helper()
-	return dumpTable(t, s.(*pgstore.Store).Schema(), "connections")
+	schema := s.(*pgstore.Store).Schema()
+	return dumpTable(t, schema, "connections") + "\n" + dumpTable(t, schema, "lms_connections")
 }
 
 func dumpTable(t testing.TB, schema, table string) string {

@@ -38,7 +38,8 @@ func (x *executor) SettingsGet(ctx context.Context, school string) ([]byte, erro
 	return data, noRows(err)
 }
 
-var listSchoolsSQL = sqlStmt(`SELECT school FROM (SELECT school FROM {schema}.settings UNION SELECT school FROM {schema}.connections) u ORDER BY school COLLATE "C"`)
+var listSchoolsSQL = sqlStmt(`SELECT school FROM (SELECT school FROM {schema}.settings UNION SELECT school FROM {schema}.connections
+		UNION SELECT school FROM {schema}.lms_connections) u ORDER BY school COLLATE "C"`)
 
 func (x *executor) SchoolsList(ctx context.Context) ([]string, error) {
 	rows, err := x.db.Query(ctx, x.sql(listSchoolsSQL))

@@ -85,7 +85,8 @@ func rawConnections(t testing.TB, s hubsync.Store) string {
 	if !ok {
 		t.Fatal("rawConnections: not a store a factory opened")
 	}
-	return dumpTable(t, f.(storeFile).path, f.(storeFile).prefix+"connections")
+	return dumpTable(t, f.(storeFile).path, f.(storeFile).prefix+"connections") + "\n" +
+		dumpTable(t, f.(storeFile).path, f.(storeFile).prefix+"lms_connections")
 }
 
 // dumpTable returns every row of table in the file at path, one line a row, columns split by "|".

@@ -18,7 +18,8 @@ var (
 	putSettingsSQL = sqlText(`INSERT INTO {p}settings (school, body) VALUES (?, ?)
 			ON CONFLICT (school) DO UPDATE SET body = excluded.body`)
 	getSettingsSQL = sqlText(`SELECT body FROM {p}settings WHERE school = ?`)
-	listSchoolsSQL = sqlText(`SELECT school FROM {p}settings UNION SELECT school FROM {p}connections ORDER BY 1`)
+	listSchoolsSQL = sqlText(`SELECT school FROM {p}settings UNION SELECT school FROM {p}connections
+			UNION SELECT school FROM {p}lms_connections ORDER BY 1`)
 	// nextGenerationSQL raises a school's connection generation and returns the new value.
 	nextGenerationSQL = sqlText(`INSERT INTO {p}connection_generations (school, generation) VALUES (?, 1)
 	ON CONFLICT (school) DO UPDATE SET generation = generation + 1 RETURNING generation`)

@@ -57,8 +57,8 @@ type Executor interface {
 	SettingsPut(ctx context.Context, school string, data []byte, now time.Time) error
 	// SettingsGet returns what SettingsPut stored; hubsync.ErrNotFound when nothing was.
 	SettingsGet(ctx context.Context, school string) ([]byte, error)
-	// SchoolsList returns, each once and sorted, the schools with settings or a connection (a
-	// deleted connection does not count).
+	// SchoolsList returns, each once and sorted, the schools with settings, a connection or an
+	// LMS connection (a deleted one does not count).
 	SchoolsList(ctx context.Context) ([]string, error)
 
 	// ConnectionPut raises the school's generation counter (created at 1 when missing, +1
@@ -72,6 +72,9 @@ type Executor interface {
 	// ConnectionDelete raises the school's generation counter as ConnectionPut does and deletes
 	// its connection (a missing one is not an error), in one atomic change.
 	ConnectionDelete(ctx context.Context, school string) error
+
+	// LMSConnectionPut, LMSConnectionGet and LMSConnectionDelete (lmsconn.go).
+	LMSConnectionOps
 
 	// SyncStateGet returns the state stored under (school, email); email is folded already.
 	// hubsync.ErrNotFound when none.

@@ -30,6 +30,12 @@ func (d memDriver) raw() (out []sqlstore.ConnectionRow) {
 	return slices.Collect(maps.Values(d.db.st.conns))
 }
 
+func (d memDriver) rawLMS() (out []sqlstore.LMSConnectionRow) {
+	d.db.mu.Lock()
+	defer d.db.mu.Unlock()
+	return slices.Collect(maps.Values(d.db.st.lms))
+}
+
 type memDB struct {
 	mu sync.Mutex
 	st *memState
@@ -49,6 +55,7 @@ type memState struct {
 	settings    map[string][]byte
 	gens        map[string]int64
 	conns       map[string]sqlstore.ConnectionRow
+	lms         map[string]sqlstore.LMSConnectionRow
 	states      map[key2]sqlstore.SyncStateRow
 	once        map[key2]string
 	webhooks    map[key2]time.Time
@@ -64,6 +71,7 @@ type memState struct {
 
 func newMemState() *memState {
 	return &memState{settings: map[string][]byte{}, gens: map[string]int64{}, conns: map[string]sqlstore.ConnectionRow{},
+		lms:    map[string]sqlstore.LMSConnectionRow{},
 		states: map[key2]sqlstore.SyncStateRow{}, once: map[key2]string{}, webhooks: map[key2]time.Time{},
 		checkpoints: map[key2]sqlstore.CheckpointRow{}, health: map[[4]string]sqlstore.HealthRow{},
 		jobs: map[int64]memJob{}, served: map[string]int64{}}
@@ -75,6 +83,7 @@ func (m *memState) clone() *memState {
 	c.settings, c.gens, c.conns, c.states = maps.Clone(m.settings), maps.Clone(m.gens), maps.Clone(m.conns), maps.Clone(m.states)
 	c.once, c.webhooks, c.checkpoints = maps.Clone(m.once), maps.Clone(m.webhooks), maps.Clone(m.checkpoints)
 	c.log, c.health, c.jobs, c.served = slices.Clone(m.log), maps.Clone(m.health), maps.Clone(m.jobs), maps.Clone(m.served)
+	c.lms = maps.Clone(m.lms)
 	return &c
 }
 
@@ -130,6 +139,9 @@ func (x *memExec) SchoolsList(context.Context) (out []string, _ error) {
 		for s := range st.conns {
 			out = append(out, s)
 		}
+		for s := range st.lms {
+			out = append(out, s)
+		}
 		slices.Sort(out)
 		out = slices.Compact(out)
 	})
@@ -161,6 +173,26 @@ func (x *memExec) ConnectionDelete(_ context.Context, school string) error {
 		st.gens[school]++
 		delete(st.conns, school)
 	})
+	return nil
+}
+
+func (x *memExec) LMSConnectionPut(_ context.Context, r sqlstore.LMSConnectionRow) error {
+	x.do(func(st *memState) { st.lms[r.School] = r })
+	return nil
+}
+
+func (x *memExec) LMSConnectionGet(_ context.Context, school string) (r sqlstore.LMSConnectionRow, err error) {
+	x.do(func(st *memState) {
+		var ok bool
+		if r, ok = st.lms[school]; !ok {
+			err = hubsync.ErrNotFound
+		}
+	})
+	return r, err
+}
+
+func (x *memExec) LMSConnectionDelete(_ context.Context, school string) error {
+	x.do(func(st *memState) { delete(st.lms, school) })
 	return nil
 }
 

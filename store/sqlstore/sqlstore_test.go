@@ -47,6 +47,9 @@ func TestConformance(t *testing.T) {
 		for _, c := range d.raw() {
 			fmt.Fprintf(&b, "%+v\n", c)
 		}
+		for _, c := range d.rawLMS() {
+			fmt.Fprintf(&b, "%+v\n", c)
+		}
 		return b.String()
 	})
 }

@@ -17,7 +17,8 @@ type Config struct {
 	// from it and is passed to the Executor.
 	Clock hubsync.Clock
 	// Sealer seals connection tokens before ConnectionPut and opens them after ConnectionGet
-	// (hubsync.SealToken, hubsync.OpenToken). nil stores tokens as given.
+	// (hubsync.SealToken, hubsync.OpenToken), and LMS connection secrets likewise
+	// (hubsync.SealLMSConnection, OpenLMSConnection). nil stores them as given.
 	Sealer hubsync.Sealer
 	// MaxAttempts is how many tries a job gets (0: hubsync.MaxAttemptsDefault): the Retry that
 	// brings its count there dead-letters it, and so does a lease takeover.
@@ -103,7 +104,8 @@ func (s *Store) GetSettings(ctx context.Context, school hubsync.SchoolID) (hubsy
 	return st, nil
 }
 
-// ListSchools returns every school that has settings or a connection, sorted by byte order.
+// ListSchools returns every school that has settings, a connection or an LMS connection, sorted
+// by byte order.
 func (s *Store) ListSchools(ctx context.Context) ([]hubsync.SchoolID, error) {
 	ids, err := s.ex.SchoolsList(ctx)
 	if err != nil {

@@ -36,9 +36,14 @@
 // the job it enqueued and the state it wrote, that a successful one commits both, that fn sees
 // its own writes, and that connection generations raised inside transactions count like any.
 //
+// If the store implements hubsync.LMSConnections, the suite checks its contract too (round trip,
+// ErrNotFound, delete, two schools, ListSchools listing a school with only an LMS connection,
+// refused values, RunInTx); otherwise those cases are skipped.
+//
 // [RunSealing] checks a store that seals tokens at rest (given cfg.Sealer): with a
 // [RawConnections] reader of its stored rows, it finds no token there, and checks key rotation,
-// hubsync.ResealConnections and a failing Sealer.
+// hubsync.ResealConnections and a failing Sealer, for the HubSpot tokens and (when the store
+// implements hubsync.LMSConnections) the LMS connections' secrets.
 //
 // [Benchmark] measures enqueue+dequeue+ack throughput of a queue with the same factory, and
 // [BenchmarkExtend] the cost of a heartbeat renewing a batch of 100 leases.

@@ -16,7 +16,8 @@ import (
 
 // RawConnections returns what the store under test holds for connections, read past its
 // methods, as text: for a SQL store every column of every row of its connections table (SELECT *
-// as text), for another store whatever it keeps of them. RunSealing searches it for tokens.
+// as text) and, when it implements hubsync.LMSConnections, of its LMS connections table; for
+// another store whatever it keeps of them. RunSealing searches it for tokens and secrets.
 type RawConnections func(t testing.TB, s hubsync.Store) string
 
 // RunSealing checks a store that seals tokens at rest. f must pass cfg.Sealer to the store it
@@ -30,7 +31,10 @@ type RawConnections func(t testing.TB, s hubsync.Store) string
 //     was sealed with fails GetConnection with an error wrapping hubsync.ErrUnseal that shows no
 //     token;
 //   - hubsync.ResealConnections moves every connection to the current key;
-//   - a Sealer that fails makes PutConnection fail and writes nothing.
+//   - a Sealer that fails makes PutConnection fail and writes nothing;
+//   - for a store that implements hubsync.LMSConnections, the same of the LMS connections'
+//     secrets: none in the raw rows, a missing key fails GetLMSConnection with ErrUnseal,
+//     ResealConnections moves them to the current key, a failing Sealer writes nothing.
 //
 // The stored form, and the legacy plain tokens written before a store had a Sealer, are each
 // store's own tests: the suite's stores start empty.
@@ -67,6 +71,9 @@ var sealingCases = []struct {
 	{"Rotation", testSealedRotation},
 	{"Reseal", testSealedReseal},
 	{"FailingSealerWritesNothing", testSealerFails},
+	{"LMSNoSecretInRawRows", testSealedLMSRaw},
+	{"LMSRotationAndReseal", testSealedLMSReseal},
+	{"LMSFailingSealerWritesNothing", testSealerFailsLMS},
 }
 
 // switchSealer is the suite's Sealer: the case swaps the Sealer behind it to rotate keys.

@@ -63,6 +63,7 @@ func Run(t *testing.T, f Factory) {
 		{"Concurrency", concurrencyCases},
 		{"Tx", txCases},
 		{"Health", healthCases},
+		{"LMSConnections", lmsCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
