@@ -532,6 +532,9 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 		if err != nil {
 			return pageResult{}, err
 		}
+		if err := r.states.prefetch(ctx, e.cfg.Store, emails); err != nil {
+			return pageResult{}, err
+		}
 		plan.overlay(contacts, emails, e.clk.Now())
 		for _, l := range learners {
 			ct, ok := contacts[FoldEmail(l.Email)]
@@ -594,10 +597,19 @@ func (e *Engine) manualCreate(ctx context.Context, school SchoolID, cursor strin
 		return pageResult{}, err
 	}
 	defer plan.collect(e, ctx, r.log)
+	emails := make([]string, 0, len(contacts))
+	for _, ct := range contacts {
+		if email := FoldEmail(ct.Properties["email"]); email != "" {
+			emails = append(emails, email)
+		}
+	}
+	if err := r.states.prefetch(ctx, e.cfg.Store, emails); err != nil {
+		return pageResult{}, err
+	}
 	for _, ct := range contacts {
 		email := FoldEmail(ct.Properties["email"])
 		// A contact the learner walk already matched has sync state: nothing to create.
-		if _, err := e.cfg.Store.GetSyncState(ctx, school, email); err == nil || plan.matched(email) {
+		if _, err := r.states.get(ctx, e.cfg.Store, email); err == nil || plan.matched(email) {
 			r.log.add(email, OutcomeUnchanged, "")
 			continue
 		}

@@ -217,19 +217,23 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 	return r.requeueAfterSchemaChange(ctx, requeue)
 }
 
-// prepare loads each learner's sync state, applies the GDPR toolkit and diffs the mapped values
+// prepare loads the learners' sync states (one read for the batch), applies the GDPR toolkit and diffs the mapped values
 // against what the engine last wrote. It returns the learners still to send and the emails whose
 // current lifecycle stage must be read from HubSpot first.
 func (r *outRun) prepare(ctx context.Context, xs []*pending) (live []*pending, needStage []string, err error) {
+	emails := make([]string, len(xs))
+	for i, x := range xs {
+		emails[i] = x.email
+	}
+	states, err := getStates(ctx, r.e.cfg.Store, r.school, emails)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, x := range xs {
-		st, err := r.e.cfg.Store.GetSyncState(ctx, r.school, x.email)
-		switch {
-		case err == nil:
+		if st, ok := states[x.email]; ok {
 			x.state, x.known = st, true
-		case errors.Is(err, ErrNotFound):
+		} else {
 			x.state = SyncState{School: r.school, Email: x.email}
-		default:
-			return nil, nil, err
 		}
 		if ok, err := r.consented(ctx, x); err != nil || !ok {
 			if err != nil {
@@ -455,24 +459,4 @@ func lmsValue(l Learner, key string) any {
 		}
 	}
 	return l.Values[key]
-}
-
-// putStates stores sync states, in one transaction when the store offers one (a batch of 100 is
-// then one write instead of a hundred).
-func (e *Engine) putStates(ctx context.Context, states []SyncState) error {
-	if len(states) == 0 {
-		return nil
-	}
-	put := func(ctx context.Context, s Store) error {
-		for _, st := range states {
-			if err := s.PutSyncState(ctx, st); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if tx, ok := e.cfg.Store.(Transactor); ok {
-		return tx.RunInTx(ctx, func(ctx context.Context, s Store, _ Queue) error { return put(ctx, s) })
-	}
-	return put(ctx, e.cfg.Store)
 }

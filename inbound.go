@@ -392,6 +392,8 @@ type inRun struct {
 	p        *portal
 	log      *recordLog
 	plan     *dryPlan // in a dry run, takes the LMS writes' place (engine_dryrun.go)
+	// states are the sync states of the pass's learners, read a batch at a time.
+	states stateCache
 }
 
 // newInRun builds an inbound pass. idle is true when nothing points to the LMS (no inbound row
@@ -405,7 +407,7 @@ func (e *Engine) newInRun(ctx context.Context, school SchoolID) (r *inRun, idle 
 	if err != nil {
 		return nil, false, err
 	}
-	r = &inRun{e: e, school: school, settings: settings, log: e.newRecordLog(school, DirectionToLMS)}
+	r = &inRun{e: e, school: school, settings: settings, log: e.newRecordLog(school, DirectionToLMS), states: stateCache{school: school}}
 	for _, row := range rep.Active() {
 		if row.Direction.ToLMS() {
 			r.rows = append(r.rows, row)
@@ -473,6 +475,15 @@ func (e *Engine) applyInbound(ctx context.Context, school SchoolID, jobs []Job) 
 	}
 	contacts, err := r.p.client.BatchReadByID(ctx, ids, r.props())
 	if err != nil {
+		return err
+	}
+	// The learners' states in one read; a learner matched under another email than its
+	// contact's is read on its own.
+	emails := make([]string, 0, len(contacts))
+	for _, c := range contacts {
+		emails = append(emails, c.Properties["email"])
+	}
+	if err := r.states.prefetch(ctx, e.cfg.Store, emails); err != nil {
 		return err
 	}
 	for _, id := range ids {
@@ -644,7 +655,7 @@ func recordRefused(err error) bool {
 func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom, note string, rows []RowReport) error {
 	email := FoldEmail(c.Properties["email"])
 	stateKey := FoldEmail(learner.Email)
-	st, err := r.e.cfg.Store.GetSyncState(ctx, r.school, stateKey)
+	st, err := r.states.get(ctx, r.e.cfg.Store, stateKey)
 	if errors.Is(err, ErrNotFound) {
 		st, err = SyncState{School: r.school, Email: stateKey}, nil
 	}
@@ -678,9 +689,12 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 	if newKey := FoldEmail(updated.Email); newKey != st.Email {
 		st.Email = newKey
 	}
+	// Stored at once, not with the batch's others: the learner is written already, and the
+	// state is what keeps its echo from coming back (and the blank and conflict rules right).
 	if err := r.e.cfg.Store.PutSyncState(ctx, st); err != nil {
 		return err
 	}
+	r.states.stored(st)
 	r.log.add(email, OutcomeUpdated, joinReasons(note, partial(problems)))
 	return nil
 }
@@ -855,6 +869,7 @@ func (r *inRun) create(ctx context.Context, c hubspot.Contact, email string) err
 	if err := r.e.cfg.Store.PutSyncState(ctx, st); err != nil {
 		return err
 	}
+	r.states.stored(st)
 	r.log.add(email, OutcomeCreated, partial(problems))
 	return nil
 }

@@ -261,6 +261,26 @@ type Store interface {
 	ListSyncStates(ctx context.Context, school SchoolID, after string, limit int) ([]SyncState, error)
 }
 
+// SyncStateBatcher is implemented by a Store that reads and writes many learners' sync states in
+// one round trip each. The engine uses it wherever it handles a batch of learners (a manual sync
+// page, an outbound batch, an inbound batch), and on a Store without it makes one GetSyncState
+// or PutSyncState call per learner instead: the results are the same, only slower. It is a port
+// of its own, not part of Store, so that a host's Store written before it keeps working. A Store
+// that implements it must make the Store RunInTx hands its function implement it too.
+// store/storetest checks what these comments promise.
+type SyncStateBatcher interface {
+	// GetSyncStates returns the states stored for school under emails, each folded with
+	// FoldEmail, keyed by the folded email: an email with no state is absent from the map (that
+	// is not an error), an email given twice (also once folded) is read once, and no emails give
+	// an empty map. Any number of emails is one call, however the store splits it.
+	GetSyncStates(ctx context.Context, school SchoolID, emails []string) (map[string]SyncState, error)
+	// PutSyncStates stores each state as PutSyncState does, all in one atomic change: every
+	// state is stored, or (on an error) none. A state with an empty school or email fails the
+	// call with ErrInvalidValue and nothing is written. Two states of one school and folded email:
+	// the later one in the list is stored. Putting none does nothing.
+	PutSyncStates(ctx context.Context, states ...SyncState) error
+}
+
 // Transactor is implemented by a Store whose Queue lives in the same database. RunInTx calls fn
 // with a Store and Queue bound to one transaction, so an enqueued job and the state change it
 // belongs to commit together or not at all: fn sees its own writes, its error rolls back every

@@ -6,7 +6,10 @@ import (
 	"github.com/hubsync/hubsync"
 )
 
-var _ hubsync.KindStatser = (*MemStore)(nil)
+var (
+	_ hubsync.KindStatser      = (*MemStore)(nil)
+	_ hubsync.SyncStateBatcher = (*MemStore)(nil)
+)
 
 // StatsByKind counts a school's jobs by kind and state, as Stats does for all kinds together.
 // A kind with no job is absent.

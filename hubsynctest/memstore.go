@@ -276,6 +276,49 @@ func (m *MemStore) PutSyncState(ctx context.Context, st hubsync.SyncState) error
 	return nil
 }
 
+// GetSyncStates returns the states of school under emails (each folded with hubsync.FoldEmail),
+// keyed by folded email; an email without a state is absent. It is hubsync.SyncStateBatcher's.
+func (m *MemStore) GetSyncStates(ctx context.Context, school hubsync.SchoolID, emails []string) (map[string]hubsync.SyncState, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	out := make(map[string]hubsync.SyncState, len(emails))
+	for _, em := range emails {
+		key := hubsync.FoldEmail(em)
+		if st, ok := m.d.states[schoolKey{school, key}]; ok {
+			out[key] = copyState(st)
+		}
+	}
+	return out, nil
+}
+
+// PutSyncStates stores states as PutSyncState does, all or (when one has an empty school or
+// email, hubsync.ErrInvalidValue) none; of two states of one school and folded email the later
+// one is stored. It is hubsync.SyncStateBatcher's.
+func (m *MemStore) PutSyncStates(ctx context.Context, states ...hubsync.SyncState) error {
+	for _, st := range states {
+		if st.School == "" || hubsync.FoldEmail(st.Email) == "" {
+			return fmt.Errorf("hubsynctest: sync state of school %q with email %s: empty school or email: %w",
+				st.School, hubsync.MaskEmail(st.Email), hubsync.ErrInvalidValue)
+		}
+	}
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	now := m.d.clk.Now()
+	for _, st := range states {
+		st = copyState(st)
+		st.Email = hubsync.FoldEmail(st.Email)
+		st.UpdatedAt = now
+		setMap(m.d, m.d.states, schoolKey{st.School, st.Email}, st)
+	}
+	return nil
+}
+
 func copyState(st hubsync.SyncState) hubsync.SyncState {
 	st.SentToHubSpot = maps0(st.SentToHubSpot)
 	st.SentToLMS = maps0(st.SentToLMS)

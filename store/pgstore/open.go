@@ -42,9 +42,10 @@ type Store struct {
 }
 
 var (
-	_ hubsync.Store      = (*Store)(nil)
-	_ hubsync.Queue      = (*Store)(nil)
-	_ hubsync.Transactor = (*Store)(nil)
+	_ hubsync.Store            = (*Store)(nil)
+	_ hubsync.Queue            = (*Store)(nil)
+	_ hubsync.Transactor       = (*Store)(nil)
+	_ hubsync.SyncStateBatcher = (*Store)(nil)
 )
 
 // Option configures Open and New.

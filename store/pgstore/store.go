@@ -133,6 +133,39 @@ func (x *executor) SyncStatePut(ctx context.Context, r sqlstore.SyncStateRow) er
 	return err
 }
 
+var getSyncStatesSQL = sqlStmt(`SELECT email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at
+		FROM {schema}.sync_state WHERE school = $1 AND email = ANY($2::text[])`)
+
+// SyncStateGetMany reads every email with one statement (an array parameter).
+func (x *executor) SyncStateGetMany(ctx context.Context, school string, emails []string) ([]sqlstore.SyncStateRow, error) {
+	rows, err := x.db.Query(ctx, x.sql(getSyncStatesSQL), school, emails)
+	if err != nil {
+		return nil, err
+	}
+	return collectSyncStates(rows, school)
+}
+
+// putSyncStatesSQL is putSyncStateSQL for rows given as arrays, one per column.
+var putSyncStatesSQL = sqlStmt(`INSERT INTO {schema}.sync_state (school, email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[], $8::timestamptz[])
+		ON CONFLICT (school, email) DO UPDATE SET learner_id = EXCLUDED.learner_id, contact_id = EXCLUDED.contact_id,
+			sent_hubspot = EXCLUDED.sent_hubspot, sent_lms = EXCLUDED.sent_lms,
+			lifecycle_stage = EXCLUDED.lifecycle_stage, updated_at = EXCLUDED.updated_at`)
+
+// SyncStatePutMany writes every row with one statement (the rows' (school, email) are distinct,
+// as ON CONFLICT DO UPDATE needs).
+func (x *executor) SyncStatePutMany(ctx context.Context, rows []sqlstore.SyncStateRow) error {
+	n := len(rows)
+	schools, emails, learners, contacts, stages := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	sentHS, sentLMS, updated := make([][]byte, n), make([][]byte, n), make([]time.Time, n)
+	for i, r := range rows {
+		schools[i], emails[i], learners[i], contacts[i], stages[i] = r.School, r.Email, r.LearnerID, r.ContactID, r.LifecycleStage
+		sentHS[i], sentLMS[i], updated[i] = r.SentToHubSpot, r.SentToLMS, r.UpdatedAt
+	}
+	_, err := x.db.Exec(ctx, x.sql(putSyncStatesSQL), schools, emails, learners, contacts, sentHS, sentLMS, stages, updated)
+	return err
+}
+
 var listSyncStatesSQL = sqlStmt(`SELECT email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at
 		FROM {schema}.sync_state WHERE school = $1 AND email > $2 ORDER BY email LIMIT $3`)
 
@@ -141,9 +174,14 @@ func (x *executor) SyncStateList(ctx context.Context, school, after string, limi
 	if err != nil {
 		return nil, err
 	}
+	return collectSyncStates(rows, school)
+}
+
+// collectSyncStates reads the rows of a sync state query (the columns of listSyncStatesSQL).
+func collectSyncStates(rows pgx.Rows, school string) ([]sqlstore.SyncStateRow, error) {
 	var out []sqlstore.SyncStateRow
 	var r sqlstore.SyncStateRow
-	_, err = pgx.ForEachRow(rows, []any{&r.Email, &r.LearnerID, &r.ContactID, &r.SentToHubSpot, &r.SentToLMS, &r.LifecycleStage, &r.UpdatedAt}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&r.Email, &r.LearnerID, &r.ContactID, &r.SentToHubSpot, &r.SentToLMS, &r.LifecycleStage, &r.UpdatedAt}, func() error {
 		r.School = school
 		out = append(out, r)
 		r = sqlstore.SyncStateRow{}

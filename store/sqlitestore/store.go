@@ -3,7 +3,9 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/hubsync/hubsync"
@@ -33,6 +35,10 @@ var (
 		lifecycle_stage, updated_at FROM {p}sync_states WHERE school = ? AND email = ?`)
 	putSyncStateSQL = sqlText(`INSERT OR REPLACE INTO {p}sync_states (school, email, learner_id, contact_id,
 			sent_to_hubspot, sent_to_lms, lifecycle_stage, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	// getSyncStatesSQL reads the states of a JSON array of emails: one statement, one bound
+	// parameter, for any number of them.
+	getSyncStatesSQL = sqlText(`SELECT email, learner_id, contact_id, sent_to_hubspot, sent_to_lms,
+		lifecycle_stage, updated_at FROM {p}sync_states WHERE school = ? AND email IN (SELECT value FROM json_each(?))`)
 	listSyncStatesSQL = sqlText(`SELECT email, learner_id, contact_id, sent_to_hubspot, sent_to_lms,
 		lifecycle_stage, updated_at FROM {p}sync_states WHERE school = ? AND email > ? ORDER BY email LIMIT ?`)
 	claimOnceSQL = sqlText(`INSERT INTO {p}once_claims (school, key, owner, claimed_at) VALUES (?, ?, ?, ?)
@@ -171,11 +177,75 @@ func (x *executor) SyncStatePut(ctx context.Context, r sqlstore.SyncStateRow) er
 	return err
 }
 
+// putSyncStatesSQL holds, for each size of putSyncStatesChunks, the statement storing that many
+// states: a fixed set of texts, so that the prepared-statement caches stay small.
+var putSyncStatesSQL = func() map[int]sqlID {
+	m := map[int]sqlID{}
+	for _, n := range putSyncStatesChunks {
+		q := `INSERT OR REPLACE INTO {p}sync_states (school, email, learner_id, contact_id,
+			sent_to_hubspot, sent_to_lms, lifecycle_stage, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+		q += strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?)`, n-1)
+		m[n] = sqlText(q)
+	}
+	return m
+}()
+
+// putSyncStatesChunks are the sizes SyncStatePutMany splits a batch into, largest first (a batch
+// of 100 is 3 statements). 64 rows are 512 bound parameters, under SQLite's smallest limit (999).
+var putSyncStatesChunks = []int{64, 32, 16, 8, 4, 2, 1}
+
+// SyncStateGetMany reads every email with one statement (a JSON array, so no limit on bound
+// parameters applies).
+func (x *executor) SyncStateGetMany(ctx context.Context, school string, emails []string) ([]sqlstore.SyncStateRow, error) {
+	list, err := json.Marshal(emails)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := x.reader().QueryContext(ctx, x.sql(getSyncStatesSQL), school, list)
+	if err != nil {
+		return nil, err
+	}
+	return scanSyncStates(rows, school)
+}
+
+// SyncStatePutMany writes the rows in one immediate transaction (or the executor's), in as few
+// statements as putSyncStatesChunks allow.
+func (x *executor) SyncStatePutMany(ctx context.Context, rows []sqlstore.SyncStateRow) error {
+	return x.write(ctx, func(q querier) error {
+		args := make([]any, 0, 8*min(len(rows), putSyncStatesChunks[0]))
+		for len(rows) > 0 {
+			n := putSyncStatesChunks[len(putSyncStatesChunks)-1]
+			for _, c := range putSyncStatesChunks {
+				if c <= len(rows) {
+					n = c
+					break
+				}
+			}
+			args = args[:0]
+			for _, r := range rows[:n] {
+				args = append(args, r.School, r.Email, r.LearnerID, r.ContactID,
+					jsonText(r.SentToHubSpot), jsonText(r.SentToLMS), r.LifecycleStage, ns(r.UpdatedAt))
+			}
+			if _, err := q.ExecContext(ctx, x.sql(putSyncStatesSQL[n]), args...); err != nil {
+				return err
+			}
+			rows = rows[n:]
+		}
+		return nil
+	})
+}
+
 func (x *executor) SyncStateList(ctx context.Context, school, after string, limit int) ([]sqlstore.SyncStateRow, error) {
 	rows, err := x.reader().QueryContext(ctx, x.sql(listSyncStatesSQL), school, after, limit)
 	if err != nil {
 		return nil, err
 	}
+	return scanSyncStates(rows, school)
+}
+
+// scanSyncStates reads the rows of a sync state query (the columns of getSyncStateSQL) and closes
+// them.
+func scanSyncStates(rows *sql.Rows, school string) ([]sqlstore.SyncStateRow, error) {
 	defer rows.Close()
 	var out []sqlstore.SyncStateRow
 	for rows.Next() {

@@ -81,6 +81,14 @@ type Executor interface {
 	SyncStateGet(ctx context.Context, school, email string) (SyncStateRow, error)
 	// SyncStatePut stores r under (r.School, r.Email), replacing any.
 	SyncStatePut(ctx context.Context, r SyncStateRow) error
+	// SyncStateGetMany returns the states stored under school and any of emails (at least one,
+	// folded already, distinct), in any order; an email without a state has no row. A driver
+	// runs one statement for a batch however large (or splits it below its database's limit on
+	// bound parameters, in one read of the same snapshot where it has them).
+	SyncStateGetMany(ctx context.Context, school string, emails []string) ([]SyncStateRow, error)
+	// SyncStatePutMany stores rows (at least one; (School, Email) distinct), each as
+	// SyncStatePut does, all or none.
+	SyncStatePutMany(ctx context.Context, rows []SyncStateRow) error
 	// SyncStateList returns the school's states whose email sorts after after, sorted by email,
 	// at most limit (> 0).
 	SyncStateList(ctx context.Context, school, after string, limit int) ([]SyncStateRow, error)

@@ -211,6 +211,26 @@ func (x *memExec) SyncStatePut(_ context.Context, r sqlstore.SyncStateRow) error
 	return nil
 }
 
+func (x *memExec) SyncStateGetMany(_ context.Context, school string, emails []string) (out []sqlstore.SyncStateRow, _ error) {
+	x.do(func(st *memState) {
+		for _, em := range emails {
+			if r, ok := st.states[key2{school, em}]; ok {
+				out = append(out, r)
+			}
+		}
+	})
+	return out, nil
+}
+
+func (x *memExec) SyncStatePutMany(_ context.Context, rows []sqlstore.SyncStateRow) error {
+	x.do(func(st *memState) {
+		for _, r := range rows {
+			st.states[key2{r.School, r.Email}] = r
+		}
+	})
+	return nil
+}
+
 func (x *memExec) SyncStateList(_ context.Context, school, after string, limit int) (out []sqlstore.SyncStateRow, _ error) {
 	x.do(func(st *memState) {
 		for k, r := range st.states {

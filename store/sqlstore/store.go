@@ -37,7 +37,10 @@ type Store struct {
 	clk hubsync.Clock
 }
 
-var _ hubsync.Store = (*Store)(nil)
+var (
+	_ hubsync.Store            = (*Store)(nil)
+	_ hubsync.SyncStateBatcher = (*Store)(nil)
+)
 
 // New returns a Store over d's pool Executor.
 func New(d Driver, cfg Config) *Store {
@@ -197,25 +200,92 @@ func (s *Store) syncState(school hubsync.SchoolID, r SyncStateRow) (hubsync.Sync
 // was there, with UpdatedAt set to the clock's time. It fails on an empty school or email, or a
 // database error.
 func (s *Store) PutSyncState(ctx context.Context, st hubsync.SyncState) error {
+	r, err := s.syncStateRow(st, s.now())
+	if err != nil {
+		return err
+	}
+	if err := s.ex.SyncStatePut(ctx, r); err != nil {
+		return s.wrap(fmt.Sprintf("saving sync state of %s in school %q", hubsync.MaskEmail(st.Email), st.School), err)
+	}
+	return nil
+}
+
+// syncStateRow checks and encodes st as the row to store, updated at now.
+func (s *Store) syncStateRow(st hubsync.SyncState, now time.Time) (SyncStateRow, error) {
 	if st.School == "" {
-		return s.noSchool()
+		return SyncStateRow{}, s.noSchool()
 	}
 	key := hubsync.FoldEmail(st.Email)
 	if key == "" {
-		return s.errorf("sync state of school %q has no email: %w", st.School, hubsync.ErrInvalidValue)
+		return SyncStateRow{}, s.errorf("sync state of school %q has no email: %w", st.School, hubsync.ErrInvalidValue)
 	}
 	sentHS, err := encodeMap(st.SentToHubSpot)
 	if err != nil {
-		return s.errorf("encoding the values sent to HubSpot: %w", err)
+		return SyncStateRow{}, s.errorf("encoding the values sent to HubSpot: %w", err)
 	}
 	sentLMS, err := encodeMap(st.SentToLMS)
 	if err != nil {
-		return s.errorf("encoding the values sent to the LMS: %w", err)
+		return SyncStateRow{}, s.errorf("encoding the values sent to the LMS: %w", err)
 	}
-	err = s.ex.SyncStatePut(ctx, SyncStateRow{School: string(st.School), Email: key, LearnerID: st.LearnerID,
-		ContactID: st.ContactID, SentToHubSpot: sentHS, SentToLMS: sentLMS, LifecycleStage: st.LifecycleStage, UpdatedAt: s.now()})
+	return SyncStateRow{School: string(st.School), Email: key, LearnerID: st.LearnerID, ContactID: st.ContactID,
+		SentToHubSpot: sentHS, SentToLMS: sentLMS, LifecycleStage: st.LifecycleStage, UpdatedAt: now}, nil
+}
+
+// GetSyncStates returns the states of school stored under emails (each folded with
+// hubsync.FoldEmail), keyed by folded email; an email without a state is absent, duplicates are
+// read once, and no emails (or only empty ones) make no query. It is hubsync.SyncStateBatcher's.
+func (s *Store) GetSyncStates(ctx context.Context, school hubsync.SchoolID, emails []string) (map[string]hubsync.SyncState, error) {
+	out := make(map[string]hubsync.SyncState, len(emails))
+	keys := make([]string, 0, len(emails))
+	seen := make(map[string]bool, len(emails))
+	for _, em := range emails {
+		if key := hubsync.FoldEmail(em); key != "" && !seen[key] {
+			seen[key] = true
+			keys = append(keys, key)
+		}
+	}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := s.ex.SyncStateGetMany(ctx, string(school), keys)
 	if err != nil {
-		return s.wrap(fmt.Sprintf("saving sync state of %s in school %q", hubsync.MaskEmail(st.Email), st.School), err)
+		return nil, s.wrap(fmt.Sprintf("reading the sync states of %d learners in school %q", len(keys), school), err)
+	}
+	for _, r := range rows {
+		st, err := s.syncState(school, r)
+		if err != nil {
+			return nil, err
+		}
+		out[st.Email] = st
+	}
+	return out, nil
+}
+
+// PutSyncStates stores states as PutSyncState does, in one atomic change; a state of the same
+// school and folded email as a later one is left out. It fails, writing nothing, on a state with
+// an empty school or email, or a database error. It is hubsync.SyncStateBatcher's.
+func (s *Store) PutSyncStates(ctx context.Context, states ...hubsync.SyncState) error {
+	if len(states) == 0 {
+		return nil
+	}
+	now := s.now()
+	rows := make([]SyncStateRow, 0, len(states))
+	at := make(map[[2]string]int, len(states)) // (school, email) -> index in rows
+	for _, st := range states {
+		r, err := s.syncStateRow(st, now)
+		if err != nil {
+			return err
+		}
+		k := [2]string{r.School, r.Email}
+		if i, dup := at[k]; dup {
+			rows[i] = r // the later state wins
+			continue
+		}
+		at[k] = len(rows)
+		rows = append(rows, r)
+	}
+	if err := s.ex.SyncStatePutMany(ctx, rows); err != nil {
+		return s.wrap(fmt.Sprintf("saving the sync states of %d learners", len(rows)), err)
 	}
 	return nil
 }
