@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hubsync/hubsync"
 )
@@ -35,10 +36,13 @@ type school struct {
 	School
 	fields []hubsync.LearnerField
 	idx    hubsync.FieldIndex
+	// put is what the school's PUT /v2/users/{id} does to "fields" (putUnknown at first; see
+	// Update), as the first writes found out; kept across a SetSchool to the same address.
+	put *putSemantics
 }
 
 // Learners implements hubsync.Learners over the public LearnWorlds API, for one or many schools.
-// It is safe for concurrent use.
+// It is safe for concurrent use, SetSchool and RemoveSchool included.
 //
 // Its errors speak the engine's control language (see hubsync.ErrUnavailable): a 429 or a 5xx
 // matches hubsync.ErrUnavailable, and a 429 or 503 carrying a Retry-After comes as
@@ -48,30 +52,75 @@ type school struct {
 // accept is returned as it is: 404 matches hubsync.ErrNotFound, 422 (or a 400 naming fields)
 // ErrValidation, and an email or username taken hubsync.ErrConflict.
 type Learners struct {
+	mu      sync.RWMutex
 	schools map[hubsync.SchoolID]school
-	// puts is what each school's PUT /v2/users/{id} does to "fields" (putUnknown at first; see
-	// Update), as the first writes found out.
-	puts map[hubsync.SchoolID]*putSemantics
 }
 
 var _ hubsync.Learners = (*Learners)(nil)
 
 // NewLearners returns the adapter for these schools. Errors wrap ErrConfig and name the school: a
 // nil Client, or a catalog hubsync.LearnWorldsCatalog refuses (that error is wrapped too).
+// An empty map is fine: schools can be added later with SetSchool.
 func NewLearners(schools map[hubsync.SchoolID]School) (*Learners, error) {
-	l := &Learners{schools: make(map[hubsync.SchoolID]school, len(schools)), puts: make(map[hubsync.SchoolID]*putSemantics, len(schools))}
+	l := &Learners{schools: make(map[hubsync.SchoolID]school, len(schools))}
 	for id, s := range schools {
-		if s.Client == nil {
-			return nil, fmt.Errorf("%w: school %q has no Client", ErrConfig, id)
-		}
-		fields, err := catalog(s)
+		sc, err := newSchool(id, s)
 		if err != nil {
-			return nil, fmt.Errorf("%w: school %q: %w", ErrConfig, id, err)
+			return nil, err
 		}
-		l.schools[id] = school{School: s, fields: fields, idx: hubsync.IndexFields(fields)}
-		l.puts[id] = new(putSemantics)
+		l.schools[id] = sc
 	}
 	return l, nil
+}
+
+// newSchool checks s and computes its catalog; errors wrap ErrConfig and name the school.
+func newSchool(id hubsync.SchoolID, s School) (school, error) {
+	if id == "" {
+		return school{}, fmt.Errorf("%w: empty school id", ErrConfig)
+	}
+	if s.Client == nil {
+		return school{}, fmt.Errorf("%w: school %q has no Client", ErrConfig, id)
+	}
+	fields, err := catalog(s)
+	if err != nil {
+		return school{}, fmt.Errorf("%w: school %q: %w", ErrConfig, id, err)
+	}
+	return school{School: s, fields: fields, idx: hubsync.IndexFields(fields), put: new(putSemantics)}, nil
+}
+
+// SetSchool adds the school, or replaces its configuration, while the adapter is in use: calls
+// that start after it returns use s, calls already running finish with the configuration they
+// started with. When the school's new Client is for the same API address as its old one, what
+// the adapter found out about the school's PUT semantics (see Update) is kept; for another
+// address it is found out again. Errors wrap ErrConfig and name the school (an empty id, a nil
+// Client, a catalog hubsync.LearnWorldsCatalog refuses); the adapter is then unchanged.
+func (l *Learners) SetSchool(id hubsync.SchoolID, s School) error {
+	sc, err := newSchool(id, s)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if old, ok := l.schools[id]; ok && old.Client.base.String() == s.Client.base.String() {
+		sc.put = old.put
+	}
+	l.schools[id] = sc
+	return nil
+}
+
+// RemoveSchool drops the school: calls that start after it returns fail with ErrUnknownSchool
+// (calls already running finish). Removing a school the adapter does not have does nothing.
+func (l *Learners) RemoveSchool(id hubsync.SchoolID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.schools, id)
+}
+
+// Schools returns the ids of the schools the adapter has now, sorted.
+func (l *Learners) Schools() []hubsync.SchoolID {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return slices.Sorted(maps.Keys(l.schools))
 }
 
 // lastPurchaseOff is the label of last_purchase_date when the adapter does not read it.
@@ -93,7 +142,9 @@ func catalog(s School) ([]hubsync.LearnerField, error) {
 }
 
 func (l *Learners) school(id hubsync.SchoolID) (school, error) {
+	l.mu.RLock()
 	s, ok := l.schools[id]
+	l.mu.RUnlock()
 	if !ok {
 		return school{}, fmt.Errorf("learnworlds: school %q is not configured: %w (%w)", id, ErrUnknownSchool, hubsync.ErrNotFound)
 	}
@@ -204,7 +255,7 @@ func (l *Learners) Update(ctx context.Context, id hubsync.SchoolID, learnerID st
 		}
 		return s.learner(ctx, cur)
 	}
-	u, err := l.puts[id].update(ctx, s.Client, learnerID, req, fields)
+	u, err := s.put.update(ctx, s.Client, learnerID, req, fields)
 	if err != nil {
 		return hubsync.Learner{}, err
 	}
