@@ -150,6 +150,7 @@ func (s *Server) applyLocked(c *contact, props map[string]string, now time.Time)
 		c.props["lastmodifieddate"] = hubTime(now)
 		s.reindexLocked(c, old)
 	}
+	s.noteWriteLocked(c, props, changed, now) // fleet.go
 	return changed
 }
 

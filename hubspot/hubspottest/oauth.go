@@ -29,7 +29,7 @@ func (s *Server) AuthorizeCode(redirectURI string, scopes ...string) string {
 	if len(scopes) == 0 {
 		scopes = DefaultScopes
 	}
-	code := randomToken("code")
+	code := s.token("code")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.codes[code] = codeGrant{redirectURI: redirectURI, scopes: scopes, expires: s.clk.Now().Add(10 * time.Minute)}
@@ -41,7 +41,7 @@ func (s *Server) AuthorizeCode(redirectURI string, scopes ...string) string {
 func (s *Server) MintToken() (accessToken, refreshToken string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	refreshToken = randomToken("refresh")
+	refreshToken = s.token("refresh")
 	s.refresh[refreshToken] = true
 	return s.issueLocked(refreshToken, DefaultScopes), refreshToken
 }
@@ -77,7 +77,7 @@ func (s *Server) ExpireAccessTokens() {
 }
 
 func (s *Server) issueLocked(refresh string, scopes []string) string {
-	tok := randomToken("access")
+	tok := s.token("access")
 	s.access[tok] = accessGrant{expires: s.clk.Now().Add(s.cfg.tokenTTL), refresh: refresh, scopes: scopes}
 	return tok
 }
@@ -161,7 +161,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			s.oauthError(w, "invalid_grant", "BAD_REDIRECT_URI", "redirect_uri does not match the authorization")
 			return
 		}
-		refresh, scopes = randomToken("refresh"), c.scopes
+		refresh, scopes = s.token("refresh"), c.scopes
 		s.refresh[refresh] = true
 	case "refresh_token":
 		refresh = f.Get("refresh_token")

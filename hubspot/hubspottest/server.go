@@ -82,6 +82,8 @@ type options struct {
 	partialUpserts bool
 	searchCap      int
 	rateLog        bool
+	tokenPrefix    string             // fleet.go
+	onWrite        func(ContactWrite) // fleet.go
 }
 
 // Option configures a Server.
