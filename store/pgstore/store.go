@@ -120,7 +120,7 @@ func (x *executor) SyncStateGet(ctx context.Context, school, email string) (sqls
 	return r, nil
 }
 
-// putSyncStateSQL stores a nil sent map as SQL NULL (the jsonb columns are nullable).
+// putSyncStateSQL stores a nil sent map as SQL NULL (the bytea columns are nullable).
 var putSyncStateSQL = sqlStmt(`INSERT INTO {schema}.sync_state (school, email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (school, email) DO UPDATE SET learner_id = EXCLUDED.learner_id, contact_id = EXCLUDED.contact_id,
@@ -147,7 +147,7 @@ func (x *executor) SyncStateGetMany(ctx context.Context, school string, emails [
 
 // putSyncStatesSQL is putSyncStateSQL for rows given as arrays, one per column.
 var putSyncStatesSQL = sqlStmt(`INSERT INTO {schema}.sync_state (school, email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[], $8::timestamptz[])
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::text[], $8::timestamptz[])
 		ON CONFLICT (school, email) DO UPDATE SET learner_id = EXCLUDED.learner_id, contact_id = EXCLUDED.contact_id,
 			sent_hubspot = EXCLUDED.sent_hubspot, sent_lms = EXCLUDED.sent_lms,
 			lifecycle_stage = EXCLUDED.lifecycle_stage, updated_at = EXCLUDED.updated_at`)

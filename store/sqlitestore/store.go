@@ -152,28 +152,29 @@ func (x *executor) ConnectionDelete(ctx context.Context, school string) error {
 
 func (x *executor) SyncStateGet(ctx context.Context, school, email string) (sqlstore.SyncStateRow, error) {
 	r := sqlstore.SyncStateRow{School: school}
-	var toHS, toLMS string
 	var updated int64
 	err := x.reader().QueryRowContext(ctx, x.sql(getSyncStateSQL), school, email).
-		Scan(&r.Email, &r.LearnerID, &r.ContactID, &toHS, &toLMS, &r.LifecycleStage, &updated)
+		Scan(&r.Email, &r.LearnerID, &r.ContactID, &r.SentToHubSpot, &r.SentToLMS, &r.LifecycleStage, &updated)
 	if err != nil {
 		return sqlstore.SyncStateRow{}, noRows(err)
 	}
-	r.SentToHubSpot, r.SentToLMS, r.UpdatedAt = []byte(toHS), []byte(toLMS), fromNS(updated)
+	r.UpdatedAt = fromNS(updated)
 	return r, nil
 }
 
-// jsonText is a sent map's JSON as the NOT NULL text column holds it: a nil map as null.
-func jsonText(b []byte) string {
+// sentBytes is a sent map's encoding as the NOT NULL column holds it: a BLOB, no bytes for a nil
+// map. (The column, declared TEXT, keeps a BLOB as one; rows of older versions hold JSON text,
+// which reads as its bytes and the Store still decodes.)
+func sentBytes(b []byte) []byte {
 	if b == nil {
-		return "null"
+		return []byte{}
 	}
-	return string(b)
+	return b
 }
 
 func (x *executor) SyncStatePut(ctx context.Context, r sqlstore.SyncStateRow) error {
 	_, err := x.exec(ctx, putSyncStateSQL, r.School, r.Email, r.LearnerID, r.ContactID,
-		jsonText(r.SentToHubSpot), jsonText(r.SentToLMS), r.LifecycleStage, ns(r.UpdatedAt))
+		sentBytes(r.SentToHubSpot), sentBytes(r.SentToLMS), r.LifecycleStage, ns(r.UpdatedAt))
 	return err
 }
 
@@ -224,7 +225,7 @@ func (x *executor) SyncStatePutMany(ctx context.Context, rows []sqlstore.SyncSta
 			args = args[:0]
 			for _, r := range rows[:n] {
 				args = append(args, r.School, r.Email, r.LearnerID, r.ContactID,
-					jsonText(r.SentToHubSpot), jsonText(r.SentToLMS), r.LifecycleStage, ns(r.UpdatedAt))
+					sentBytes(r.SentToHubSpot), sentBytes(r.SentToLMS), r.LifecycleStage, ns(r.UpdatedAt))
 			}
 			if _, err := q.ExecContext(ctx, x.sql(putSyncStatesSQL[n]), args...); err != nil {
 				return err
@@ -250,12 +251,11 @@ func scanSyncStates(rows *sql.Rows, school string) ([]sqlstore.SyncStateRow, err
 	var out []sqlstore.SyncStateRow
 	for rows.Next() {
 		r := sqlstore.SyncStateRow{School: school}
-		var toHS, toLMS string
 		var updated int64
-		if err := rows.Scan(&r.Email, &r.LearnerID, &r.ContactID, &toHS, &toLMS, &r.LifecycleStage, &updated); err != nil {
+		if err := rows.Scan(&r.Email, &r.LearnerID, &r.ContactID, &r.SentToHubSpot, &r.SentToLMS, &r.LifecycleStage, &updated); err != nil {
 			return nil, err
 		}
-		r.SentToHubSpot, r.SentToLMS, r.UpdatedAt = []byte(toHS), []byte(toLMS), fromNS(updated)
+		r.UpdatedAt = fromNS(updated)
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -6,11 +6,12 @@
 // holds everything the engine relies on that is not SQL: argument checks (an empty school, a job
 // spec hubsync.ValidateJobs refuses, a log or health filter Normalized refuses, a negative
 // Dequeue Max or Lease), email folding (hubsync.FoldEmail), token sealing (hubsync.SealToken and
-// OpenToken with the configured Sealer), the JSON of settings and of a sync state's sent maps, the
-// defaults ([LeaseDefault], [MaxBatchDefault], hubsync.LogLimitDefault, a zero RunAt or At made
-// the clock's now), lease tokens, the order of a dequeued batch, chunked pruning, the error
-// wording ("pgstore: reading settings of school ...") and the mapping of a driver's errors to
-// hubsync.ErrNotFound, ErrLeaseLost and ErrUnavailable.
+// OpenToken with the configured Sealer), the JSON of settings, the encoding of a sync state's
+// sent maps (sentcodec.go), the defaults ([LeaseDefault], [MaxBatchDefault],
+// hubsync.LogLimitDefault, a zero RunAt or At made the clock's now), lease tokens, the order of
+// a dequeued batch, chunked pruning, the error wording ("pgstore: reading settings of school
+// ...") and the mapping of a driver's errors to hubsync.ErrNotFound, ErrLeaseLost and
+// ErrUnavailable.
 //
 // A [Driver] and its [Executor] hold what is the database's: the SQL, the concurrency model
 // (PostgreSQL's row locks and FOR UPDATE SKIP LOCKED; SQLite's single writer) and which errors

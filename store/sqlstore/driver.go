@@ -40,8 +40,8 @@ type Driver interface {
 //   - Times are given in UTC; the driver stores them to the microsecond at least, returns them
 //     in UTC, and a zero time round-trips as the zero time. Every time an operation compares or
 //     stores comes from its arguments: no SQL calls now().
-//   - Byte slices round-trip: nil as nil (or empty), others byte for byte. JSON columns (Settings
-//     data, a sync state's sent maps) hold what the Store encoded.
+//   - Byte slices round-trip: nil as nil (or empty), others byte for byte. Settings data (JSON)
+//     and a sync state's sent maps (binary, see sentcodec.go) hold what the Store encoded.
 //   - Schools, ids and keys compare byte for byte (a "C" collation), and sorted lists sort so.
 //
 // The rules that live in the SQL (coalescing, per-key order, fairness, lease takeover) are stated
@@ -282,9 +282,10 @@ type ConnectionRow struct {
 	Generation        int64
 }
 
-// SyncStateRow is one learner's sync state as a driver stores it. The sent maps are JSON
-// objects, or nil for a nil map; a driver whose column cannot be NULL stores nil as the JSON
-// null and may return either.
+// SyncStateRow is one learner's sync state as a driver stores it. The sent maps are the Store's
+// encoding of them (sentcodec.go: binary, a version byte first; rows written by older versions
+// hold JSON objects, which the Store still reads), nil for a nil map; a driver stores them as
+// bytes (a BLOB or bytea column), and one whose column cannot be NULL stores nil as no bytes.
 type SyncStateRow struct {
 	School         string
 	Email          string // folded (hubsync.FoldEmail)

@@ -26,9 +26,9 @@ type Config struct {
 }
 
 // Store is hubsync.Store, hubsync.Queue, hubsync.Transactor and hubsync.KindStatser over a
-// [Driver]: the engine-facing logic (argument checks, email folding, token sealing, JSON
-// encoding, defaults, lease tokens, error wording and classification) written once, the SQL in
-// the driver's [Executor]. A driver package embeds it in its own Store type. It is safe for
+// [Driver]: the engine-facing logic (argument checks, email folding, token sealing, the
+// encoding of settings and sent maps, defaults, lease tokens, error wording and classification)
+// written once, the SQL in the driver's [Executor]. A driver package embeds it in its own Store type. It is safe for
 // concurrent use when the driver's Executor is.
 type Store struct {
 	d   Driver
@@ -187,10 +187,11 @@ func (s *Store) GetSyncState(ctx context.Context, school hubsync.SchoolID, email
 func (s *Store) syncState(school hubsync.SchoolID, r SyncStateRow) (hubsync.SyncState, error) {
 	st := hubsync.SyncState{School: school, Email: r.Email, LearnerID: r.LearnerID, ContactID: r.ContactID,
 		LifecycleStage: r.LifecycleStage, UpdatedAt: utc(r.UpdatedAt)}
-	if err := decodeMap(r.SentToHubSpot, &st.SentToHubSpot); err != nil {
+	var err error
+	if st.SentToHubSpot, err = decodeMap(r.SentToHubSpot); err != nil {
 		return hubsync.SyncState{}, s.errorf("decoding sync state of %s in school %q: sent to HubSpot: %w", hubsync.MaskEmail(r.Email), school, err)
 	}
-	if err := decodeMap(r.SentToLMS, &st.SentToLMS); err != nil {
+	if st.SentToLMS, err = decodeMap(r.SentToLMS); err != nil {
 		return hubsync.SyncState{}, s.errorf("decoding sync state of %s in school %q: sent to the LMS: %w", hubsync.MaskEmail(r.Email), school, err)
 	}
 	return st, nil
@@ -219,16 +220,8 @@ func (s *Store) syncStateRow(st hubsync.SyncState, now time.Time) (SyncStateRow,
 	if key == "" {
 		return SyncStateRow{}, s.errorf("sync state of school %q has no email: %w", st.School, hubsync.ErrInvalidValue)
 	}
-	sentHS, err := encodeMap(st.SentToHubSpot)
-	if err != nil {
-		return SyncStateRow{}, s.errorf("encoding the values sent to HubSpot: %w", err)
-	}
-	sentLMS, err := encodeMap(st.SentToLMS)
-	if err != nil {
-		return SyncStateRow{}, s.errorf("encoding the values sent to the LMS: %w", err)
-	}
 	return SyncStateRow{School: string(st.School), Email: key, LearnerID: st.LearnerID, ContactID: st.ContactID,
-		SentToHubSpot: sentHS, SentToLMS: sentLMS, LifecycleStage: st.LifecycleStage, UpdatedAt: now}, nil
+		SentToHubSpot: encodeMap(st.SentToHubSpot), SentToLMS: encodeMap(st.SentToLMS), LifecycleStage: st.LifecycleStage, UpdatedAt: now}, nil
 }
 
 // GetSyncStates returns the states of school stored under emails (each folded with
@@ -309,23 +302,6 @@ func (s *Store) ListSyncStates(ctx context.Context, school hubsync.SchoolID, aft
 		out = append(out, st)
 	}
 	return out, nil
-}
-
-// encodeMap encodes a nil map as nil, so nil and empty maps both round-trip as themselves.
-func encodeMap(m map[string]string) ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return json.Marshal(m)
-}
-
-// decodeMap decodes what encodeMap made; nil, empty or JSON null is the nil map.
-func decodeMap(b []byte, m *map[string]string) error {
-	*m = nil
-	if len(b) == 0 {
-		return nil
-	}
-	return json.Unmarshal(b, m)
 }
 
 // ClaimOnce records that the once-per-learner event key belongs to occurrenceID unless another
