@@ -532,9 +532,6 @@ func (e *Engine) manualToLMS(ctx context.Context, school SchoolID, cursor string
 		if err != nil {
 			return pageResult{}, err
 		}
-		if err := r.states.prefetch(ctx, e.cfg.Store, emails); err != nil {
-			return pageResult{}, err
-		}
 		plan.overlay(contacts, emails, e.clk.Now())
 		for _, l := range learners {
 			ct, ok := contacts[FoldEmail(l.Email)]
@@ -603,13 +600,14 @@ func (e *Engine) manualCreate(ctx context.Context, school SchoolID, cursor strin
 			emails = append(emails, email)
 		}
 	}
-	if err := r.states.prefetch(ctx, e.cfg.Store, emails); err != nil {
+	known, err := getStates(ctx, e.cfg.Store, school, emails)
+	if err != nil {
 		return pageResult{}, err
 	}
 	for _, ct := range contacts {
 		email := FoldEmail(ct.Properties["email"])
 		// A contact the learner walk already matched has sync state: nothing to create.
-		if _, err := r.states.get(ctx, e.cfg.Store, email); err == nil || plan.matched(email) {
+		if _, ok := known[email]; ok || plan.matched(email) {
 			r.log.add(email, OutcomeUnchanged, "")
 			continue
 		}

@@ -392,8 +392,6 @@ type inRun struct {
 	p        *portal
 	log      *recordLog
 	plan     *dryPlan // in a dry run, takes the LMS writes' place (engine_dryrun.go)
-	// states are the sync states of the pass's learners, read a batch at a time.
-	states stateCache
 }
 
 // newInRun builds an inbound pass. idle is true when nothing points to the LMS (no inbound row
@@ -407,7 +405,7 @@ func (e *Engine) newInRun(ctx context.Context, school SchoolID) (r *inRun, idle 
 	if err != nil {
 		return nil, false, err
 	}
-	r = &inRun{e: e, school: school, settings: settings, log: e.newRecordLog(school, DirectionToLMS), states: stateCache{school: school}}
+	r = &inRun{e: e, school: school, settings: settings, log: e.newRecordLog(school, DirectionToLMS)}
 	for _, row := range rep.Active() {
 		if row.Direction.ToLMS() {
 			r.rows = append(r.rows, row)
@@ -475,15 +473,6 @@ func (e *Engine) applyInbound(ctx context.Context, school SchoolID, jobs []Job) 
 	}
 	contacts, err := r.p.client.BatchReadByID(ctx, ids, r.props())
 	if err != nil {
-		return err
-	}
-	// The learners' states in one read; a learner matched under another email than its
-	// contact's is read on its own.
-	emails := make([]string, 0, len(contacts))
-	for _, c := range contacts {
-		emails = append(emails, c.Properties["email"])
-	}
-	if err := r.states.prefetch(ctx, e.cfg.Store, emails); err != nil {
 		return err
 	}
 	for _, id := range ids {
@@ -655,7 +644,9 @@ func recordRefused(err error) bool {
 func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.Time, learner Learner, movedFrom, note string, rows []RowReport) error {
 	email := FoldEmail(c.Properties["email"])
 	stateKey := FoldEmail(learner.Email)
-	st, err := r.states.get(ctx, r.e.cfg.Store, stateKey)
+	// Read right before the learner's write, not once for the batch: LMS writes are paced (a
+	// batch takes seconds), and the school's outbound lane may store this state meanwhile.
+	st, err := r.e.cfg.Store.GetSyncState(ctx, r.school, stateKey)
 	if errors.Is(err, ErrNotFound) {
 		st, err = SyncState{School: r.school, Email: stateKey}, nil
 	}
@@ -694,7 +685,6 @@ func (r *inRun) applyTo(ctx context.Context, c hubspot.Contact, changedAt time.T
 	if err := r.e.cfg.Store.PutSyncState(ctx, st); err != nil {
 		return err
 	}
-	r.states.stored(st)
 	r.log.add(email, OutcomeUpdated, joinReasons(note, partial(problems)))
 	return nil
 }
@@ -869,7 +859,6 @@ func (r *inRun) create(ctx context.Context, c hubspot.Contact, email string) err
 	if err := r.e.cfg.Store.PutSyncState(ctx, st); err != nil {
 		return err
 	}
-	r.states.stored(st)
 	r.log.add(email, OutcomeCreated, partial(problems))
 	return nil
 }
