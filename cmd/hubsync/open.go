@@ -62,8 +62,8 @@ type env struct {
 	// when it has none.
 	lms   hubsync.LMSConnection
 	lmsOK bool
-	eng      *hubsync.Engine
-	close    func()
+	eng   *hubsync.Engine
+	close func()
 }
 
 // engineOptions are what differs between subcommands when building the engine.
