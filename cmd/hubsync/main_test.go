@@ -290,7 +290,7 @@ func (f *fixture) connect(t testing.TB) {
 // all the same).
 func (f *fixture) statusJSON(t *testing.T) map[string]any {
 	t.Helper()
-	r := f.run(t, "status", "--json")
+	r := f.run(t, "status", "--json", "--school", "default")
 	if r.code != 0 && r.code != exitDegraded {
 		t.Fatalf("status: exit %d: %s", r.code, r.stderr)
 	}

@@ -44,8 +44,9 @@ func TestServeSettingsPage(t *testing.T) {
 	if code, _, _ := get(func(r *http.Request) { r.SetBasicAuth("admin", "wrong") }); code != http.StatusUnauthorized {
 		t.Fatalf("with a wrong token: %d", code)
 	}
+	// One school served: /settings/ leads to its page, /settings/default/.
 	code, body, _ := get(func(r *http.Request) { r.SetBasicAuth("admin", token) })
-	if code != http.StatusOK || !strings.Contains(body, "Connected to HubSpot account") || !strings.Contains(body, `action="/settings/settings"`) {
+	if code != http.StatusOK || !strings.Contains(body, "Connected to HubSpot account") || !strings.Contains(body, `action="/settings/default/settings"`) {
 		t.Fatalf("with the token: %d\n%s", code, body)
 	}
 	if code, _, _ := get(func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }); code != http.StatusOK {
