@@ -279,3 +279,40 @@ func testServeManySchools(t *testing.T, f *fleet, a, b, c string, extra ...strin
 		t.Error("serve logged a full email")
 	}
 }
+
+// TestConnectLearnWorldsOnly: "connect --learnworlds-only" checks the LearnWorlds connection with
+// a real call (a wrong secret is refused and nothing is stored) and stores it alone; "sync" then
+// runs with no LearnWorlds flag, and "disconnect" forgets it.
+func TestConnectLearnWorldsOnly(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, "x")
+	lw := f.lms["x"]
+	bad := []string{"connect", "--school", "x", "--learnworlds-only", "--learnworlds-url", lw.URL, "--learnworlds-client-id", lw.ClientID, "--learnworlds-client-secret", "wrong"}
+	before := lw.Stats().Requests
+	if r := f.run(t, bad...); r.code != exitFailure || !strings.Contains(r.stderr, "LearnWorlds refused the credentials") {
+		t.Fatalf("connect --learnworlds-only with a wrong secret: exit %d\n%s", r.code, r.stderr)
+	}
+	if lw.Stats().Requests == before {
+		t.Fatal("connect did not call LearnWorlds to check the connection")
+	}
+	if r := f.run(t, "sync", "--school", "x"); r.code != exitUsage || !strings.Contains(r.stderr, "--learnworlds-only") {
+		t.Fatalf("sync after a refused connect: exit %d\n%s", r.code, r.stderr)
+	}
+	r := f.run(t, "connect", "--school", "x", "--learnworlds-only", "--learnworlds-url", lw.URL, "--learnworlds-client-id", lw.ClientID, "--learnworlds-client-secret", lw.ClientSecret)
+	if r.code != 0 || !strings.Contains(r.stdout, `Checked and stored the LearnWorlds connection of school "x"`) {
+		t.Fatalf("connect --learnworlds-only: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	_, refresh := f.portals["x"].MintToken()
+	if r := f.run(t, "connect", "--school", "x", "--refresh-token", refresh); r.code != 0 || strings.Contains(r.stdout, "Stored its LearnWorlds") {
+		t.Fatalf("connect (HubSpot only): exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := f.run(t, "sync", "--school", "x"); r.code != 0 || !strings.Contains(r.stdout, "done: 2 records") {
+		t.Fatalf("sync with the stored LearnWorlds connection: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := f.run(t, "disconnect", "--school", "x", "--yes"); r.code != 0 {
+		t.Fatalf("disconnect: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := f.run(t, "sync", "--school", "x"); r.code != exitUsage || !strings.Contains(r.stderr, "LearnWorlds is not configured") {
+		t.Fatalf("sync after disconnect: exit %d\n%s", r.code, r.stderr)
+	}
+}
