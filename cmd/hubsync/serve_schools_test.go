@@ -232,6 +232,8 @@ func testServeManySchools(t *testing.T, f *fleet, a, b, c string, extra ...strin
 		t.Fatalf("/status/b: %v", one)
 	}
 
+	settingsConnect(t, f, base, admin, a, b)
+
 	// A school connected while serving: picked up within the interval, and its changes flow.
 	f.connect(t, c)
 	waitFor(t, "serve to take school c's LearnWorlds webhooks", func() bool { return postHook(t, base, c) == http.StatusUnauthorized })
@@ -314,5 +316,61 @@ func TestConnectLearnWorldsOnly(t *testing.T) {
 	}
 	if r := f.run(t, "sync", "--school", "x"); r.code != exitUsage || !strings.Contains(r.stderr, "LearnWorlds is not configured") {
 		t.Fatalf("sync after disconnect: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// settingsConnect checks the settings pages of many schools: /settings/ lists a and b, and
+// reconnecting a from its page goes through the one OAuth callback, /settings/oauth/callback,
+// which hands it to a's page (the school its signed state names).
+func settingsConnect(t *testing.T, f *fleet, base, admin, a, b string) {
+	t.Helper()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(method, path string, form url.Values) (*http.Response, string) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, _ := http.NewRequest(method, base+path, body)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		req.SetBasicAuth("admin", admin)
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		text, _ := io.ReadAll(resp.Body)
+		return resp, string(text)
+	}
+	resp, index := do("GET", "/settings/", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(index, `href="/settings/`+a+`/"`) || !strings.Contains(index, `href="/settings/`+b+`/"`) {
+		t.Fatalf("/settings/: %d\n%s", resp.StatusCode, index)
+	}
+	resp, page := do("GET", "/settings/"+a+"/", nil)
+	_, rest, ok := strings.Cut(page, `action="/settings/`+a+`/settings"`) // a connected school's page has no Connect button: any form's token
+	if resp.StatusCode != http.StatusOK || !ok {
+		t.Fatalf("/settings/%s/: %d\n%s", a, resp.StatusCode, page)
+	}
+	_, rest, _ = strings.Cut(rest, `name="csrf_token" value="`)
+	csrf, _, _ := strings.Cut(rest, `"`)
+	resp, _ = do("POST", "/settings/"+a+"/connect", url.Values{"csrf_token": {csrf}})
+	authorize, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || err != nil {
+		t.Fatalf("POST /settings/%s/connect: %d, Location %q", a, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	redirect := authorize.Query().Get("redirect_uri")
+	if !strings.HasSuffix(redirect, "/settings/oauth/callback") {
+		t.Fatalf("the redirect URL %q is not the one shared callback", redirect)
+	}
+	code := f.portals[a].AuthorizeCode(redirect)
+	q := url.Values{"code": {code}, "state": {authorize.Query().Get("state")}}
+	resp, text := do("GET", "/settings/oauth/callback?"+q.Encode(), nil)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/settings/"+a+"/") {
+		t.Fatalf("the shared OAuth callback: %d, Location %q\n%s", resp.StatusCode, resp.Header.Get("Location"), text)
+	}
+	if resp, _ := do("GET", "/settings/oauth/callback?state=forged&code=x", nil); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("the shared OAuth callback with a forged state: %d, want 400", resp.StatusCode)
 	}
 }
