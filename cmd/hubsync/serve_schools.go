@@ -243,7 +243,8 @@ func (s *schoolSet) lwWebhooks(fixed hubsync.SchoolID) http.Handler {
 	})
 }
 
-// status serves GET /status (every candidate school, the JSON array of "hubsync status --json")
+// status serves GET /status (every candidate school, the JSON array of "hubsync status --json";
+// a school whose status cannot be read is in it with its "error")
 // and GET /status/{school} (one school, the document of "hubsync status --json --school ID").
 // single makes /status the one school's document, as before many schools.
 func (s *schoolSet) status(single bool) (list, one http.Handler) {
@@ -269,15 +270,9 @@ func (s *schoolSet) status(single bool) (list, one http.Handler) {
 	}
 	list = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ids, err := s.candidates(r.Context())
-		all := make([]hubsync.SchoolStatus, 0, len(ids))
-		for _, id := range ids {
-			if err != nil {
-				break
-			}
-			var st hubsync.SchoolStatus
-			if st, err = s.a.schoolStatus(r.Context(), s.e.eng, id); err == nil {
-				all = append(all, st)
-			}
+		var all []listed
+		if err == nil {
+			all, err = s.a.statusesOf(r.Context(), s.e.eng, ids) // a school that fails is listed with its error
 		}
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": explain(err)})

@@ -246,7 +246,8 @@ func testServeManySchools(t *testing.T, f *fleet, a, b, c string, extra ...strin
 	})
 
 	// status without --school lists every school of the store (the PostgreSQL one holds other
-	// tests' schools too, some degraded: exit 4); --json is the array /status serves.
+	// tests' schools too, some degraded (exit 4) or sealed with another key (listed with their
+	// error, exit 1)); --json is the array /status serves.
 	r := f.run(t, "status")
 	if (r.code != 0 && f.dbURL == "") || !strings.Contains(r.stdout, "SCHOOL") || !strings.Contains(r.stdout, c+" ") || !strings.Contains(r.stdout, "portal 103") {
 		t.Fatalf("status: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -372,5 +373,25 @@ func settingsConnect(t *testing.T, f *fleet, base, admin, a, b string) {
 	}
 	if resp, _ := do("GET", "/settings/oauth/callback?state=forged&code=x", nil); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("the shared OAuth callback with a forged state: %d, want 400", resp.StatusCode)
+	}
+}
+
+// TestStatusListsEverySchool: "status" without --school lists every school; one whose tokens no
+// given key opens is listed with its error (and named on stderr, exit 1), the others as usual.
+func TestStatusListsEverySchool(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, "x", "y")
+	f.connect(t, "x")
+	f.key = testKeyText("other", 8) // y's tokens are sealed with another key, which x's do not open
+	f.connect(t, "y")
+	r := f.run(t, "status")
+	if r.code != exitFailure || !strings.Contains(r.stdout, "portal 102") || !strings.Contains(r.stdout, "x       ERROR: ") ||
+		!strings.Contains(r.stderr, "could not read the status of school x") {
+		t.Fatalf("status: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var list []listed
+	r = f.run(t, "status", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 2 || list[0].Error == "" || list[1].Error != "" || !list[1].Connected {
+		t.Fatalf("status --json: exit %d, %v\n%s", r.code, err, r.stdout)
 	}
 }

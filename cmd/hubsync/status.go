@@ -57,26 +57,43 @@ func (a *app) schoolStatus(ctx context.Context, eng *hubsync.Engine, school hubs
 	return st, nil
 }
 
-// statuses returns the status of every school of the store, sorted by id.
-func (a *app) statuses(ctx context.Context, eng *hubsync.Engine, st hubsync.Store) ([]hubsync.SchoolStatus, error) {
+// listed is one school of the list: its status, or the error reading it (a token sealed with a
+// key not given, for one) in "error" with the status's other fields empty but "school".
+type listed struct {
+	hubsync.SchoolStatus
+	Error string `json:"error,omitempty"`
+}
+
+// statuses returns the status of every school of the store, sorted by id. A school whose status
+// cannot be read is listed with its error; the others are listed all the same.
+func (a *app) statuses(ctx context.Context, eng *hubsync.Engine, st hubsync.Store) ([]listed, error) {
 	ids, err := st.ListSchools(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]hubsync.SchoolStatus, 0, len(ids))
+	return a.statusesOf(ctx, eng, ids)
+}
+
+// statusesOf is statuses of the schools ids.
+func (a *app) statusesOf(ctx context.Context, eng *hubsync.Engine, ids []hubsync.SchoolID) ([]listed, error) {
+	out := make([]listed, 0, len(ids))
 	for _, id := range ids {
 		s, err := a.schoolStatus(ctx, eng, id)
 		if err != nil {
-			return nil, fmt.Errorf("school %q: %w", id, err)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			out = append(out, listed{SchoolStatus: hubsync.SchoolStatus{School: id}, Error: explain(err)})
+			continue
 		}
-		out = append(out, s)
+		out = append(out, listed{SchoolStatus: s})
 	}
 	return out, nil
 }
 
 // listStatus prints every school's status: one line each (a table), or (--json) a JSON array of
-// the per-school documents, the one serve answers on /status. It exits 4 when a school is
-// degraded, naming each.
+// the per-school documents, the one serve answers on /status. It exits 1 when a school's status
+// could not be read, else 4 when a school is degraded, naming each.
 func (a *app) listStatus(ctx context.Context, e *env, asJSON bool) error {
 	all, err := a.statuses(ctx, e.eng, e.store)
 	if err != nil {
@@ -91,18 +108,23 @@ func (a *app) listStatus(ctx context.Context, e *env, asJSON bool) error {
 	} else {
 		printStatusList(a.stdout, all)
 	}
-	return degradedListExit(all)
+	return listExit(all)
 }
 
 // printStatusList prints one row per school: id, health, HubSpot portal, mode, queue.
-func printStatusList(w io.Writer, all []hubsync.SchoolStatus) {
+func printStatusList(w io.Writer, all []listed) {
 	if len(all) == 0 {
 		fmt.Fprintln(w, "No school in the store yet: run \"hubsync connect --school ID\".")
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCHOOL\tHEALTH\tHUBSPOT\tMODE\tQUEUE")
-	for _, st := range all {
+	for _, l := range all {
+		if l.Error != "" {
+			fmt.Fprintf(tw, "%s\tERROR: %s\t\t\t\n", termSafe(string(l.School)), termSafe(l.Error))
+			continue
+		}
+		st := l.SchoolStatus
 		hs := "not connected"
 		switch {
 		case st.Connected:
@@ -118,18 +140,24 @@ func printStatusList(w io.Writer, all []hubsync.SchoolStatus) {
 	fmt.Fprintln(w, "Run \"hubsync status --school ID\" for one school's details.")
 }
 
-// degradedListExit is degradedExit for a list: exit 4 naming every degraded school.
-func degradedListExit(all []hubsync.SchoolStatus) error {
-	var msgs []string
-	for _, st := range all {
-		if err := degradedExit(st); err != nil {
-			msgs = append(msgs, err.Error())
+// listExit is the list's outcome once printed: exit 1 naming every school whose status could not
+// be read, else exit 4 naming every degraded school (degradedExit's line for each), else nil.
+func listExit(all []listed) error {
+	var failed, degraded []string
+	for _, l := range all {
+		if l.Error != "" {
+			failed = append(failed, "school "+string(l.School)+": "+l.Error)
+		} else if err := degradedExit(l.SchoolStatus); err != nil {
+			degraded = append(degraded, err.Error())
 		}
 	}
-	if len(msgs) == 0 {
-		return nil
+	if len(failed) > 0 {
+		return &exitError{code: exitFailure, msg: "could not read the status of " + strings.Join(failed, "\n")}
 	}
-	return &exitError{code: exitDegraded, msg: strings.Join(msgs, "\n")}
+	if len(degraded) > 0 {
+		return &exitError{code: exitDegraded, msg: strings.Join(degraded, "\n")}
+	}
+	return nil
 }
 
 // printStatus prints a SchoolStatus as a two-column table.
