@@ -126,11 +126,11 @@ func TestStatusWithoutHubSpotSecret(t *testing.T) {
 	}
 	before := f.hs.Stats().Requests
 	noSecret := []string{"--hubspot-client-id", "", "--hubspot-client-secret", ""}
-	r := f.run(t, append([]string{"status"}, noSecret...)...)
+	r := f.run(t, append([]string{"status", "--school", "default"}, noSecret...)...)
 	if r.code != 0 || !strings.Contains(r.stdout, "connected to portal") || !strings.Contains(r.stdout, "not checked without --hubspot-client-id") {
 		t.Fatalf("status: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
-	r = f.run(t, append([]string{"status", "--json"}, noSecret...)...)
+	r = f.run(t, append([]string{"status", "--json", "--school", "default"}, noSecret...)...)
 	var st map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &st); r.code != 0 || err != nil || st["connected"] != true {
 		t.Fatalf("status --json: exit %d, %v\n%s", r.code, err, r.stdout)

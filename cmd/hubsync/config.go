@@ -36,6 +36,9 @@ type app struct {
 	group  string
 	groups map[string]string
 	log    *slog.Logger
+	// schoolGiven is whether --school (or HUBSYNC_SCHOOL) was set, rather than defaulted: status
+	// and serve then work on that school alone.
+	schoolGiven bool
 }
 
 // config is what every subcommand shares. Secrets are never given as flag defaults (-h would show
@@ -86,7 +89,7 @@ func (a *app) flags(usageLine string) *flag.FlagSet {
 	fs := a.flagSet(usageLine)
 	c := &a.cfg
 	a.group = groupStore
-	a.str(fs, &c.school, "school", "HUBSYNC_SCHOOL", "default", "the school's id in the store (one school per invocation)")
+	a.str(fs, &c.school, "school", "HUBSYNC_SCHOOL", "default", "the school's id in the store (status and serve without it: every school of the store)")
 	a.str(fs, &c.db, "db", "HUBSYNC_DB", "hubsync.db", "the store: a SQLite file path, or a postgres:// URL")
 	a.str(fs, &c.logLevel, "log-level", "HUBSYNC_LOG_LEVEL", "", "engine log level on stderr: debug, info, warn or error (default off, info for serve)")
 	a.str(fs, &c.logFormat, "log-format", "HUBSYNC_LOG_FORMAT", "text", "engine log format on stderr: text or json (one JSON object a line)")
@@ -140,6 +143,7 @@ func (a *app) parse(fs *flag.FlagSet, args []string, defaultLevel slog.Level) er
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	a.schoolGiven = set["school"] || a.getenv("HUBSYNC_SCHOOL") != ""
 	for _, e := range a.envs {
 		if !set[e.name] {
 			*e.p = a.getenv(e.env)

@@ -15,8 +15,12 @@ import (
 
 // runConnect connects the school: with --refresh-token it imports the token; otherwise it prints
 // the authorize URL, serves the OAuth callback on --listen and exchanges the code it receives.
+// When a --learnworlds-* connection flag is given, the LearnWorlds connection is checked first
+// (one real call) and stored with the school once HubSpot is connected; --learnworlds-only
+// checks and stores it alone.
 func runConnect(ctx context.Context, a *app, args []string) error {
-	fs := a.flags("[--refresh-token TOKEN | --listen ADDR --redirect-url URL]")
+	fs := a.flags("[--refresh-token TOKEN | --listen ADDR --redirect-url URL] [--learnworlds-only]")
+	lwOnly := fs.Bool("learnworlds-only", false, "only check the --learnworlds-* connection and store it with the school (no HubSpot step)")
 	var refresh, listen, redirect string
 	a.str(fs, &refresh, "refresh-token", "HUBSYNC_HUBSPOT_REFRESH_TOKEN", "", "import this HubSpot refresh token instead of the browser flow (headless setups)")
 	a.str(fs, &listen, "listen", "HUBSYNC_CONNECT_LISTEN", "127.0.0.1:8976", "address of the local OAuth callback server")
@@ -31,6 +35,36 @@ func runConnect(ctx context.Context, a *app, args []string) error {
 		msgs = a.stderr
 	}
 	school := hubsync.SchoolID(a.cfg.school)
+	withLMS := a.cfg.lwFlagsGiven()
+	if withLMS || *lwOnly {
+		if err := checkWebhookScheme(a.cfg.lwHookScheme); err != nil {
+			return err
+		}
+		if err := a.checkLMS(ctx, a.cfg.flagLMS(school)); err != nil {
+			return err
+		}
+	}
+	if *lwOnly {
+		st, closeStore, err := a.openStore(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		lc := a.cfg.flagLMS(school)
+		if err := storeLMS(ctx, st, lc); err != nil {
+			return err
+		}
+		return printLMSConnected(a, lc, *asJSON)
+	}
+	// connected stores the LearnWorlds connection once HubSpot is connected, and reports both.
+	connected := func(e *env, conn hubsync.Connection) error {
+		if withLMS {
+			if err := storeLMS(ctx, e.store, a.cfg.flagLMS(school)); err != nil {
+				return err
+			}
+		}
+		return printConnected(a, conn, withLMS, *asJSON)
+	}
 	if refresh != "" {
 		e, err := a.open(ctx, engineOptions{})
 		if err != nil {
@@ -41,7 +75,7 @@ func runConnect(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		return printConnected(a, conn, *asJSON)
+		return connected(e, conn)
 	}
 
 	ln, err := net.Listen("tcp", listen)
@@ -90,7 +124,7 @@ func runConnect(ctx context.Context, a *app, args []string) error {
 		if r.err != nil {
 			return r.err
 		}
-		return printConnected(a, r.conn, *asJSON)
+		return connected(e, r.conn)
 	case <-wait.Done():
 		if errors.Is(wait.Err(), context.DeadlineExceeded) {
 			return fmt.Errorf("no callback from HubSpot within %v: run \"hubsync connect\" again, and check that the app's redirect URL is %s", *timeout, redirect)
@@ -163,16 +197,36 @@ func sendOnce[T any](ch chan<- T, v T) {
 	}
 }
 
-// printConnected reports the connection made: two lines for people, or one JSON document.
-func printConnected(a *app, c hubsync.Connection, asJSON bool) error {
+// printConnected reports the connection made: two lines for people (three with the LearnWorlds
+// connection stored), or one JSON document.
+func printConnected(a *app, c hubsync.Connection, lms, asJSON bool) error {
 	if asJSON {
-		return writeJSONTo(a.stdout, map[string]any{"school": c.School, "connected": true, "portal_id": c.PortalID, "domain": c.Domain})
+		doc := map[string]any{"school": c.School, "connected": true, "portal_id": c.PortalID, "domain": c.Domain}
+		if lms {
+			doc["learnworlds_url"] = a.cfg.lwURL
+		}
+		return writeJSONTo(a.stdout, doc)
 	}
 	dom := c.Domain
 	if dom == "" {
 		dom = "domain unknown"
 	}
 	fmt.Fprintf(a.stdout, "Connected school %q to HubSpot portal %d (%s).\n", c.School, c.PortalID, termSafe(dom))
+	if lms {
+		fmt.Fprintf(a.stdout, "Stored its LearnWorlds connection (%s) with it: serve, sync and the other commands use it when no --learnworlds-* flag is given.\n", termSafe(a.cfg.lwURL))
+	}
 	fmt.Fprintln(a.stdout, "Next: \"hubsync settings apply -f settings.json\", then \"hubsync sync\".")
+	return nil
+}
+
+// printLMSConnected reports the LearnWorlds connection stored by --learnworlds-only.
+func printLMSConnected(a *app, c hubsync.LMSConnection, asJSON bool) error {
+	if asJSON {
+		return writeJSONTo(a.stdout, map[string]any{"school": c.School, "learnworlds_url": c.BaseURL, "webhooks": c.WebhookSecret != ""})
+	}
+	fmt.Fprintf(a.stdout, "Checked and stored the LearnWorlds connection of school %q (%s).\n", c.School, termSafe(c.BaseURL))
+	if c.WebhookSecret == "" {
+		fmt.Fprintln(a.stdout, "No --learnworlds-webhook-secret: serve does not accept this school's LearnWorlds webhooks until one is stored.")
+	}
 	return nil
 }

@@ -1,24 +1,30 @@
-// Command hubsync syncs one school's LearnWorlds learners with HubSpot contacts from a terminal.
+// Command hubsync syncs LearnWorlds schools' learners with HubSpot contacts from a terminal.
 //
 //	hubsync connect              connect the school to a HubSpot portal (OAuth, or --refresh-token)
+//	                             and store its LearnWorlds connection (--learnworlds-only: just that)
 //	hubsync settings apply -f F  save the school's settings from a JSON file; prints the mapping report
 //	hubsync settings show        print the saved settings (JSON) and the mapping report
 //	hubsync sync                 run a manual sync in the foreground, with progress; Ctrl-C pauses it
-//	hubsync serve                run the workers, the webhook endpoints and /healthz, /status
-//	hubsync status               print the school's status (--json for the /status document)
+//	hubsync serve                run the workers, the webhook endpoints and /healthz, /status for
+//	                             every school of the store (or --schools), or the --school one
+//	hubsync status               print every school's status, or the --school one's (--json for
+//	                             the /status and /status/{school} documents)
 //	hubsync reseal               seal every school's stored tokens with the current --token-key
 //	hubsync disconnect           revoke the school's HubSpot tokens and forget them
 //	hubsync version              print the version (module version, VCS revision, Go version)
 //
 // Every subcommand reads its configuration from flags or from HUBSYNC_* environment variables
-// (run "hubsync <command> -h" for the list). State (tokens, settings, queue, checkpoints) lives in
+// (run "hubsync <command> -h" for the list). A school's LearnWorlds flags are needed once, by
+// "connect": it stores them with the school, and the other commands use the stored connection
+// when no --learnworlds-* flag is given. State (tokens, settings, queue, checkpoints) lives in
 // the store: a SQLite file by default (--db), or PostgreSQL when --db is a postgres:// URL. The
-// HubSpot tokens in it are sealed with --token-key (or HUBSYNC_TOKEN_KEY, or --token-key-file);
-// without a key each command warns once and stores them unencrypted.
+// HubSpot tokens and LearnWorlds secrets in it are sealed with --token-key (or
+// HUBSYNC_TOKEN_KEY, or --token-key-file); without a key each command warns once and stores them
+// unencrypted.
 //
 // Exit codes: 0 success; 1 failure; 2 bad usage or a malformed settings file; 3 a sync finished
-// with failed records; 130 interrupted (a sync interrupted with Ctrl-C resumes on the next
-// "hubsync sync").
+// with failed records; 4 status found a school degraded; 130 interrupted (a sync interrupted
+// with Ctrl-C resumes on the next "hubsync sync").
 package main
 
 import (
@@ -53,11 +59,11 @@ type command struct {
 }
 
 var commands = []command{
-	{"connect", "[--refresh-token T]", "connect the school to HubSpot (OAuth in a browser, or an existing refresh token)", runConnect},
+	{"connect", "[--refresh-token T]", "connect the school to HubSpot (OAuth in a browser, or an existing refresh token) and store its LearnWorlds connection", runConnect},
 	{"settings", "apply -f FILE | show", "save the school's settings from a JSON file, or show them, with the mapping report", runSettings},
 	{"sync", "[--direction D] [--restart]", "run a manual sync in the foreground; Ctrl-C pauses it, a rerun resumes", runSync},
-	{"serve", "[--listen ADDR]", "run the workers and the HubSpot and LearnWorlds webhook endpoints, /healthz and /status", runServe},
-	{"status", "[--json]", "print the school's connection, queue, manual sync and last errors", runStatus},
+	{"serve", "[--listen ADDR] [--schools A,B]", "run the workers and the webhook endpoints, /healthz and /status, for every school of the store", runServe},
+	{"status", "[--school ID] [--json]", "list every school's health, or print one school's connection, queue, manual sync and last errors", runStatus},
 	{"reseal", "--token-key K", "seal every school's tokens with the current key (plain ones and old keys' alike)", runReseal},
 	{"health", "[--status S] [--all]", "the school's sync health: learners in sync, excluded (and why) and failing (and why)", runHealth},
 	{"dead", "list | show ID | replay ID|--all|--reason R | discard ...", "list, show, replay or discard the school's dead-lettered jobs", runDead},

@@ -290,7 +290,7 @@ func (f *fixture) connect(t testing.TB) {
 // all the same).
 func (f *fixture) statusJSON(t *testing.T) map[string]any {
 	t.Helper()
-	r := f.run(t, "status", "--json")
+	r := f.run(t, "status", "--json", "--school", f.school())
 	if r.code != 0 && r.code != exitDegraded {
 		t.Fatalf("status: exit %d: %s", r.code, r.stderr)
 	}
@@ -299,6 +299,16 @@ func (f *fixture) statusJSON(t *testing.T) map[string]any {
 		t.Fatalf("status --json is not JSON: %v\n%s", err, r.stdout)
 	}
 	return st
+}
+
+// school is the fixture's school: its --school in extra, else "default".
+func (f *fixture) school() string {
+	for i, a := range f.extra {
+		if a == "--school" && i+1 < len(f.extra) {
+			return f.extra[i+1]
+		}
+	}
+	return "default"
 }
 
 // bare returns the command for args alone: no fixture flags, no environment of HUBSYNC_*.

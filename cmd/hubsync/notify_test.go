@@ -235,12 +235,12 @@ func TestConnectionLostEmailedOnce(t *testing.T) {
 	change(baseB, 1)
 	// Both restarted engines took the changes in; their workers find the connection lost.
 	waitFor(t, "the changes queued by the restarted processes", func() bool {
-		r := f.run(t, "status", "--json")
+		r := f.run(t, "status", "--json", "--school", "default")
 		var st hubsync.SchoolStatus
 		_ = json.Unmarshal([]byte(r.stdout), &st)
 		return st.Queue.Ready+st.Queue.Scheduled+st.Queue.Leased >= 3
 	})
-	r := f.run(t, "status")
+	r := f.run(t, "status", "--school", "default")
 	if r.code != exitDegraded || !strings.Contains(r.stdout, "DEGRADED: connection_lost") {
 		t.Fatalf("status: exit %d, want %d and DEGRADED: connection_lost\n%s\n%s", r.code, exitDegraded, r.stdout, r.stderr)
 	}

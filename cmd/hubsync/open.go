@@ -19,6 +19,7 @@ import (
 type backend interface {
 	hubsync.Store
 	hubsync.Queue
+	hubsync.LMSConnections
 	learnworlds.Deduper
 }
 
@@ -55,10 +56,14 @@ func (e *storeError) Unwrap() error { return e.err }
 // env is an opened store, the LearnWorlds side and an engine over them.
 type env struct {
 	store    backend
-	learners *learnworlds.Learners // nil when LearnWorlds is not configured
+	learners *learnworlds.Learners // nil when LearnWorlds is not configured (never for serve)
 	lwClient *learnworlds.Client   // nil when LearnWorlds is not configured
-	eng      *hubsync.Engine
-	close    func()
+	// lms is the school's LearnWorlds connection (from the flags, else stored); lmsOK is false
+	// when it has none.
+	lms   hubsync.LMSConnection
+	lmsOK bool
+	eng   *hubsync.Engine
+	close func()
 }
 
 // engineOptions are what differs between subcommands when building the engine.
@@ -79,6 +84,9 @@ type engineOptions struct {
 	storeOnly bool
 	// meters is Config.MeterProvider (nil: no metrics); serve's /metrics reads it.
 	meters metric.MeterProvider
+	// multi makes env.learners an adapter even when the school has no LearnWorlds connection:
+	// serve adds every school it serves to it (serve_schools.go).
+	multi bool
 }
 
 // errStoreOnly is what a HubSpot request fails with in a command opened with storeOnly and no
@@ -94,7 +102,7 @@ func (offline) RoundTrip(*http.Request) (*http.Response, error) { return nil, er
 const defaultRedirectURL = "http://127.0.0.1:8976/oauth/callback"
 
 // errNoLearnWorlds is returned by the LearnWorlds side when its flags are missing.
-var errNoLearnWorlds = errors.New("LearnWorlds is not configured: set --learnworlds-url, --learnworlds-client-id and --learnworlds-client-secret (or --learnworlds-token)")
+var errNoLearnWorlds = errors.New("LearnWorlds is not configured: set --learnworlds-url, --learnworlds-client-id and --learnworlds-client-secret (or --learnworlds-token), or store them with the school once with \"hubsync connect --learnworlds-only\"")
 
 // open opens the store and builds the LearnWorlds adapter and the engine.
 func (a *app) open(ctx context.Context, o engineOptions) (*env, error) {
@@ -117,45 +125,43 @@ func (a *app) open(ctx context.Context, o engineOptions) (*env, error) {
 			return nil, &usageError{msg: fmt.Sprintf("--hubspot-app-id %q: want the app's numeric id", c.hsAppID)}
 		}
 	}
-	lwConfigured := c.lwURL != "" || c.lwID != "" || c.lwSecret != "" || c.lwToken != ""
-	if o.needLW && !lwConfigured {
-		return nil, &usageError{msg: errNoLearnWorlds.Error()}
-	}
 	st, closeStore, err := a.openStore(ctx)
 	if err != nil {
 		return nil, err
 	}
 	e := &env{store: st, close: closeStore}
 	fail := func(err error) (*env, error) { closeStore(); return nil, err }
+	school := hubsync.SchoolID(c.school)
+	e.lms, e.lmsOK, err = a.lmsFor(ctx, st, school)
+	if err != nil {
+		return fail(err)
+	}
+	if o.needLW && !e.lmsOK {
+		return fail(&usageError{msg: errNoLearnWorlds.Error()})
+	}
 
 	catalog := o.catalog
 	if catalog == nil {
-		s, err := st.GetSettings(ctx, hubsync.SchoolID(c.school))
+		s, err := st.GetSettings(ctx, school)
 		if err != nil && !errors.Is(err, hubsync.ErrNotFound) {
 			return fail(err)
 		}
 		catalog = &hubsync.CatalogOptions{Custom: s.Custom, BillingEnabled: s.BillingEnabled}
 	}
 	var lms hubsync.Learners = catalogOnly{opts: *catalog}
-	if lwConfigured {
-		lwN, lwPer, err := parseRate("learnworlds-rate-limit", c.lwRate)
-		if err != nil {
-			return fail(&usageError{msg: err.Error()})
-		}
-		client, err := learnworlds.New(learnworlds.Config{
-			BaseURL: c.lwURL, ClientID: c.lwID, ClientSecret: c.lwSecret, AccessToken: c.lwToken,
-			RateLimit: lwN, RatePer: lwPer, Logger: a.log,
-		})
-		if err != nil {
-			return fail(&usageError{msg: err.Error()})
-		}
-		e.learners, err = learnworlds.NewLearners(map[hubsync.SchoolID]learnworlds.School{
-			hubsync.SchoolID(c.school): {Client: client, Catalog: *catalog},
-		})
+	if e.lmsOK || o.multi {
+		e.learners, _ = learnworlds.NewLearners(nil)
+		lms = e.learners
+	}
+	if e.lmsOK {
+		client, err := a.lwClient(e.lms)
 		if err != nil {
 			return fail(err)
 		}
-		lms, e.lwClient = e.learners, client
+		if err := e.learners.SetSchool(school, learnworlds.School{Client: client, Catalog: *catalog}); err != nil {
+			return fail(err)
+		}
+		e.lwClient = client
 	}
 	redirect := o.redirectURL
 	if redirect == "" {

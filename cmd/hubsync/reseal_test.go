@@ -63,7 +63,7 @@ func TestResealAndKeys(t *testing.T) {
 	cmd := f.command(ctx, "reseal")
 	cmd.Env = append(cmd.Env, "HUBSYNC_TOKEN_KEY="+k1)
 	r = runCmd(t, cmd)
-	if r.code != 0 || !strings.Contains(r.stdout, "resealed 1 connection(s) of 1 school(s) under key k1: 2 token(s), 2 of them were plain\n") {
+	if r.code != 0 || !strings.Contains(r.stdout, "resealed 1 connection(s) and 1 LearnWorlds connection(s) (1 secret(s)) of 1 school(s) under key k1: 3 token(s), 3 of them were plain\n") {
 		t.Fatalf("reseal with HUBSYNC_TOKEN_KEY: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	if strings.Contains(r.stderr, noKeyWarning) {
@@ -71,6 +71,9 @@ func TestResealAndKeys(t *testing.T) {
 	}
 	if f.fileHolds(t, refresh) {
 		t.Fatal("after reseal the SQLite file still holds the refresh token")
+	}
+	if f.fileHolds(t, f.lw.ClientSecret) { // connect stored the LearnWorlds connection with the school
+		t.Fatal("after reseal the SQLite file still holds the LearnWorlds client secret")
 	}
 
 	r = f.run(t, "status", "--token-key", k2)
@@ -83,16 +86,16 @@ func TestResealAndKeys(t *testing.T) {
 	}
 
 	r = f.run(t, "reseal", "--token-key", k2, "--token-keys-old", k1)
-	if r.code != 0 || !strings.Contains(r.stdout, "under key k2: 2 token(s), 0 of them were plain, 2 under key k1\n") {
+	if r.code != 0 || !strings.Contains(r.stdout, "under key k2: 3 token(s), 0 of them were plain, 3 under key k1\n") {
 		t.Fatalf("reseal k1 -> k2: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
-	if r := f.run(t, "status", "--token-key", k2); r.code != 0 || !strings.Contains(r.stdout, "connected") {
+	if r := f.run(t, "status", "--token-key", k2, "--school", "default"); r.code != 0 || !strings.Contains(r.stdout, "connected") {
 		t.Fatalf("status with k2 alone after the reseal: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 
 	keyFile := f.writeFile(t, "tokens.keys", "# current first\n"+k3+"\n"+k2+"\n")
 	r = f.run(t, "reseal", "--token-key-file", keyFile)
-	if r.code != 0 || !strings.Contains(r.stdout, "under key k3: 2 token(s), 0 of them were plain, 2 under key k2\n") || strings.Contains(r.stderr, "readable by others") {
+	if r.code != 0 || !strings.Contains(r.stdout, "under key k3: 3 token(s), 0 of them were plain, 3 under key k2\n") || strings.Contains(r.stderr, "readable by others") {
 		t.Fatalf("reseal with a key file: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	if r := f.run(t, "status", "--token-key", k3); r.code != 0 {

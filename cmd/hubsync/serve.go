@@ -2,40 +2,52 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hubsync/hubsync"
-	"github.com/hubsync/hubsync/learnworlds"
 )
 
-// runServe runs the engine's workers and the HTTP endpoints until SIGINT or SIGTERM:
+// runServe runs the engine's workers and the HTTP endpoints until SIGINT or SIGTERM, for every
+// school of the store that has a LearnWorlds connection (or those --schools names; --school
+// alone serves that one school as before many schools), looking at the store again every
+// --schools-interval for schools connected or disconnected since (serve_schools.go):
 //
-//	POST /hubspot/webhooks      HubSpot contact webhooks (v3 signature with the client secret)
-//	POST /learnworlds/webhooks  LearnWorlds webhooks (needs --learnworlds-webhook-secret)
+//	POST /hubspot/webhooks      HubSpot contact webhooks of every school (v3 signature with the
+//	                            client secret), routed to the schools by portal id
+//	POST /learnworlds/webhooks/{school}
+//	                            the school's LearnWorlds webhooks (signed with its stored
+//	                            webhook secret); /learnworlds/webhooks is the --school one's
 //	GET  /healthz               {"ok":true} while the workers run; open, says nothing else
 //	GET  /readyz                {"ok":true} while the store answers, 503 otherwise; open
 //	GET  /metrics               Prometheus metrics, with "Authorization: Bearer <--metrics-token
 //	                            or --admin-token>"; off without one (serve_ops.go)
-//	GET  /status                the school's status (the JSON of "hubsync status --json"),
-//	                            with "Authorization: Bearer <--admin-token>"; off without one
-//	     /settings/             the school's settings page, behind the same --admin-token (the
-//	                            browser asks for it as a password); off without one
+//	GET  /status                every school's status (the JSON array of "hubsync status
+//	                            --json"), with "Authorization: Bearer <--admin-token>"; off
+//	                            without one; with --school, that school's document
+//	GET  /status/{school}       one school's status (the JSON of "hubsync status --json --school")
+//	     /settings/             an index of the schools' settings pages, /settings/{school}/,
+//	                            behind the same --admin-token (the browser asks for it as a
+//	                            password); off without one. With --school, that school's page.
 //
 // A request must arrive whole within --read-timeout, an idle connection closes after
 // --idle-timeout, and at most --max-webhooks webhook requests run at once (more get 503 with
 // Retry-After). See docs/security.md.
 func runServe(ctx context.Context, a *app, args []string) error {
-	fs := a.flags("[--listen ADDR] [--public-url URL]")
-	var listen, public string
+	fs := a.flags("[--listen ADDR] [--public-url URL] [--schools A,B] [--schools-interval D]")
+	var listen, public, schoolsFlag, intervalFlag string
 	a.str(fs, &listen, "listen", "HUBSYNC_LISTEN", "127.0.0.1:8080", "address to serve on (\":8080\" for every interface)")
 	a.str(fs, &public, "public-url", "HUBSYNC_PUBLIC_URL", "", "the HubSpot webhook URL exactly as registered in the app, when behind a proxy or TLS terminator (its signature covers the URL)")
-	workers := fs.Int("workers", hubsync.WorkersDefault, "engine workers")
+	a.str(fs, &schoolsFlag, "schools", "HUBSYNC_SCHOOLS", "", "serve only these schools, comma-separated (default: every school of the store with a LearnWorlds connection)")
+	a.str(fs, &intervalFlag, "schools-interval", "HUBSYNC_SCHOOLS_INTERVAL", schoolsIntervalDefault.String(), "how often to look at the store for schools connected or disconnected since")
+	workers := fs.Int("workers", hubsync.WorkersDefault, "engine workers (shared by every school)")
 	limitsOf := a.limitFlags(fs)
 	journal := journalFlag(a, fs)
 	var metricsToken string
@@ -57,19 +69,27 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if *workers < 1 {
 		return &usageError{msg: "--workers must be at least 1"}
 	}
-	scheme := learnworlds.SignatureStatic
-	switch a.cfg.lwHookScheme {
-	case "static":
-	case "hmac":
-		scheme = learnworlds.SignatureHMACSHA256
-	default:
-		return &usageError{msg: fmt.Sprintf("--learnworlds-webhook-scheme %q: want static or hmac", a.cfg.lwHookScheme)}
+	if err := checkWebhookScheme(a.cfg.lwHookScheme); err != nil {
+		return err
+	}
+	named, err := parseSchools(schoolsFlag)
+	if err != nil {
+		return err
+	}
+	interval, err := time.ParseDuration(intervalFlag)
+	if err != nil || interval < 10*time.Millisecond || interval > 24*time.Hour {
+		return &usageError{msg: fmt.Sprintf("--schools-interval %q: want a duration from 10ms to 24h, e.g. 30s", intervalFlag)}
+	}
+	// --school alone: that one school, every URL as before many schools.
+	single := named == nil && a.schoolGiven
+	if single {
+		named = []hubsync.SchoolID{hubsync.SchoolID(a.cfg.school)}
 	}
 	exporter := newMetricsExporter()
 	defer exporter.shutdown(context.WithoutCancel(ctx))
-	opts := engineOptions{needLW: true, workers: *workers, journal: useJournal, meters: exporter.provider}
+	opts := engineOptions{workers: *workers, journal: useJournal, meters: exporter.provider, multi: true}
 	if limits.adminToken != "" {
-		opts.redirectURL = settingsRedirectURL(public, listen) // the settings page's Connect
+		opts.redirectURL = settingsRedirectURL(public, listen) // the settings pages' Connect
 	}
 	e, err := a.open(ctx, opts)
 	if err != nil {
@@ -77,35 +97,52 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	defer e.close()
 	eng, school := e.eng, hubsync.SchoolID(a.cfg.school)
-	if _, err := eng.Connection(ctx, school); err != nil {
-		a.log.Warn("hubsync: the school has no HubSpot connection yet; run \"hubsync connect\"", "school", school, "err", err)
+	csrf := sha256.Sum256([]byte("hubsync-settings-csrf\x00" + limits.adminToken + "\x00" + a.cfg.hsSecret))
+	set := &schoolSet{a: a, e: e, log: a.log, named: named, adminToken: limits.adminToken, csrf: csrf[:],
+		served: map[hubsync.SchoolID]*servedSchool{}, warned: map[hubsync.SchoolID]bool{}}
+	if a.cfg.lwFlagsGiven() {
+		set.flagSchool = school
+	}
+	if _, _, err := set.refresh(ctx); err != nil {
+		return err
+	}
+	served := set.ids()
+	for _, id := range served {
+		if _, err := eng.Connection(ctx, id); err != nil {
+			a.log.Warn("hubsync: the school has no HubSpot connection yet; run \"hubsync connect\"", "school", id, "err", err)
+		}
+	}
+	if len(served) == 0 {
+		a.log.Warn("hubsync: no school to serve yet (none has a LearnWorlds connection); connect one with \"hubsync connect --school ID\" and its --learnworlds-* flags: serve picks it up within --schools-interval")
 	}
 
 	mux := http.NewServeMux()
-	hooks := make(capConcurrent, limits.maxWebhooks) // one cap for both webhook endpoints
+	hooks := make(capConcurrent, limits.maxWebhooks) // one cap for every webhook endpoint
 	mux.Handle("/hubspot/webhooks", countedCap(eng, "hubspot", hooks, eng.HubSpotWebhooks(hubsync.WebhookOptions{PublicURL: public, AllowV1V2: limits.legacySignatures})))
 	if limits.legacySignatures {
 		a.log.Warn("hubsync: --hubspot-legacy-signatures is on: HubSpot v1/v2 signatures, which have no timestamp, are accepted")
 	}
-	if a.cfg.lwHookSecret != "" {
-		mux.Handle("/learnworlds/webhooks", countedCap(eng, "learnworlds", hooks, eng.CountWebhooks("learnworlds", e.learners.EngineWebhooks(school, learnworlds.Verifier{Secret: a.cfg.lwHookSecret, Scheme: scheme}, eng, e.store, a.log))))
-	} else {
-		a.log.Warn("hubsync: --learnworlds-webhook-secret is not set; /learnworlds/webhooks is off and LearnWorlds changes reach HubSpot only through \"hubsync sync\"")
+	mux.Handle("/learnworlds/webhooks/{school}", countedCap(eng, "learnworlds", hooks, set.lwWebhooks("")))
+	mux.Handle("/learnworlds/webhooks", countedCap(eng, "learnworlds", hooks, set.lwWebhooks(school)))
+	for _, id := range served {
+		if sv := set.get(id); sv != nil && sv.hooks == nil {
+			a.log.Warn("hubsync: the school has no LearnWorlds webhook secret; its /learnworlds/webhooks/{school} is off and its LearnWorlds changes reach HubSpot only through \"hubsync sync\"", "school", id)
+		}
 	}
 	var ops opsEndpoints
 	ops.mount(mux, e.store, school, exporter, limits.adminToken, metricsToken, a.log)
-	mux.Handle("GET /status", requireAdmin(limits.adminToken, a.log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st, err := eng.Status(r.Context(), school)
-		if err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": explain(err)})
-			return
-		}
-		writeJSON(w, http.StatusOK, st)
-	})))
-	if limits.adminToken == "" {
+	list, one := set.status(single)
+	mux.Handle("GET /status", requireAdmin(limits.adminToken, a.log, list))
+	mux.Handle("GET /status/{school}", requireAdmin(limits.adminToken, a.log, one))
+	switch {
+	case limits.adminToken == "":
 		a.log.Info("hubsync: /status and /settings/ are off; set --admin-token (or HUBSYNC_ADMIN_TOKEN) to turn them on")
-	} else if err := mountSettings(mux, eng, school, limits.adminToken, a.cfg.hsSecret, a.log); err != nil {
-		return err
+	case single:
+		if err := mountSettings(mux, eng, school, limits.adminToken, a.cfg.hsSecret, a.log); err != nil {
+			return err
+		}
+	default:
+		mux.Handle(settingsPath+"/", set.settings())
 	}
 
 	ln, err := net.Listen("tcp", listen)
@@ -125,14 +162,19 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	defer stopWorkers()
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- eng.Run(workCtx); ops.stopped.Store(true) }()
+	if !single {
+		go set.run(workCtx, interval)
+	}
 
 	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(a.stdout, "Serving school %q on %s\n", school, base)
-	fmt.Fprintf(a.stdout, "  HubSpot webhooks:     %s/hubspot/webhooks\n", base)
-	if a.cfg.lwHookSecret != "" {
-		fmt.Fprintf(a.stdout, "  LearnWorlds webhooks: %s/learnworlds/webhooks\n", base)
+	if single {
+		fmt.Fprintf(a.stdout, "Serving school %q on %s\n", school, base)
+	} else {
+		fmt.Fprintf(a.stdout, "Serving schools %s (%d; more as they are connected) on %s\n", termSafe(joinIDs(served)), len(served), base)
 	}
-	fmt.Fprintf(a.stdout, "  health: %s/healthz  ready: %s/readyz  status: %s/status  metrics: %s/metrics\n", base, base, base, base)
+	fmt.Fprintf(a.stdout, "  HubSpot webhooks:     %s/hubspot/webhooks (every school, routed by portal)\n", base)
+	fmt.Fprintf(a.stdout, "  LearnWorlds webhooks: %s/learnworlds/webhooks/{school}\n", base)
+	fmt.Fprintf(a.stdout, "  health: %s/healthz  ready: %s/readyz  status: %s/status (one school: /status/{school})  metrics: %s/metrics\n", base, base, base, base)
 	if limits.adminToken != "" {
 		fmt.Fprintf(a.stdout, "  settings page:        %s%s/ (OAuth redirect URL for the HubSpot app: %s)\n", base, settingsPath, opts.redirectURL)
 	}
@@ -153,6 +195,18 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintln(a.stdout, "Stopped.")
 	return nil
+}
+
+// joinIDs is the schools' ids separated by commas, "none" for none.
+func joinIDs(ids []hubsync.SchoolID) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = string(id)
+	}
+	return strings.Join(out, ", ")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -44,8 +44,9 @@ func TestServeSettingsPage(t *testing.T) {
 	if code, _, _ := get(func(r *http.Request) { r.SetBasicAuth("admin", "wrong") }); code != http.StatusUnauthorized {
 		t.Fatalf("with a wrong token: %d", code)
 	}
+	// One school served: /settings/ leads to its page, /settings/default/.
 	code, body, _ := get(func(r *http.Request) { r.SetBasicAuth("admin", token) })
-	if code != http.StatusOK || !strings.Contains(body, "Connected to HubSpot account") || !strings.Contains(body, `action="/settings/settings"`) {
+	if code != http.StatusOK || !strings.Contains(body, "Connected to HubSpot account") || !strings.Contains(body, `action="/settings/default/settings"`) {
 		t.Fatalf("with the token: %d\n%s", code, body)
 	}
 	if code, _, _ := get(func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }); code != http.StatusOK {
@@ -72,5 +73,42 @@ func TestSettingsRedirectURL(t *testing.T) {
 		if got := settingsRedirectURL(c.public, c.listen); got != c.want {
 			t.Errorf("settingsRedirectURL(%q, %q) = %q, want %q", c.public, c.listen, got, c.want)
 		}
+	}
+}
+
+// TestServeOneSchool: "serve --school" serves that school alone with the URLs of before many
+// schools: /status is its document and /settings/ its page.
+func TestServeOneSchool(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.connect(t)
+	const token = "serve-one-school-admin-token-0123456789"
+	s := f.start(t, "serve", "--listen", "127.0.0.1:0", "--admin-token", token, "--school", "default")
+	line := s.waitLine(t, func(l string) bool { return strings.HasPrefix(l, "Serving school") })
+	base := line[strings.LastIndex(line, " ")+1:]
+	if !strings.HasPrefix(line, `Serving school "default" on`) {
+		t.Fatalf("serve printed %q", line)
+	}
+	var st map[string]any
+	getJSON(t, base+"/status", token, &st)
+	if st["school"] != "default" || st["connected"] != true {
+		t.Fatalf("/status: %v", st)
+	}
+	req, _ := http.NewRequest("GET", base+"/settings/", nil)
+	req.SetBasicAuth("admin", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `action="/settings/settings"`) {
+		t.Fatalf("/settings/: %d\n%s", resp.StatusCode, body)
+	}
+	if err := s.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.wait(t); code != 0 {
+		t.Fatalf("serve: exit %d", code)
 	}
 }

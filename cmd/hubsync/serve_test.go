@@ -74,17 +74,16 @@ func TestServeWebhooks(t *testing.T) {
 			t.Fatalf("/status with Authorization %q: %d, want 401", auth, code)
 		}
 	}
-	req, _ := http.NewRequest(http.MethodGet, base+"/status", nil)
-	req.Header.Set("Authorization", "Bearer "+admin)
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	// /status lists every school (the array of "hubsync status --json"); /status/{school} is one.
+	var list []map[string]any
+	getJSON(t, base+"/status", admin, &list)
+	if len(list) != 1 || list[0]["school"] != "default" {
+		t.Fatalf("/status: %v", list)
 	}
 	var st map[string]any
-	err = json.NewDecoder(resp.Body).Decode(&st)
-	resp.Body.Close()
-	if err != nil || st["connected"] != true || st["mode"] != "two_way" {
-		t.Fatalf("/status: %v %v", err, st)
+	getJSON(t, base+"/status/default", admin, &st)
+	if st["connected"] != true || st["mode"] != "two_way" {
+		t.Fatalf("/status/default: %v", st)
 	}
 	if _, ok := st["queue"].(map[string]any); !ok {
 		t.Fatalf("/status has no queue: %v", st)
@@ -104,6 +103,24 @@ func TestServeWebhooks(t *testing.T) {
 	}
 	if strings.Contains(s.stderr.String(), secret) || strings.Contains(s.stderr.String(), email) || strings.Contains(s.stderr.String(), admin) {
 		t.Errorf("serve logged a secret or a full email:\n%s", s.stderr.String())
+	}
+}
+
+// getJSON GETs url with the admin token and decodes its 200 answer into v.
+func getJSON(t *testing.T, url, admin string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
 	}
 }
 

@@ -142,7 +142,7 @@ func TestSyncRealSchool(t *testing.T) {
 	if ms["state"] != "done" || ms["done"] != float64(learnerCount) || ms["failed"] != float64(0) {
 		t.Fatalf("status after the sync: %v", ms)
 	}
-	txt := f.run(t, "status") // the settings' invalid row makes the school degraded: exit 4
+	txt := f.run(t, "status", "--school", "default") // the settings' invalid row makes the school degraded: exit 4
 	if txt.code != exitDegraded || !strings.Contains(txt.stdout, "DEGRADED: invalid_mapping") || !strings.Contains(txt.stdout, "run 1 done") || !strings.Contains(txt.stdout, "connected to portal") {
 		t.Fatalf("status: exit %d\n%s\n%s", txt.code, txt.stdout, txt.stderr)
 	}
