@@ -11,6 +11,7 @@ import (
 
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/hubsynctest"
+	"github.com/hubsync/hubsync/learnworlds"
 	"github.com/hubsync/hubsync/learnworlds/learnworldstest"
 )
 
@@ -236,4 +237,64 @@ func TestLMSRateLimitBurstRecoversWithinItsWindow(t *testing.T) {
 	if st, _ := h.store.Stats(h.ctx, school); st.Dead != 0 {
 		t.Fatalf("dead letters after a 429 burst: %+v", st)
 	}
+}
+
+// TestInboundWaitsForASchoolThisProcessDoesNotServe: a HubSpot edit of a school whose LearnWorlds
+// connection this process does not hold (a serve started with --schools naming others, or a school
+// whose LMS side is not connected yet) is not written off as "learner not found": its job waits,
+// spending no attempt and leaving no dead letter, and lands once the school is served.
+func TestInboundWaitsForASchoolThisProcessDoesNotServe(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	lw, learners := h.learnWorlds()
+	eng := h.engine(h.config(h.store, learners))
+	h.eng = eng
+	h.connect()
+	h.withWebhooks()
+	h.settings(hubsync.Settings{Mode: hubsync.ModeToLMS, Mappings: inboundMapping})
+	const email = "kim@school.example"
+	if _, err := lw.AddUser(learnworldstest.User{Email: email, Fields: map[string]any{"country": "GR"}}); err != nil {
+		t.Fatal(err)
+	}
+	learners.RemoveSchool(school)
+	h.admin(email, map[string]string{"country": "FR"})
+	h.flush()
+	for range 30 {
+		if _, err := eng.RunOnce(h.ctx); err != nil {
+			t.Fatal(err)
+		}
+		h.clk.Advance(time.Minute)
+	}
+	st, err := h.store.Stats(h.ctx, school)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Dead != 0 || st.Ready+st.Scheduled+st.Leased == 0 {
+		t.Fatalf("after 30 minutes unserved: queue %+v; want the change waiting, nothing dead", st)
+	}
+	failed, err := h.store.ListSyncLog(h.ctx, school, hubsync.LogFilter{Outcome: hubsync.OutcomeFailed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(failed) != 0 {
+		t.Fatalf("the unserved school's change was logged as failed: %+v", failed)
+	}
+
+	client, err := learnworlds.New(learnworlds.Config{BaseURL: lw.URL, ClientID: lw.ClientID, ClientSecret: lw.ClientSecret, Clock: h.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := learners.SetSchool(school, learnworlds.School{Client: client}); err != nil {
+		t.Fatal(err)
+	}
+	for start := h.clk.Now(); h.clk.Now().Sub(start) < time.Hour; h.clk.Advance(time.Minute) {
+		if _, err := eng.RunOnce(h.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := lw.User(email); u.Fields["country"] == "FR" {
+			return
+		}
+	}
+	u, _ := lw.User(email)
+	t.Fatalf("an hour after the school was served again: country %v, want FR", u.Fields["country"])
 }

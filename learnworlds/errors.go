@@ -24,9 +24,15 @@ var (
 	ErrValidation = errors.New("learnworlds: validation failed")
 	// ErrConfig: a Config or option is unusable; the message names what is wrong.
 	ErrConfig = errors.New("learnworlds: invalid configuration")
-	// ErrUnknownSchool: the Learners adapter has no client for the school asked for.
+	// ErrUnknownSchool: the Learners adapter has no client for the school asked for. It comes
+	// wrapped in a hubsync.RetryAfterError of UnknownSchoolRetry (so it matches
+	// hubsync.ErrUnavailable): the engine keeps that school's jobs until the school is set.
 	ErrUnknownSchool = errors.New("learnworlds: unknown school")
 )
+
+// UnknownSchoolRetry is how long the engine waits before it tries again the jobs of a school the
+// Learners adapter does not hold (as long as hubsync serve's default --schools-interval).
+const UnknownSchoolRetry = 30 * time.Second
 
 // APIError is every error answer of the LearnWorlds API, whichever of its shapes the body had
 // ({"errors":[...],"success":false}; {"error":"..."}; {"statusCode":n,"error":"...","errors":{field:

@@ -146,7 +146,10 @@ func (l *Learners) school(id hubsync.SchoolID) (school, error) {
 	s, ok := l.schools[id]
 	l.mu.RUnlock()
 	if !ok {
-		return school{}, fmt.Errorf("learnworlds: school %q is not configured: %w (%w)", id, ErrUnknownSchool, hubsync.ErrNotFound)
+		// Not hubsync.ErrNotFound: that would tell the engine the learner is gone and write the
+		// change off. A school this adapter does not hold yet (its LMS side not connected, or
+		// served by another process) is work for later, as an LMS outage is: no attempt spent.
+		return school{}, hubsync.RetryAfter(fmt.Errorf("learnworlds: school %q is not configured: %w", id, ErrUnknownSchool), UnknownSchoolRetry)
 	}
 	return s, nil
 }

@@ -67,7 +67,7 @@ func TestLearnersCatalogAndUnknownSchool(t *testing.T) {
 		t.Fatalf("catalog (-want +got):\n%s", diff)
 	}
 	_, err = l.GetByEmail(t.Context(), "other", "a@example.com")
-	if !errors.Is(err, learnworlds.ErrUnknownSchool) || !errors.Is(err, hubsync.ErrNotFound) {
+	if !errors.Is(err, learnworlds.ErrUnknownSchool) || !errors.Is(err, hubsync.ErrUnavailable) || errors.Is(err, hubsync.ErrNotFound) {
 		t.Fatalf("unknown school: %v", err)
 	}
 }
