@@ -215,14 +215,12 @@ func (x *executor) WebhookMark(ctx context.Context, source, eventID string, at t
 	return err == nil && tag.RowsAffected() == 1, err
 }
 
-// The forget statements pick their chunk once, through the time index, into an array (so no plan
-// can turn it into a scan of the table per chunk), and check the time again on the rows they
-// delete. Racing callers block on each other's rows and skip the ones deleted meanwhile, so each
-// row goes once.
-var (
-	forgetWebhooksSQL = sqlStmt(`DELETE FROM {schema}.webhooks_seen
+// The forget statements (this one, and forgetSyncLogSQL) pick their chunk once, through an index,
+// into an array (so no plan can turn it into a scan of the table per chunk), and check the time
+// again on the rows they delete. Racing callers block on each other's rows and skip the ones
+// deleted meanwhile, so each row goes once.
+var forgetWebhooksSQL = sqlStmt(`DELETE FROM {schema}.webhooks_seen
 		WHERE ctid = ANY (ARRAY(SELECT ctid FROM {schema}.webhooks_seen WHERE seen_at < $1 LIMIT $2)) AND seen_at < $1`)
-)
 
 func (x *executor) WebhookForget(ctx context.Context, before time.Time, limit int) (int, error) {
 	tag, err := x.db.Exec(ctx, x.sql(forgetWebhooksSQL), before, limit)

@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/hubsync/hubsync/store/sqlstore"
 )
 
 // This file is the executor's sync log: its rows store the outcome and the direction as smallint
-// codes (migration 0007), two bytes each instead of a text's length byte and letters.
+// codes (migration 0007), two bytes each instead of a text's length byte and letters, and its one
+// index is the primary key (school, at, id) (migration 0008), which every statement here reads.
 
 // The codes of sync_log.outcome and sync_log.direction. They are stored, so a value keeps its
 // code forever: a new value takes the next free number. 0 is the empty value (and, in rows
@@ -80,21 +82,32 @@ func (x *executor) SyncLogAppend(ctx context.Context, entries []sqlstore.SyncLog
 // trimmed, lower-cased. (FoldEmail also trims Unicode spaces, which no address carries.)
 const foldEmailSQL = `lower(btrim(email, E' \t\n\x0B\f\r'))`
 
-// listSyncLogSQL filters on the outcome when $2 is not 0 (the empty outcome's code: no filter).
+// listSyncLogSQL reads the school's part of the primary key backwards, from $4 (-infinity when
+// no Since is given, so the bound is always the index's and a Since skips the older entries
+// without reading them) to its newest entry, and filters on the outcome when $2 is not 0 (the
+// empty outcome's code: no filter) and on the folded email when $3 is not empty.
 var listSyncLogSQL = sqlStmt(`SELECT id, at, direction, email, outcome, reason FROM {schema}.sync_log
 		WHERE school = $1
+		  AND at >= $4
 		  AND ($2::smallint = 0 OR outcome = $2)
 		  AND ($3 = '' OR ` + foldEmailSQL + ` = $3)
-		  AND ($4::timestamptz IS NULL OR at >= $4)
 		ORDER BY at DESC, id DESC
 		LIMIT $5`)
+
+// sinceOrAll is the lower bound of listSyncLogSQL: since, or -infinity when it is zero.
+func sinceOrAll(since time.Time) pgtype.Timestamptz {
+	if since.IsZero() {
+		return pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}
+	}
+	return pgtype.Timestamptz{Time: since.UTC(), Valid: true}
+}
 
 func (x *executor) SyncLogList(ctx context.Context, q sqlstore.SyncLogQuery) ([]sqlstore.SyncLogRow, error) {
 	outcome, err := codeOf(outcomeCodes, "outcome", q.Outcome)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := x.db.Query(ctx, x.sql(listSyncLogSQL), q.School, outcome, q.EmailFolded, nullTime(q.Since), q.Limit)
+	rows, err := x.db.Query(ctx, x.sql(listSyncLogSQL), q.School, outcome, q.EmailFolded, sinceOrAll(q.Since), q.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -109,12 +122,21 @@ func (x *executor) SyncLogList(ctx context.Context, q sqlstore.SyncLogQuery) ([]
 	return out, err
 }
 
-// forgetSyncLogSQL picks its chunk once, through the time index, into an array (as
-// forgetWebhooksSQL does).
+// forgetSyncLogSQL picks its chunk through the primary key (see forgetWebhooksSQL): the recursive
+// part walks the key's schools, one index probe each (a loose index scan: the first school after
+// the one before), and each school's rows before $1 are the start of its part of the key, read
+// until the chunk is full.
 var forgetSyncLogSQL = sqlStmt(`DELETE FROM {schema}.sync_log
-		WHERE id = ANY (ARRAY(SELECT id FROM {schema}.sync_log WHERE at < $1 LIMIT $2)) AND at < $1`)
+		WHERE ctid = ANY (ARRAY(
+			WITH RECURSIVE schools (school) AS (
+				(SELECT school FROM {schema}.sync_log ORDER BY school LIMIT 1)
+				UNION ALL
+				SELECT (SELECT l.school FROM {schema}.sync_log l WHERE l.school > s.school ORDER BY l.school LIMIT 1)
+				FROM schools s WHERE s.school IS NOT NULL)
+			SELECT o.ctid FROM schools s,
+				LATERAL (SELECT l.ctid FROM {schema}.sync_log l WHERE l.school = s.school AND l.at < $1 ORDER BY l.at LIMIT $2) o
+			LIMIT $2)) AND at < $1`)
 
-// SyncLogForget finds its rows through the index sync_log_at.
 func (x *executor) SyncLogForget(ctx context.Context, before time.Time, limit int) (int, error) {
 	tag, err := x.db.Exec(ctx, x.sql(forgetSyncLogSQL), before, limit)
 	return int(tag.RowsAffected()), err

@@ -52,7 +52,15 @@ var (
 	getCheckpointSQL    = sqlText(`SELECT cursor, data, updated_at FROM {p}checkpoints WHERE school = ? AND name = ?`)
 	deleteCheckpointSQL = sqlText(`DELETE FROM {p}checkpoints WHERE school = ? AND name = ?`)
 	listSyncLogSQL      = sqlText(`SELECT id, at, direction, email, outcome, reason FROM {p}sync_log WHERE school = ?`)
-	forgetSyncLogSQL    = sqlText(`DELETE FROM {p}sync_log WHERE id IN (SELECT id FROM {p}sync_log WHERE at < ? LIMIT ?)`)
+	// forgetSyncLogSQL walks the schools of sync_log_school_at (the first school after the one
+	// before, one index probe each) and takes, from each school's part of the index, its rows
+	// before the time, until the chunk is full.
+	forgetSyncLogSQL = sqlText(`DELETE FROM {p}sync_log WHERE id IN (
+		WITH RECURSIVE schools (school) AS (
+			SELECT min(school) FROM {p}sync_log
+			UNION ALL
+			SELECT (SELECT min(l.school) FROM {p}sync_log l WHERE l.school > s.school) FROM schools s WHERE s.school IS NOT NULL)
+		SELECT l.id FROM schools s JOIN {p}sync_log l ON l.school = s.school AND l.at < ? LIMIT ?)`)
 )
 
 // noRows makes database/sql's "no rows" the hubsync.ErrNotFound the sqlstore.Executor contract
@@ -256,7 +264,7 @@ func (x *executor) WebhookForget(ctx context.Context, before time.Time, limit in
 	return int(n), err
 }
 
-// SyncLogForget finds its rows through the index sync_log_at.
+// SyncLogForget finds its rows through the index sync_log_school_at.
 func (x *executor) SyncLogForget(ctx context.Context, before time.Time, limit int) (int, error) {
 	n, err := x.exec(ctx, forgetSyncLogSQL, ns(before), limit)
 	return int(n), err
