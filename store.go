@@ -104,6 +104,21 @@ const (
 	OutcomeFailed    LogOutcome = "failed"
 )
 
+// LogOutcomes lists the valid outcomes of a sync log entry.
+func LogOutcomes() []LogOutcome {
+	return []LogOutcome{OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeSkipped, OutcomeFailed}
+}
+
+// Validate reports an outcome that is not one of the LogOutcome constants; the empty outcome is
+// valid. The error wraps ErrInvalidValue.
+func (o LogOutcome) Validate() error {
+	switch o {
+	case "", OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeSkipped, OutcomeFailed:
+		return nil
+	}
+	return fmt.Errorf("%w: unknown outcome %q (want one of %q)", ErrInvalidValue, string(o), LogOutcomes())
+}
+
 // SyncLogEntry is one per-record line of the sync log: what was done to which record and why.
 type SyncLogEntry struct {
 	// ID is assigned by the store on append: distinct and non-zero.
@@ -119,6 +134,25 @@ type SyncLogEntry struct {
 	Outcome LogOutcome
 	// Reason is a human sentence, for a skip or a failure.
 	Reason string
+}
+
+// Validate reports an entry no store may append, naming the field: no School, an Outcome that is
+// not one of the LogOutcome constants, or a Direction that is not one of Directions (an empty
+// Outcome or Direction is valid). The error wraps ErrInvalidValue. Every store calls it in
+// AppendSyncLog, so what one store takes every other takes too (pgstore stores the outcome and
+// direction as small codes, which have no room for other values).
+func (e SyncLogEntry) Validate() error {
+	if e.School == "" {
+		return fmt.Errorf("%w: sync log entry has no school", ErrInvalidValue)
+	}
+	if err := e.Outcome.Validate(); err != nil {
+		return fmt.Errorf("sync log entry field Outcome: %w", err)
+	}
+	switch e.Direction {
+	case "", DirectionToHubSpot, DirectionToLMS, DirectionBoth:
+		return nil
+	}
+	return fmt.Errorf("sync log entry field Direction: %w: unknown direction %q (want one of %q)", ErrInvalidValue, string(e.Direction), Directions())
 }
 
 // LogFilter narrows ListSyncLog. Zero fields do not filter.
@@ -139,11 +173,10 @@ func (f LogFilter) Validate() error {
 	if f.Limit < 0 {
 		return fmt.Errorf("%w: sync log filter: negative limit %d", ErrInvalidValue, f.Limit)
 	}
-	switch f.Outcome {
-	case "", OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeSkipped, OutcomeFailed:
-		return nil
+	if err := f.Outcome.Validate(); err != nil {
+		return fmt.Errorf("sync log filter: %w", err)
 	}
-	return fmt.Errorf("%w: sync log filter: unknown outcome %q", ErrInvalidValue, f.Outcome)
+	return nil
 }
 
 // Normalized returns f after Validate, with its defaults applied: Limit 0 becomes
@@ -229,7 +262,9 @@ type Store interface {
 	DeleteCheckpoint(ctx context.Context, school SchoolID, name string) error
 
 	// AppendSyncLog adds entries to the per-record sync log, assigning their IDs; a zero At
-	// becomes the clock's time, and Email is kept as given. Appending none does nothing.
+	// becomes the clock's time, and Email is kept as given. Appending none does nothing. An entry
+	// SyncLogEntry.Validate refuses fails the call with an error wrapping ErrInvalidValue, and
+	// nothing is appended.
 	AppendSyncLog(ctx context.Context, entries ...SyncLogEntry) error
 	// ListSyncLog returns a school's log entries matching f, newest first (by At; entries with
 	// equal At, the last appended first). It applies f.Normalized first: a filter Validate refuses

@@ -424,8 +424,14 @@ func (m *MemStore) DeleteCheckpoint(ctx context.Context, school hubsync.SchoolID
 	return nil
 }
 
-// AppendSyncLog adds entries, assigning IDs and setting a zero At to the clock's time.
+// AppendSyncLog adds entries, assigning IDs and setting a zero At to the clock's time. It fails,
+// adding nothing, on an entry hubsync.SyncLogEntry.Validate refuses.
 func (m *MemStore) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEntry) error {
+	for i, e := range entries {
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("hubsynctest: sync log entry %d: %w", i, err)
+		}
+	}
 	unlock, err := m.lock(ctx)
 	if err != nil {
 		return err

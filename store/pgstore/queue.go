@@ -15,40 +15,56 @@ import (
 // This file is the executor's half for hubsync.Queue; the engine-facing logic (checks, defaults,
 // lease tokens, errors) is package sqlstore's.
 
-// enqueueKeyed merges into the tail of the job's (school, key) chain when that tail waits (is not
-// leased), and inserts a new job otherwise. The caller holds the key's advisory lock, so two
-// enqueues of one key never both insert. FOR UPDATE waits for a Dequeue leasing the tail, and then
-// sees it leased, so a leased job's payload is never swapped.
-var enqueueKeyedSQL = sqlStmt(`WITH tail AS (
-	SELECT id, state FROM {schema}.jobs
-	WHERE school = $1 AND key = $3 AND key <> '' AND state <> 'dead' -- key <> '': use jobs_chain
-	ORDER BY seq DESC LIMIT 1
-	FOR UPDATE
+// enqueueSQL enqueues a batch of jobs in one statement, from arrays (one element per job, in
+// the order given; WITH ORDINALITY numbers them): a job with a key merges into the tail of its
+// (school, key) chain when that tail waits (is not leased), and every other job is inserted, in
+// the given order. The caller holds the keys' advisory locks, so two enqueues of one key never
+// both insert, and gives each key at most once (JobInsert merges a batch's jobs of one key
+// first). FOR UPDATE waits for a Dequeue leasing a tail, and then sees it leased, so a leased
+// job's payload is never swapped.
+var enqueueSQL = sqlStmt(`WITH input AS (
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::smallint[], $6::timestamptz[])
+		WITH ORDINALITY AS i(school, kind, key, payload, priority, run_at, n)
+), tail AS (
+	SELECT i.n, t.id FROM input i, LATERAL (
+		SELECT j.id, j.state FROM {schema}.jobs j
+		WHERE j.school = i.school AND j.key = i.key AND j.key <> '' AND j.state <> 'dead' -- key <> '': use jobs_chain
+		ORDER BY j.seq DESC LIMIT 1
+		FOR UPDATE) t
+	WHERE i.key <> '' AND t.state = 'waiting'
 ), merged AS (
-	UPDATE {schema}.jobs SET kind = $2, payload = $4, priority = LEAST(jobs.priority, $5), run_at = LEAST(jobs.run_at, $6)
-	FROM tail WHERE jobs.id = tail.id AND tail.state = 'waiting'
-	RETURNING jobs.id
+	UPDATE {schema}.jobs SET kind = i.kind, payload = i.payload, priority = LEAST(jobs.priority, i.priority),
+		run_at = LEAST(jobs.run_at, i.run_at)
+	FROM tail JOIN input i USING (n) WHERE jobs.id = tail.id
+	RETURNING tail.n
 )
 INSERT INTO {schema}.jobs (school, kind, key, payload, priority, run_at, state, enqueued_at)
-SELECT $1, $2, $3, $4, $5, $6, 'waiting', $7
-WHERE NOT EXISTS (SELECT 1 FROM merged)`)
-
-var enqueuePlainSQL = sqlStmt(`INSERT INTO {schema}.jobs (school, kind, key, payload, priority, run_at, state, enqueued_at)
-VALUES ($1, $2, '', $3, $4, $5, 'waiting', $6)`)
+SELECT school, kind, key, payload, priority, run_at, 'waiting', $7 FROM input
+WHERE n NOT IN (SELECT n FROM merged)
+ORDER BY n`)
 
 var queueSchoolsSQL = sqlStmt(`INSERT INTO {schema}.queue_schools (school) SELECT unnest($1::text[]) ON CONFLICT (school) DO NOTHING`)
 
 // JobInsert sends the whole batch in one round trip: the keys' advisory locks (sorted, so
-// concurrent batches cannot deadlock on them), the schools' queue rows, and one statement per
-// job. Deadlocks between concurrent batches on the pool are retried.
+// concurrent batches cannot deadlock on them), the schools' queue rows, and one statement for
+// every job (enqueueSQL). Deadlocks between concurrent batches on the pool are retried.
 func (x *executor) JobInsert(ctx context.Context, jobs []sqlstore.JobInsertRow, now time.Time) error {
+	jobs = mergeKeys(jobs)
+	n := len(jobs)
 	var locks []int64
-	var schools []string
-	for _, j := range jobs {
+	schools := make([]string, 0, n)
+	var (
+		jobSchools, kinds, keys = make([]string, n), make([]string, n), make([]string, n)
+		payloads                = make([][]byte, n)
+		prios                   = make([]int16, n)
+		runAts                  = make([]time.Time, n)
+	)
+	for i, j := range jobs {
 		if j.Key != "" {
 			locks = append(locks, x.keyLock(j.School, j.Key))
 		}
 		schools = append(schools, j.School)
+		jobSchools[i], kinds[i], keys[i], payloads[i], prios[i], runAts[i] = j.School, j.Kind, j.Key, j.Payload, int16(j.Priority), j.RunAt
 	}
 	slices.Sort(locks)
 	locks = slices.Compact(locks)
@@ -60,13 +76,7 @@ func (x *executor) JobInsert(ctx context.Context, jobs []sqlstore.JobInsertRow, 
 		b.Queue(`SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k`, locks)
 	}
 	b.Queue(x.sql(queueSchoolsSQL), schools)
-	for _, j := range jobs {
-		if j.Key != "" {
-			b.Queue(x.sql(enqueueKeyedSQL), j.School, j.Kind, j.Key, j.Payload, int16(j.Priority), j.RunAt, now)
-		} else {
-			b.Queue(x.sql(enqueuePlainSQL), j.School, j.Kind, j.Payload, int16(j.Priority), j.RunAt, now)
-		}
-	}
+	b.Queue(x.sql(enqueueSQL), jobSchools, kinds, keys, payloads, prios, runAts, now)
 	send := func(db dbtx) error {
 		// On the pool a batch runs in one implicit transaction (one Sync), so it is all or nothing;
 		// inside a transaction it is part of it.
@@ -82,6 +92,51 @@ func (x *executor) JobInsert(ctx context.Context, jobs []sqlstore.JobInsertRow, 
 		}
 		x.cfg.logger.DebugContext(ctx, "pgstore: retrying Enqueue", "attempt", attempt+1, "err", err)
 	}
+}
+
+// mergeKeys returns jobs with each later job of a (school, key) merged into the first of the key,
+// as the queue would merge it into that job once enqueued (waiting, whether inserted or merged
+// into the chain's waiting tail): Kind and Payload the later job's, the lower Priority and the
+// earlier RunAt kept. Jobs without a key stay as they are; the order is kept. jobs is not changed.
+func mergeKeys(jobs []sqlstore.JobInsertRow) []sqlstore.JobInsertRow {
+	type chain struct{ school, key string }
+	var first map[chain]int
+	var out []sqlstore.JobInsertRow
+	for i, j := range jobs {
+		if j.Key == "" {
+			if out != nil {
+				out = append(out, j)
+			}
+			continue
+		}
+		if first == nil {
+			first = make(map[chain]int, len(jobs)-i)
+		}
+		k := chain{j.School, j.Key}
+		at, seen := first[k]
+		if !seen {
+			if out != nil {
+				first[k] = len(out)
+				out = append(out, j)
+			} else {
+				first[k] = i
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make([]sqlstore.JobInsertRow, 0, len(jobs)), jobs[:i]...)
+		}
+		m := &out[at]
+		m.Kind, m.Payload = j.Kind, j.Payload
+		m.Priority = min(m.Priority, j.Priority)
+		if j.RunAt.Before(m.RunAt) {
+			m.RunAt = j.RunAt
+		}
+	}
+	if out == nil {
+		return jobs
+	}
+	return out
 }
 
 // keyLock is the advisory lock id of one (schema, school, key) chain. A hash collision only makes

@@ -215,25 +215,15 @@ func (x *executor) WebhookMark(ctx context.Context, source, eventID string, at t
 	return err == nil && tag.RowsAffected() == 1, err
 }
 
-// The forget statements pick their chunk once, through the time index, into an array (so no plan
-// can turn it into a scan of the table per chunk), and check the time again on the rows they
-// delete. Racing callers block on each other's rows and skip the ones deleted meanwhile, so each
-// row goes once.
-var (
-	forgetWebhooksSQL = sqlStmt(`DELETE FROM {schema}.webhooks_seen
+// The forget statements (this one, and forgetSyncLogSQL) pick their chunk once, through an index,
+// into an array (so no plan can turn it into a scan of the table per chunk), and check the time
+// again on the rows they delete. Racing callers block on each other's rows and skip the ones
+// deleted meanwhile, so each row goes once.
+var forgetWebhooksSQL = sqlStmt(`DELETE FROM {schema}.webhooks_seen
 		WHERE ctid = ANY (ARRAY(SELECT ctid FROM {schema}.webhooks_seen WHERE seen_at < $1 LIMIT $2)) AND seen_at < $1`)
-	forgetSyncLogSQL = sqlStmt(`DELETE FROM {schema}.sync_log
-		WHERE id = ANY (ARRAY(SELECT id FROM {schema}.sync_log WHERE at < $1 LIMIT $2)) AND at < $1`)
-)
 
 func (x *executor) WebhookForget(ctx context.Context, before time.Time, limit int) (int, error) {
 	tag, err := x.db.Exec(ctx, x.sql(forgetWebhooksSQL), before, limit)
-	return int(tag.RowsAffected()), err
-}
-
-// SyncLogForget finds its rows through the index sync_log_at.
-func (x *executor) SyncLogForget(ctx context.Context, before time.Time, limit int) (int, error) {
-	tag, err := x.db.Exec(ctx, x.sql(forgetSyncLogSQL), before, limit)
 	return int(tag.RowsAffected()), err
 }
 
@@ -261,49 +251,4 @@ var deleteCheckpointSQL = sqlStmt(`DELETE FROM {schema}.checkpoints WHERE school
 func (x *executor) CheckpointDelete(ctx context.Context, school, name string) error {
 	_, err := x.db.Exec(ctx, x.sql(deleteCheckpointSQL), school, name)
 	return err
-}
-
-// appendSyncLogSQL inserts every entry in one statement; WITH ORDINALITY keeps the given order, so
-// ids grow in append order.
-var appendSyncLogSQL = sqlStmt(`INSERT INTO {schema}.sync_log (school, at, direction, email, outcome, reason)
-		SELECT school, at, direction, email, outcome, reason
-		FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[])
-			WITH ORDINALITY AS e(school, at, direction, email, outcome, reason, n)
-		ORDER BY n`)
-
-func (x *executor) SyncLogAppend(ctx context.Context, entries []sqlstore.SyncLogRow) error {
-	n := len(entries)
-	schools, ats, dirs, emails, outcomes, reasons := make([]string, n), make([]time.Time, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, e := range entries {
-		schools[i], ats[i], dirs[i], emails[i], outcomes[i], reasons[i] = e.School, e.At, e.Direction, e.Email, e.Outcome, e.Reason
-	}
-	_, err := x.db.Exec(ctx, x.sql(appendSyncLogSQL), schools, ats, dirs, emails, outcomes, reasons)
-	return err
-}
-
-// foldEmailSQL is hubsync.FoldEmail in SQL, for the stored email column: ASCII white space
-// trimmed, lower-cased. (FoldEmail also trims Unicode spaces, which no address carries.)
-const foldEmailSQL = `lower(btrim(email, E' \t\n\x0B\f\r'))`
-
-var listSyncLogSQL = sqlStmt(`SELECT id, at, direction, email, outcome, reason FROM {schema}.sync_log
-		WHERE school = $1
-		  AND ($2 = '' OR outcome = $2)
-		  AND ($3 = '' OR ` + foldEmailSQL + ` = $3)
-		  AND ($4::timestamptz IS NULL OR at >= $4)
-		ORDER BY at DESC, id DESC
-		LIMIT $5`)
-
-func (x *executor) SyncLogList(ctx context.Context, q sqlstore.SyncLogQuery) ([]sqlstore.SyncLogRow, error) {
-	rows, err := x.db.Query(ctx, x.sql(listSyncLogSQL), q.School, q.Outcome, q.EmailFolded, nullTime(q.Since), q.Limit)
-	if err != nil {
-		return nil, err
-	}
-	var out []sqlstore.SyncLogRow
-	var e sqlstore.SyncLogRow
-	_, err = pgx.ForEachRow(rows, []any{&e.ID, &e.At, &e.Direction, &e.Email, &e.Outcome, &e.Reason}, func() error {
-		e.School = q.School
-		out = append(out, e)
-		return nil
-	})
-	return out, err
 }

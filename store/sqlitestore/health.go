@@ -9,29 +9,45 @@ import (
 
 // The statements of this file (see sqlText).
 var (
-	deleteSyncHealthSQL = sqlText(`DELETE FROM {p}sync_health WHERE school = ? AND email = ? AND learner_id = ? AND direction = ?`)
-	putSyncHealthSQL    = sqlText(`INSERT OR REPLACE INTO {p}sync_health (school, email, learner_id, direction, status, exclusion, reason, at)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	// deleteSyncHealthSQL and putSyncHealthSQL delete and replace a chunk of records (see
+	// multirow.go). The delete's keys are ORed equalities, which SQLite looks up one by one in the
+	// primary key; a row value IN (VALUES ...) would scan the table.
+	deleteSyncHealthSQL = multiRowSQL(`DELETE FROM {p}sync_health WHERE `,
+		`(school = ? AND email = ? AND learner_id = ? AND direction = ?)`, ` OR `)
+	putSyncHealthSQL = multiRowSQL(`INSERT OR REPLACE INTO {p}sync_health (school, email, learner_id, direction, status, exclusion, reason, at)
+					VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?)`, `, `)
 	listSyncHealthSQL = sqlText(`SELECT email, learner_id, direction, status, exclusion, reason, at FROM {p}sync_health
 		WHERE school = ? AND (email, learner_id, direction) > (?, ?, ?)`)
 )
 
-// HealthPut deletes or replaces each row's record, in one transaction.
+// HealthPut deletes the in-sync rows' records and replaces the others', in one transaction, in
+// as few statements as multiRowChunks allow (the keys are distinct, so the order between the two
+// kinds does not matter).
 func (x *executor) HealthPut(ctx context.Context, entries []sqlstore.HealthRow) error {
-	return x.write(ctx, func(q querier) error {
-		for _, h := range entries {
-			var err error
-			if h.Status == string(hubsync.HealthInSync) {
-				_, err = q.ExecContext(ctx, x.sql(deleteSyncHealthSQL), h.School, h.Email, h.LearnerID, h.Direction)
-			} else {
-				_, err = q.ExecContext(ctx, x.sql(putSyncHealthSQL), h.School, h.Email, h.LearnerID, h.Direction,
-					h.Status, h.Exclusion, h.Reason, ns(h.At))
-			}
-			if err != nil {
-				return err
-			}
+	var del, put []sqlstore.HealthRow
+	for _, h := range entries {
+		if h.Status == string(hubsync.HealthInSync) {
+			del = append(del, h)
+		} else {
+			put = append(put, h)
 		}
-		return nil
+	}
+	return x.write(ctx, func(q querier) error {
+		err := x.execChunks(ctx, q, deleteSyncHealthSQL, len(del), 4, func(args []any, from, to int) []any {
+			for _, h := range del[from:to] {
+				args = append(args, h.School, h.Email, h.LearnerID, h.Direction)
+			}
+			return args
+		})
+		if err != nil {
+			return err
+		}
+		return x.execChunks(ctx, q, putSyncHealthSQL, len(put), 8, func(args []any, from, to int) []any {
+			for _, h := range put[from:to] {
+				args = append(args, h.School, h.Email, h.LearnerID, h.Direction, h.Status, h.Exclusion, h.Reason, ns(h.At))
+			}
+			return args
+		})
 	})
 }
 

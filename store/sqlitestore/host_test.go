@@ -450,7 +450,7 @@ func TestMigrationsByTheHostsTool(t *testing.T) {
 }
 
 // objectNames finds the names a statement of a migration creates or changes.
-var objectNames = regexp.MustCompile(`(?i)\b(?:TABLE(?: IF NOT EXISTS)?|INDEX|ON|INTO|UPDATE|FROM)\s+([a-z_][a-z0-9_]*)`)
+var objectNames = regexp.MustCompile(`(?i)\b(?:TABLE(?: IF NOT EXISTS)?|INDEX(?: IF (?:NOT )?EXISTS)?|ON|INTO|UPDATE|FROM)\s+([a-z_][a-z0-9_]*)`)
 
 // TestMigrationsUsePrefix: every table and index the migrations name carries the prefix, and the
 // prefix "" gives the names of the files Open made before prefixes.

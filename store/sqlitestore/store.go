@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/hubsync/hubsync"
@@ -52,10 +51,16 @@ var (
 			VALUES (?, ?, ?, ?, ?)`)
 	getCheckpointSQL    = sqlText(`SELECT cursor, data, updated_at FROM {p}checkpoints WHERE school = ? AND name = ?`)
 	deleteCheckpointSQL = sqlText(`DELETE FROM {p}checkpoints WHERE school = ? AND name = ?`)
-	appendSyncLogSQL    = sqlText(`INSERT INTO {p}sync_log (school, at, direction, email, email_lc, outcome, reason)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	listSyncLogSQL   = sqlText(`SELECT id, at, direction, email, outcome, reason FROM {p}sync_log WHERE school = ?`)
-	forgetSyncLogSQL = sqlText(`DELETE FROM {p}sync_log WHERE id IN (SELECT id FROM {p}sync_log WHERE at < ? LIMIT ?)`)
+	listSyncLogSQL      = sqlText(`SELECT id, at, direction, email, outcome, reason FROM {p}sync_log WHERE school = ?`)
+	// forgetSyncLogSQL walks the schools of sync_log_school_at (the first school after the one
+	// before, one index probe each) and takes, from each school's part of the index, its rows
+	// before the time, until the chunk is full.
+	forgetSyncLogSQL = sqlText(`DELETE FROM {p}sync_log WHERE id IN (
+		WITH RECURSIVE schools (school) AS (
+			SELECT min(school) FROM {p}sync_log
+			UNION ALL
+			SELECT (SELECT min(l.school) FROM {p}sync_log l WHERE l.school > s.school) FROM schools s WHERE s.school IS NOT NULL)
+		SELECT l.id FROM schools s JOIN {p}sync_log l ON l.school = s.school AND l.at < ? LIMIT ?)`)
 )
 
 // noRows makes database/sql's "no rows" the hubsync.ErrNotFound the sqlstore.Executor contract
@@ -178,22 +183,9 @@ func (x *executor) SyncStatePut(ctx context.Context, r sqlstore.SyncStateRow) er
 	return err
 }
 
-// putSyncStatesSQL holds, for each size of putSyncStatesChunks, the statement storing that many
-// states: a fixed set of texts, so that the prepared-statement caches stay small.
-var putSyncStatesSQL = func() map[int]sqlID {
-	m := map[int]sqlID{}
-	for _, n := range putSyncStatesChunks {
-		q := `INSERT OR REPLACE INTO {p}sync_states (school, email, learner_id, contact_id,
-			sent_to_hubspot, sent_to_lms, lifecycle_stage, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-		q += strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?)`, n-1)
-		m[n] = sqlText(q)
-	}
-	return m
-}()
-
-// putSyncStatesChunks are the sizes SyncStatePutMany splits a batch into, largest first (a batch
-// of 100 is 3 statements). 64 rows are 512 bound parameters, under SQLite's smallest limit (999).
-var putSyncStatesChunks = []int{64, 32, 16, 8, 4, 2, 1}
+// putSyncStatesSQL stores a chunk of states (see multirow.go).
+var putSyncStatesSQL = multiRowSQL(`INSERT OR REPLACE INTO {p}sync_states (school, email, learner_id, contact_id,
+			sent_to_hubspot, sent_to_lms, lifecycle_stage, updated_at) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?)`, `, `)
 
 // SyncStateGetMany reads every email with one statement (a JSON array, so no limit on bound
 // parameters applies).
@@ -210,29 +202,16 @@ func (x *executor) SyncStateGetMany(ctx context.Context, school string, emails [
 }
 
 // SyncStatePutMany writes the rows in one immediate transaction (or the executor's), in as few
-// statements as putSyncStatesChunks allow.
+// statements as multiRowChunks allow.
 func (x *executor) SyncStatePutMany(ctx context.Context, rows []sqlstore.SyncStateRow) error {
 	return x.write(ctx, func(q querier) error {
-		args := make([]any, 0, 8*min(len(rows), putSyncStatesChunks[0]))
-		for len(rows) > 0 {
-			n := putSyncStatesChunks[len(putSyncStatesChunks)-1]
-			for _, c := range putSyncStatesChunks {
-				if c <= len(rows) {
-					n = c
-					break
-				}
-			}
-			args = args[:0]
-			for _, r := range rows[:n] {
+		return x.execChunks(ctx, q, putSyncStatesSQL, len(rows), 8, func(args []any, from, to int) []any {
+			for _, r := range rows[from:to] {
 				args = append(args, r.School, r.Email, r.LearnerID, r.ContactID,
 					sentBytes(r.SentToHubSpot), sentBytes(r.SentToLMS), r.LifecycleStage, ns(r.UpdatedAt))
 			}
-			if _, err := q.ExecContext(ctx, x.sql(putSyncStatesSQL[n]), args...); err != nil {
-				return err
-			}
-			rows = rows[n:]
-		}
-		return nil
+			return args
+		})
 	})
 }
 
@@ -285,7 +264,7 @@ func (x *executor) WebhookForget(ctx context.Context, before time.Time, limit in
 	return int(n), err
 }
 
-// SyncLogForget finds its rows through the index sync_log_at.
+// SyncLogForget finds its rows through the index sync_log_school_at.
 func (x *executor) SyncLogForget(ctx context.Context, before time.Time, limit int) (int, error) {
 	n, err := x.exec(ctx, forgetSyncLogSQL, ns(before), limit)
 	return int(n), err
@@ -312,23 +291,27 @@ func (x *executor) CheckpointDelete(ctx context.Context, school, name string) er
 	return err
 }
 
-// SyncLogAppend inserts the entries one prepared statement each, in one transaction; the folded
-// email goes beside the email (email_lc), which SyncLogList's email filter compares, unless it is
-// the email itself (as it is for every email the engine logs): then email_lc is empty, which saves
-// the address's bytes a second time in every entry.
+// appendSyncLogSQL inserts a chunk of entries (see multirow.go); SQLite inserts a VALUES list's
+// rows in order, so the ids rise in the order given.
+var appendSyncLogSQL = multiRowSQL(`INSERT INTO {p}sync_log (school, at, direction, email, email_lc, outcome, reason)
+	VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, `, `)
+
+// SyncLogAppend inserts the entries in one transaction, in as few statements as multiRowChunks
+// allow; the folded email goes beside the email (email_lc), which SyncLogList's email filter
+// compares, unless it is the email itself (as it is for every email the engine logs): then
+// email_lc is empty, which saves the address's bytes a second time in every entry.
 func (x *executor) SyncLogAppend(ctx context.Context, entries []sqlstore.SyncLogRow) error {
 	return x.write(ctx, func(q querier) error {
-		for _, e := range entries {
-			folded := e.EmailFolded
-			if folded == e.Email {
-				folded = ""
+		return x.execChunks(ctx, q, appendSyncLogSQL, len(entries), 7, func(args []any, from, to int) []any {
+			for _, e := range entries[from:to] {
+				folded := e.EmailFolded
+				if folded == e.Email {
+					folded = ""
+				}
+				args = append(args, e.School, ns(e.At), e.Direction, e.Email, folded, e.Outcome, e.Reason)
 			}
-			if _, err := q.ExecContext(ctx, x.sql(appendSyncLogSQL), e.School, ns(e.At), e.Direction, e.Email,
-				folded, e.Outcome, e.Reason); err != nil {
-				return err
-			}
-		}
-		return nil
+			return args
+		})
 	})
 }
 

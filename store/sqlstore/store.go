@@ -405,8 +405,9 @@ func (s *Store) DeleteCheckpoint(ctx context.Context, school hubsync.SchoolID, n
 }
 
 // AppendSyncLog adds entries to the per-record sync log in one atomic operation; a zero At
-// becomes the clock's time. It fails, adding nothing, when an entry has no school, or on a
-// database error.
+// becomes the clock's time. It fails, adding nothing, when an entry is one
+// hubsync.SyncLogEntry.Validate refuses (an error wrapping hubsync.ErrInvalidValue, naming the
+// entry's index and field), or on a database error.
 func (s *Store) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEntry) error {
 	if len(entries) == 0 {
 		return nil
@@ -416,6 +417,9 @@ func (s *Store) AppendSyncLog(ctx context.Context, entries ...hubsync.SyncLogEnt
 	for i, e := range entries {
 		if e.School == "" {
 			return s.errorf("sync log entry %d has no school: %w", i, hubsync.ErrInvalidValue)
+		}
+		if err := e.Validate(); err != nil {
+			return s.errorf("sync log entry %d: %w", i, err)
 		}
 		at := e.At
 		if at.IsZero() {

@@ -16,6 +16,7 @@ var queueCases = []testCase{
 	{"CoalesceByKey", testCoalesce},
 	{"CoalesceKeepsEarlierRunAtAndHigherPriority", testCoalesceKeeps},
 	{"EmptyKeyNeverCoalesces", testEmptyKey},
+	{"CoalesceInsideOneEnqueue", testCoalesceOneCall},
 	{"KeyRunsInEnqueueOrder", testKeyOrder},
 	{"RunAt", testRunAt},
 	{"LeaseExpiryTakeover", testLeaseExpiry},
@@ -184,6 +185,51 @@ func testCoalesceKeeps(t *testing.T, x fixture) {
 	mustEqual(t, "kind (the latest)", j.Kind, hubsync.JobKind("backfill"))
 	mustEqual(t, "priority (the higher)", j.Priority, hubsync.PriorityLive)
 	mustEqual(t, "run at (the earlier)", j.RunAt, epoch.Add(5*time.Minute))
+}
+
+// testCoalesceOneCall: the jobs of one Enqueue call coalesce as if enqueued one after the other:
+// into one job of the key (the latest payload and kind, the higher priority, the earlier RunAt),
+// at the place of the key's first job, beside keyless jobs that stay apart; and behind a leased
+// job of their key, into one waiting job.
+func testCoalesceOneCall(t *testing.T, x fixture) {
+	backfill := func(key, payload string, runAt time.Time) hubsync.JobSpec {
+		return hubsync.JobSpec{School: "a", Kind: "backfill", Key: key, Payload: []byte(payload), Priority: hubsync.PriorityBackfill, RunAt: runAt}
+	}
+	enqueue(t, x,
+		backfill("k1", "1", epoch),
+		backfill("", "p1", epoch),
+		hubsync.JobSpec{School: "a", Kind: "push", Key: "k1", Payload: []byte("2"), Priority: hubsync.PriorityLive, RunAt: epoch.Add(time.Minute)},
+		backfill("k2", "x", epoch),
+		backfill("k1", "3", epoch.Add(time.Minute)),
+		backfill("", "p2", epoch),
+	)
+	stats(t, x, "a", hubsync.QueueStats{Ready: 4})
+	jobs := dequeue(t, x, hubsync.DequeueOptions{Max: 10})
+	var got []string
+	for _, j := range jobs {
+		got = append(got, fmt.Sprintf("%s %s %d %s", j.Key, j.Payload, j.Priority, j.RunAt.Sub(epoch)))
+	}
+	want := []string{
+		fmt.Sprintf("k1 3 %d 0s", hubsync.PriorityLive),
+		fmt.Sprintf(" p1 %d 0s", hubsync.PriorityBackfill),
+		fmt.Sprintf("k2 x %d 0s", hubsync.PriorityBackfill),
+		fmt.Sprintf(" p2 %d 0s", hubsync.PriorityBackfill),
+	}
+	mustEqual(t, "jobs of one Enqueue (key payload priority run-at)", got, want)
+	mustEqual(t, "kind of the coalesced job (the latest)", jobs[0].Kind, hubsync.JobKind("backfill"))
+
+	enqueue(t, x, live("b", "k3", "first"))
+	first := dequeue(t, x, hubsync.DequeueOptions{Exclude: []hubsync.SchoolID{"a"}})
+	if len(first) != 1 {
+		t.Fatalf("Dequeue of school b returned %d jobs, want 1", len(first))
+	}
+	enqueue(t, x, live("b", "k3", "s1"), live("b", "k3", "s2"))
+	stats(t, x, "b", hubsync.QueueStats{Ready: 1, Leased: 1})
+	must(t, "Ack first", x.q.Ack(x.ctx, first[0]))
+	second := dequeue(t, x, hubsync.DequeueOptions{Exclude: []hubsync.SchoolID{"a"}})
+	if len(second) != 1 || string(second[0].Payload) != "s2" {
+		t.Fatalf("Dequeue after the leased job's ack = %+v, want the one job coalesced behind it (s2)", second)
+	}
 }
 
 func testEmptyKey(t *testing.T, x fixture) {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -458,6 +459,29 @@ func testSyncLogFilter(t *testing.T, x fixture) {
 		if d := cmp.Diff([]hubsync.SyncLogEntry{entries[2], entries[0]}, got, equateEmpty, ignoreID); d != "" {
 			t.Fatalf("ListSyncLog by email %q mismatch (-want +got):\n%s", email, d)
 		}
+	}
+	// An entry of an unknown outcome or direction fails the call, naming the field, and appends
+	// nothing (not even the valid entry before it).
+	before, err := x.s.ListSyncLog(x.ctx, "a", hubsync.LogFilter{Limit: 1000})
+	must(t, "ListSyncLog", err)
+	valid := hubsync.SyncLogEntry{School: "a", At: epoch.Add(time.Hour), Direction: hubsync.DirectionToHubSpot, Email: "zed@example.com", Outcome: hubsync.OutcomeCreated}
+	for _, bad := range []struct {
+		entry hubsync.SyncLogEntry
+		field string
+	}{
+		{hubsync.SyncLogEntry{School: "a", Direction: hubsync.DirectionToHubSpot, Outcome: "exploded"}, "Outcome"},
+		{hubsync.SyncLogEntry{School: "a", Direction: hubsync.DirectionToHubSpot, Outcome: "Created"}, "Outcome"},
+		{hubsync.SyncLogEntry{School: "a", Direction: "sideways", Outcome: hubsync.OutcomeCreated}, "Direction"},
+	} {
+		err := x.s.AppendSyncLog(x.ctx, valid, bad.entry)
+		if !errors.Is(err, hubsync.ErrInvalidValue) || !strings.Contains(err.Error(), bad.field) {
+			t.Fatalf("AppendSyncLog(%+v): err = %v, want one wrapping hubsync.ErrInvalidValue naming %s", bad.entry, err, bad.field)
+		}
+	}
+	after, err := x.s.ListSyncLog(x.ctx, "a", hubsync.LogFilter{Limit: 1000})
+	must(t, "ListSyncLog", err)
+	if len(after) != len(before) {
+		t.Fatalf("AppendSyncLog of invalid entries appended %d entries, want none", len(after)-len(before))
 	}
 	for _, f := range []hubsync.LogFilter{{Outcome: "exploded"}, {Outcome: "Created"}, {Limit: -1}, {Limit: -5, Outcome: hubsync.OutcomeFailed}} {
 		if _, err := x.s.ListSyncLog(x.ctx, "a", f); !errors.Is(err, hubsync.ErrInvalidValue) {
