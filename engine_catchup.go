@@ -623,7 +623,7 @@ func (e *Engine) catchUpLMS(ctx context.Context, school SchoolID, rep *CatchUpRe
 		err := ValidateEmail(email)
 		if err == nil {
 			l.Email = email
-			job, err = contactJob(school, l)
+			job, err = contactJob(school, l, time.Time{}) // read pages ago: when is not known
 		}
 		if err != nil {
 			// LearnerChanged would refuse it too; say so instead of dropping it silently.

@@ -255,10 +255,12 @@ func (e *Engine) pageFor(ctx context.Context, school SchoolID, cursor string, p 
 	if p == nil {
 		return e.listPage(ctx, school, cursor)
 	}
+	at := e.clk.Now()
 	page, err := e.cfg.Learners.ListPage(ctx, school, cursor)
 	if err != nil {
 		return LearnerPage{}, fmt.Errorf("hubsync: list learners: %w", err)
 	}
+	page.readAt = at
 	return page, nil
 }
 

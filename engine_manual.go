@@ -398,6 +398,7 @@ func (c *outcomeCounts) add(logs []SyncLogEntry) {
 // prefetch is a learner page being read ahead, while the page before it is written.
 type prefetch struct {
 	cursor string
+	at     time.Time // when the read started
 	done   chan struct{}
 	page   LearnerPage
 	err    error
@@ -419,13 +420,17 @@ func (e *Engine) listPage(ctx context.Context, school SchoolID, cursor string) (
 		}
 	}
 	if pf == nil || err != nil {
+		at := e.clk.Now()
 		page, err = e.cfg.Learners.ListPage(ctx, school, cursor)
+		page.readAt = at
+	} else {
+		page.readAt = pf.at
 	}
 	if err != nil {
 		return LearnerPage{}, fmt.Errorf("hubsync: list learners: %w", err)
 	}
 	if page.Next != "" {
-		next := &prefetch{cursor: page.Next, done: make(chan struct{})}
+		next := &prefetch{cursor: page.Next, done: make(chan struct{}), at: e.clk.Now()}
 		e.schools.keepPrefetch(school, next)
 		go func() {
 			defer close(next.done)
@@ -464,7 +469,7 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 			r.log.add(email, OutcomeSkipped, "a second learner with this email on the same page")
 		default:
 			seen[email] = true
-			xs = append(xs, &pending{email: email, learner: &l, triggers: map[LifecycleTrigger]bool{}})
+			xs = append(xs, &pending{email: email, learner: &l, at: page.readAt, triggers: map[LifecycleTrigger]bool{}})
 		}
 		if len(xs) == manualOutboundSize || (i == len(page.Learners)-1 && len(xs) > 0) {
 			if err := r.push(ctx, xs); err != nil {

@@ -5,14 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hubsync/hubsync/hubspot"
 )
 
 // contactJob is the job that carries learner l (its email folded) to HubSpot; its key coalesces
-// the learner's changes.
-func contactJob(school SchoolID, l Learner) (JobSpec, error) {
-	b, err := json.Marshal(contactPayload{Learner: l})
+// the learner's changes. at is when l was read (zero: not known; see pending.at).
+func contactJob(school SchoolID, l Learner, at time.Time) (JobSpec, error) {
+	b, err := json.Marshal(contactPayload{Learner: l, At: at})
 	if err != nil {
 		return JobSpec{}, fmt.Errorf("%w: learner %q: values cannot be encoded: %v", ErrInvalidValue, l.ID, err)
 	}
@@ -28,6 +29,9 @@ func stageJob(school SchoolID, email string, tr LifecycleTrigger) JobSpec {
 
 type contactPayload struct {
 	Learner Learner `json:"learner"`
+	// At is when the engine was given Learner (LearnerChanged), in the engine's clock; zero in
+	// jobs queued before hubsync recorded it.
+	At time.Time `json:"at,omitzero"`
 }
 
 type stagePayload struct {
@@ -82,6 +86,11 @@ type pending struct {
 	// problems are the learner's values left out of the upsert (a value that does not
 	// convert): the record's one log entry names them.
 	problems []string
+	// at is when learner was read or handed to the engine (zero: not known). A learner whose
+	// sync state records a later one (sentAtKey) has had a newer copy written to HubSpot since,
+	// and this older copy is not sent over it: a manual sync page read before a live change
+	// must not overwrite the change when its upsert goes out after it.
+	at time.Time
 }
 
 // outRun is one outbound batch's context: the school's portal, settings and outbound rows, and
@@ -173,7 +182,8 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 				continue
 			}
 			l := cp.Learner
-			get(FoldEmail(l.Email)).learner = &l
+			x := get(FoldEmail(l.Email))
+			x.learner, x.at = &l, cp.At
 		case JobStage:
 			var sp stagePayload
 			if err := json.Unmarshal(j.Payload, &sp); err != nil {
@@ -242,6 +252,13 @@ func (r *outRun) prepare(ctx context.Context, xs []*pending) (live []*pending, n
 			continue
 		}
 		x.props = map[string]string{}
+		if x.learner != nil && olderThanSent(x.state, x.at) {
+			if len(x.triggers) == 0 {
+				r.log.add(x.email, OutcomeSkipped, "a newer copy of this learner was written to HubSpot after this one was read")
+				continue
+			}
+			x.learner = nil // its lifecycle triggers still go
+		}
 		if x.learner != nil {
 			x.props, x.problems = outboundChanges(r.rows, *x.learner, x.state.SentToHubSpot)
 		}
@@ -377,6 +394,9 @@ func (r *outRun) record(results []hubspot.UpsertResult, sent []*pending) (states
 		if x.learner != nil && x.learner.ID != "" {
 			x.state.LearnerID = x.learner.ID
 		}
+		if x.learner != nil {
+			x.state.SentToHubSpot = recordSentAt(x.state.SentToHubSpot, x.at)
+		}
 		if s := res.Properties[LifecycleProperty]; s != "" {
 			x.state.LifecycleStage = s
 		} else if x.stage != "" {
@@ -413,7 +433,7 @@ func (e *Engine) requeue(ctx context.Context, school SchoolID, xs []*pending) er
 	var specs []JobSpec
 	for _, x := range xs {
 		if x.learner != nil {
-			j, err := contactJob(school, *x.learner)
+			j, err := contactJob(school, *x.learner, x.at)
 			if err != nil {
 				return err
 			}

@@ -44,7 +44,7 @@ func (e *Engine) learnerChangedOn(ctx context.Context, q Queue, school SchoolID,
 		return fmt.Errorf("%w: learner %q: %v", ErrInvalidValue, l.ID, err)
 	}
 	l.Email = FoldEmail(l.Email)
-	job, err := contactJob(school, l)
+	job, err := contactJob(school, l, e.clk.Now())
 	if err != nil {
 		return err
 	}

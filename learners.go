@@ -44,6 +44,9 @@ type LearnerPage struct {
 	Next string
 	// Total is the number of learners in the school when the LMS knows it, else -1.
 	Total int
+
+	// readAt is when the engine started reading the page (set by the engine, not by a Learners).
+	readAt time.Time
 }
 
 // Learners is the LMS-side port. A host LMS implements it over its own database; the learnworlds

@@ -3,6 +3,8 @@ package hubsync
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"strconv"
+	"time"
 )
 
 // The sent maps of a SyncState (SentToHubSpot, SentToLMS) record, per property or field, what the
@@ -64,5 +66,46 @@ func recordSent(sent map[string]string, key, v string) map[string]string {
 		sent[sentFormatKey] = sentFormatV1
 	}
 	sent[key] = sentForm(v)
+	return sent
+}
+
+// sentAtKey records, in SentToHubSpot, when the copy of the learner last written to HubSpot was
+// read (see pending.at): microseconds since 1970 in the engine's clock, base 36 (10 characters,
+// so kept verbatim). No HubSpot property name can be "@".
+const sentAtKey = "@"
+
+// sentAt is the read time st records (zero when none).
+func sentAt(st SyncState) time.Time {
+	v, ok := st.SentToHubSpot[sentAtKey]
+	if !ok {
+		return time.Time{}
+	}
+	us, err := strconv.ParseInt(v, 36, 64)
+	if err != nil || us <= 0 {
+		return time.Time{} // not one hubsync wrote: taken as unknown, so nothing is held back
+	}
+	return time.UnixMicro(us)
+}
+
+// olderThanSent reports whether a learner read at at is older than the copy st says was last
+// written to HubSpot (false when either time is not known).
+func olderThanSent(st SyncState, at time.Time) bool {
+	last := sentAt(st)
+	return !at.IsZero() && !last.IsZero() && at.Before(last)
+}
+
+// recordSentAt records in sent that a copy read at at was written, unless it records a later
+// one; a zero at changes nothing. It returns the map (a new one when sent is nil).
+func recordSentAt(sent map[string]string, at time.Time) map[string]string {
+	if at.IsZero() || at.UnixMicro() <= 0 {
+		return sent
+	}
+	if last := sentAt(SyncState{SentToHubSpot: sent}); !last.IsZero() && !at.After(last) {
+		return sent
+	}
+	if sent == nil {
+		sent = map[string]string{}
+	}
+	sent[sentAtKey] = strconv.FormatInt(at.UnixMicro(), 36)
 	return sent
 }

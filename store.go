@@ -67,7 +67,9 @@ type SyncState struct {
 	// The engine only compares a recorded value with another, so it records a value of up to 11
 	// bytes as is and a longer one as a 12-character fingerprint; the key "~" (value "1") marks
 	// a map so written. A map without it (as older versions wrote them) holds the values
-	// themselves and is read as such. Stores keep the map as given.
+	// themselves and is read as such. The key "@" records when the copy of the learner last
+	// written was read (so an older copy, a manual sync page read before a live change, is not
+	// written over a newer one). Stores keep the map as given.
 	SentToHubSpot map[string]string
 	// SentToLMS records, per LMS field key, the last value (in HubSpot string form) the engine
 	// wrote to the learner, in the form SentToHubSpot has.
