@@ -11,9 +11,10 @@ import (
 // one of the lane's n slots from before it is sent until per (plus a small skew allowance) after
 // its answer arrived, since HubSpot counted it somewhere in between. So HubSpot's rolling window
 // never holds more than n of the client's requests, however the network delays them, while a
-// backlogged client sends n in every per plus one answer time. Requests are also spaced per/n
-// apart, so a client with little work per request fills its batches instead of
-// spending the window in an instant. A fresh client (and one coming
+// backlogged client sends n in every per plus one answer time. Beyond a burst of two, requests
+// are also spaced per/n apart, so a client with little work per request fills its batches
+// instead of spending the window in an instant; callers waiting for a slot are served in the
+// order they came. A fresh client (and one coming
 // out of a 429 pause) sends one request first and takes the X-HubSpot-RateLimit-Remaining of its
 // answer as what others (this app in another process, or before a restart) left of the window.
 

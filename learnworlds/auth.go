@@ -64,17 +64,20 @@ func (c *Client) mintLocked(ctx context.Context) (string, error) {
 	const path = "/oauth2/access_token"
 	var last error
 	for attempt := 0; ; attempt++ {
-		if err := c.lim.Wait(ctx); err != nil {
+		slot, err := c.lim.Acquire(ctx) // the token request counts against the school's limit too
+		if err != nil {
 			return "", err
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String()+path, strings.NewReader(form))
 		if err != nil {
+			slot.Cancel()
 			return "", fmt.Errorf("learnworlds: token request: %w", err)
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("Lw-Client", c.clientID)
 		resp, err := c.hc.Do(req)
+		slot.Done(-1)
 		if err != nil {
 			if ctx.Err() != nil {
 				return "", ctx.Err()

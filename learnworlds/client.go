@@ -78,7 +78,7 @@ type Client struct {
 	static     string
 	hc         *http.Client
 	clk        clock.Clock
-	lim        *ratelimit.Limiter
+	lim        *ratelimit.Window // pacing: see below
 	maxRetries int
 	maxBackoff time.Duration
 	log        *slog.Logger
@@ -131,7 +131,7 @@ func New(cfg Config) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	c.lim = ratelimit.New(c.clk, n, per)
+	c.lim = ratelimit.NewWindow(c.clk, n, per)
 	return c, nil
 }
 
@@ -157,6 +157,13 @@ func apiBase(raw string) (*url.URL, error) {
 	u.Path, u.RawPath = p, ""
 	return u, nil
 }
+
+// Pacing. Every request, the token request included, holds one of the school's n slots from
+// before it is sent until per (plus a small skew allowance) after its answer arrived, since the
+// school counted it somewhere in between (ratelimit.Window). So the school's rolling window never
+// holds more than n of the client's requests, however the network delays them, while a
+// backlogged client sends n in every per plus one answer time. A 429 pauses the window: every
+// call of the client waits out its Retry-After (or the backoff, when it has none).
 
 // RateLimit returns the client's budget: at most n requests in any window of length per.
 func (c *Client) RateLimit() (n int, per time.Duration) { return c.lim.Limit() }

@@ -12,8 +12,11 @@
 // tokens are cached until a minute before expires_in and minted again once when the API refuses
 // one (401, or 400 access_denied).
 //
-// Every call waits for the client's rate limiter (30 requests / 10 s by default, the documented
-// limit, which [Config] can change) on the injected clock. A 429 {"error":"Too many requests"} is
+// Every call, the token request included, waits on the injected clock for a slot of the client's
+// rate window (30 requests / 10 s by default, the documented limit, which [Config] can change):
+// a request holds its slot until the window has passed since its answer, so the school never
+// counts more than the limit in any window, and waiting calls are served in the order they came.
+// A 429 {"error":"Too many requests"} is
 // retried with exponential backoff, or after Retry-After when the answer has it (the API documents
 // no such header), and pauses the client's other calls; a 5xx is retried for reads and idempotent
 // writes, never for a create. Retry-After is read within [0, [MaxRetryAfter]] (an hour: a larger

@@ -54,7 +54,8 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		if err != nil {
 			return err
 		}
-		if err := c.lim.Wait(ctx); err != nil {
+		slot, err := c.lim.Acquire(ctx) // held until the answer arrives (pacing in client.go)
+		if err != nil {
 			return err
 		}
 		var rd io.Reader
@@ -63,6 +64,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		}
 		req, err := http.NewRequestWithContext(ctx, cl.method, target, rd)
 		if err != nil {
+			slot.Cancel()
 			return fmt.Errorf("learnworlds: build %s %s: %w", cl.method, maskEmails(cl.path), err)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -72,6 +74,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			req.Header.Set("Content-Type", "application/json")
 		}
 		resp, err := c.hc.Do(req)
+		slot.Done(-1) // LearnWorlds sends no count of what is left of its window
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -130,7 +133,8 @@ func (c *Client) waits(e *APIError) bool { return e.RetryAfter <= c.maxBackoff }
 
 // backoff waits before try attempt+1: Retry-After when the answer had it (callers check waits
 // first), else exponential from one second with jitter, capped at MaxBackoff; never more than
-// MaxRetryAfter. A 429 also pauses every other call of this client.
+// MaxRetryAfter. A 429 pauses the client's rate window instead, so every call of this client
+// waits it out, this one included: its next Acquire returns no earlier than the pause's end.
 func (c *Client) backoff(ctx context.Context, attempt int, e *APIError) error {
 	d := e.RetryAfter
 	if d <= 0 {
@@ -139,10 +143,11 @@ func (c *Client) backoff(ctx context.Context, attempt int, e *APIError) error {
 		d = min(d, c.maxBackoff)
 	}
 	d = min(d, MaxRetryAfter)
+	c.log.InfoContext(ctx, "learnworlds: retrying", "method", e.Method, "path", e.Path, "status", e.StatusCode, "attempt", attempt+1, "wait", d)
 	if e.StatusCode == http.StatusTooManyRequests {
 		c.lim.PauseUntil(c.clk.Now().Add(d))
+		return nil
 	}
-	c.log.InfoContext(ctx, "learnworlds: retrying", "method", e.Method, "path", e.Path, "status", e.StatusCode, "attempt", attempt+1, "wait", d)
 	return clock.Sleep(ctx, c.clk, d)
 }
 

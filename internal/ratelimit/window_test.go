@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -281,14 +282,22 @@ func TestWindowPause(t *testing.T) {
 func TestWindowCancelGivesBack(t *testing.T) {
 	t.Parallel()
 	clk := clock.NewFake(t0)
-	w := NewWindow(clk, 20, time.Second) // spaced 50 ms apart
+	const n = 20 // spaced 50 ms apart beyond the burst
+	w := NewWindow(clk, n, time.Second)
 	p, _, _, _ := w.try()
 	p.Done(-1)
 	p.Done(-1)
+	for i := range SmoothBurst(n) - 1 {
+		s, _, _, _ := w.try()
+		if s == nil {
+			t.Fatalf("request %d of the first %d did not go", i+2, SmoothBurst(n))
+		}
+		s.Done(-1)
+	}
 	clk.Advance(50 * time.Millisecond)
 	a, _, _, _ := w.try()
 	if a == nil {
-		t.Fatal("the second request did not go 50 ms after the first")
+		t.Fatal("a request did not go 50 ms after the burst")
 	}
 	a.Cancel()
 	a.Done(-1)
@@ -297,7 +306,7 @@ func TestWindowCancelGivesBack(t *testing.T) {
 		t.Fatal("the cancelled slot was not given back")
 	}
 	if s, _, _, _ := w.try(); s != nil {
-		t.Fatal("a third request went less than 50 ms after the second")
+		t.Fatal("a request went less than 50 ms after the last")
 	}
 }
 
@@ -314,16 +323,21 @@ func TestWindowSetLimit(t *testing.T) {
 	if n, per := w.Limit(); n != 10 || per != MaxPer {
 		t.Fatalf("Limit() = %d/%v, want 10/%v", n, per, MaxPer)
 	}
-	w.SetLimit(30, time.Second) // spaced per/30 apart
+	w.SetLimit(30, time.Second) // spaced per/30 apart beyond the burst
 	clk.Advance(time.Second)
-	p, _, _, _ := w.try()
-	p.Done(-1)
-	clk.Advance(time.Second / 30)
-	if s, _, _, _ := w.try(); s == nil {
-		t.Fatal("a request per/30 after the first did not go under the new limit")
+	for i := range SmoothBurst(30) {
+		s, _, _, _ := w.try()
+		if s == nil {
+			t.Fatalf("request %d of the first %d did not go under the new limit", i+1, SmoothBurst(30))
+		}
+		s.Done(-1)
 	}
-	if s, _, _, _ := w.try(); s != nil {
-		t.Fatal("a request went at once after another under a limit of 30 per second")
+	s, at, ok, _ := w.try()
+	if s != nil || !ok {
+		t.Fatalf("a request beyond the burst went (%v) or got no time (%v) under a limit of 30 per second", s != nil, ok)
+	}
+	if want := clk.Now().Add(time.Second / 30); at.Before(want.Add(-time.Microsecond)) || at.After(want.Add(time.Millisecond)) {
+		t.Fatalf("next admission at %v, want about %v (per/30 under the new limit)", at.Sub(t0), want.Sub(t0))
 	}
 }
 
@@ -361,9 +375,16 @@ func TestWindowAcquireBlocks(t *testing.T) {
 	for active := callers; active > 0; {
 		bctx, bcancel := context.WithCancel(ctx)
 		blocked := make(chan struct{})
-		go func(n int) {
-			if clk.BlockUntil(bctx, n) == nil {
-				close(blocked)
+		go func(n int) { // every live caller waits in Acquire: the first in the queue on a timer
+			for clk.BlockUntil(bctx, 1) == nil {
+				w.mu.Lock()
+				q := len(w.queue)
+				w.mu.Unlock()
+				if q == n {
+					close(blocked)
+					return
+				}
+				runtime.Gosched()
 			}
 		}(active)
 		select {
@@ -405,5 +426,76 @@ func TestWindowAcquireBlocks(t *testing.T) {
 	ccancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Acquire after cancel = %v, want context.Canceled", err)
+	}
+}
+
+// TestWindowAcquireIsFIFO: callers waiting in Acquire get slots in the order they started
+// waiting, and a caller that arrives while others wait queues behind them even when a slot is
+// free at that instant. A waiter whose context ends leaves the queue without holding up the next.
+func TestWindowAcquireIsFIFO(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(t0)
+	const per, callers = time.Second, 12
+	w := NewWindow(clk, 1, per) // one slot: the admissions are strictly ordered
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	queued := func(k int) { // waits until k callers are in the queue
+		for {
+			w.mu.Lock()
+			got := len(w.queue)
+			w.mu.Unlock()
+			if got == k {
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("%d callers queued, want %d", got, k)
+			}
+			runtime.Gosched()
+		}
+	}
+	held, _, _, _ := w.try()
+	if held == nil {
+		t.Fatal("the first request did not go")
+	}
+	type grant struct {
+		id   int
+		slot *Slot
+	}
+	granted := make(chan grant, callers)
+	leaver, leave := context.WithCancel(ctx)
+	for id := range callers {
+		cctx := ctx
+		if id == 3 {
+			cctx = leaver // gives up while waiting
+		}
+		go func() {
+			s, err := w.Acquire(cctx)
+			if err != nil {
+				return
+			}
+			granted <- grant{id, s}
+		}()
+		queued(id + 1) // the next caller starts only once this one waits
+	}
+	leave()
+	queued(callers - 1)
+	held.Done(-1)
+	for want := range callers {
+		if want == 3 {
+			continue
+		}
+		if err := clk.BlockUntil(ctx, 1); err != nil { // the first in the queue waits for its time
+			t.Fatal(err)
+		}
+		clk.AdvanceToNext()
+		select {
+		case g := <-granted:
+			if g.id != want {
+				t.Fatalf("caller %d got the slot, want caller %d (the longest waiting)", g.id, want)
+			}
+			g.slot.Done(-1)
+		case <-ctx.Done():
+			t.Fatalf("caller %d got no slot", want)
+		}
 	}
 }
