@@ -1,0 +1,193 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Real HubSpot limit per portal, for scaling the latency.
+const (
+	realRequests = 110
+	realWindow   = 10 * time.Second
+)
+
+// report is what a run found. Pass is false when a change was lost, a backfill did not finish,
+// or the killed process's schools took longer than 15 s to move on; the ratios and the latency
+// have their own goals, reported beside them.
+type report struct {
+	K          int    `json:"k"`
+	Schools    int    `json:"schools"`
+	Learners   int    `json:"learners_per_school"`
+	HSRequests int    `json:"hubspot_requests_per_window"`
+	HSWindow   string `json:"hubspot_window"`
+	LWRequests int    `json:"lms_requests_per_window"`
+	Seed       int64  `json:"seed"`
+
+	Elapsed         time.Duration `json:"elapsed_ns"`
+	SteadyWindow    time.Duration `json:"steady_ns"` // backfills' start until the first one ended
+	Windows         float64       `json:"windows"`   // the steady span in limit windows
+	HubSpotRequests int           `json:"hubspot_requests"`
+	CeilingRatio    float64       `json:"ceiling_ratio"`   // goal >= 0.95
+	SlowestRatio    float64       `json:"slowest_to_mean"` // goal >= 0.9
+	LiveChanges     int           `json:"live_changes"`
+	LiveP50         time.Duration `json:"live_p50_ns"`
+	LiveP99         time.Duration `json:"live_p99_ns"`
+	LiveP99Real     time.Duration `json:"live_p99_real_ns"` // goal < 5 s
+	LiveScale       float64       `json:"live_scale"`       // real / measured
+	Takeover        time.Duration `json:"takeover_ns"`      // goal <= 15 s
+	KilledSchools   int           `json:"killed_schools"`   // schools the killed child was serving
+	NeverMovedOn    int           `json:"never_moved_on"`
+	Lost            int           `json:"lost"` // goal 0
+	LostExamples    []string      `json:"lost_examples,omitempty"`
+	Duplicates      int           `json:"duplicates"` // contact writes that changed nothing
+	ContactWrites   int           `json:"contact_writes"`
+	Got429          int           `json:"hubspot_429"`
+	ChildCPU        time.Duration `json:"children_cpu_ns"`
+	CPUPerContact   time.Duration `json:"cpu_per_contact_ns"`
+	PostgresCPU     time.Duration `json:"postgres_cpu_ns"` // -1: not measurable
+	PGPerContact    time.Duration `json:"postgres_cpu_per_contact_ns"`
+	LoadStart       string        `json:"loadavg_start"`
+	LoadEnd         string        `json:"loadavg_end"`
+	Failures        []string      `json:"failures,omitempty"`
+	Pass            bool          `json:"pass"`
+}
+
+// judge fills rep from what the fleet recorded: start is when the backfills started, backfillEnd
+// when the last one ended, end when the children were stopped, done each school's end.
+func (f *fleet) judge(rep *report, start, backfillEnd, end time.Time, done []time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rep.Elapsed = end.Sub(start)
+	first := backfillEnd
+	for _, d := range done {
+		if !d.IsZero() && d.Before(first) {
+			first = d
+		}
+	}
+	steady := first.Sub(start)
+	rep.SteadyWindow, rep.Windows = steady, steady.Seconds()/f.o.hsWindow.Seconds()
+	per := make([]float64, len(f.reqs))
+	total := 0
+	for i, rs := range f.reqs {
+		rep.HubSpotRequests += len(rs)
+		for _, r := range rs {
+			if !r.at.Before(start) && r.at.Before(first) {
+				per[i]++
+				total++
+			}
+		}
+	}
+	if steady > 0 {
+		ceiling := float64(f.o.schools) * float64(f.o.hsRequests) * steady.Seconds() / f.o.hsWindow.Seconds()
+		rep.CeilingRatio = float64(total) / ceiling
+		mean := float64(total) / float64(len(per))
+		if mean > 0 {
+			rep.SlowestRatio = slices.Min(per) / mean
+		}
+	}
+	// Live changes: measured, and scaled to HubSpot's real limit (a fake limit faster than the
+	// real one shortens every pacing wait by the same factor).
+	rep.LiveChanges = len(f.lats) + len(f.pending)
+	rep.LiveScale = (float64(f.o.hsRequests) / f.o.hsWindow.Seconds()) / (realRequests / realWindow.Seconds())
+	if len(f.lats) > 0 {
+		l := slices.Clone(f.lats)
+		slices.Sort(l)
+		rep.LiveP50, rep.LiveP99 = l[len(l)/2], l[min(len(l)-1, len(l)*99/100)]
+		rep.LiveP99Real = time.Duration(float64(rep.LiveP99) * rep.LiveScale)
+	}
+	// Takeover: the portals child 0 sent to in the 3 s before its death, and when another child
+	// first sent to each after it.
+	if !f.killedAt.IsZero() {
+		for i, rs := range f.reqs {
+			served, next := false, time.Time{}
+			for _, r := range rs {
+				if r.child == "0" && !r.at.After(f.killedAt) && r.at.After(f.killedAt.Add(-3*time.Second)) {
+					served = true
+				}
+				if r.at.After(f.killedAt) && r.child != "0" && next.IsZero() {
+					next = r.at
+				}
+			}
+			if !served {
+				continue
+			}
+			rep.KilledSchools++
+			if next.IsZero() {
+				if done[i].IsZero() || done[i].After(f.killedAt) {
+					rep.NeverMovedOn++
+				}
+				continue
+			}
+			rep.Takeover = max(rep.Takeover, next.Sub(f.killedAt))
+		}
+	}
+	// Every learner's final state in its portal.
+	for i, exp := range f.expected {
+		for e, want := range exp {
+			c, ok := f.portals[i].Contact(e)
+			if got := c.Properties["country"]; !ok || got != want {
+				rep.Lost++
+				if len(rep.LostExamples) < 5 {
+					how := "it never landed"
+					if at, ok := f.landed[fmt.Sprintf("%d|%s|%s", i, strings.ToLower(e), want)]; ok {
+						how = fmt.Sprintf("it landed %s after the backfills started, then was overwritten", at.Sub(start).Round(time.Millisecond))
+					}
+					rep.LostExamples = append(rep.LostExamples, fmt.Sprintf("%s %s: country %q, want %q (%s)", f.ids[i], e, got, want, how))
+				}
+			}
+		}
+		rep.Got429 += f.portals[i].Stats().RateLimited
+	}
+	rep.Duplicates, rep.ContactWrites = f.noops, f.writes
+	contacts := f.o.schools*f.o.learners + len(f.lats)
+	rep.CPUPerContact = rep.ChildCPU / time.Duration(contacts)
+	if rep.PostgresCPU >= 0 {
+		rep.PGPerContact = rep.PostgresCPU / time.Duration(contacts)
+	}
+	if rep.Lost > 0 {
+		rep.Failures = append(rep.Failures, fmt.Sprintf("%d learners do not hold their last change in HubSpot", rep.Lost))
+	}
+	if rep.NeverMovedOn > 0 {
+		rep.Failures = append(rep.Failures, fmt.Sprintf("%d of the killed process's schools never moved on", rep.NeverMovedOn))
+	}
+	if rep.Takeover > 15*time.Second {
+		rep.Failures = append(rep.Failures, fmt.Sprintf("the killed process's schools took %v to move on (goal 15 s)", rep.Takeover.Round(time.Millisecond)))
+	}
+	rep.Pass = len(rep.Failures) == 0
+}
+
+func goal(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func (r *report) print(w io.Writer) {
+	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+	fmt.Fprintf(w, "hubsync-fleet: K=%d processes, S=%d schools x %d learners, HubSpot %d req / %s per portal (x%.3g of 110 / 10 s), LearnWorlds %d / %s, seed %d\n",
+		r.K, r.Schools, r.Learners, r.HSRequests, r.HSWindow, r.LiveScale, r.LWRequests, r.HSWindow, r.Seed)
+	fmt.Fprintf(w, "  elapsed                 %s (steady span %s = %.1f windows)\n", ms(r.Elapsed), ms(r.SteadyWindow), r.Windows)
+	fmt.Fprintf(w, "  HubSpot throughput      %.3f of the portals' summed ceiling (goal >= 0.95: %s); %d requests\n", r.CeilingRatio, goal(r.CeilingRatio >= 0.95), r.HubSpotRequests)
+	fmt.Fprintf(w, "  slowest school / mean   %.3f (goal >= 0.9: %s)\n", r.SlowestRatio, goal(r.SlowestRatio >= 0.9))
+	fmt.Fprintf(w, "  live changes            %d: p50 %s, p99 %s; at real limits p99 %s (goal < 5 s: %s)\n", r.LiveChanges, ms(r.LiveP50), ms(r.LiveP99), ms(r.LiveP99Real), goal(r.LiveP99Real < 5*time.Second))
+	fmt.Fprintf(w, "  killed process          %d schools moved on within %s (goal <= 15 s: %s), %d never\n", r.KilledSchools, ms(r.Takeover), goal(r.Takeover <= 15*time.Second && r.NeverMovedOn == 0), r.NeverMovedOn)
+	fmt.Fprintf(w, "  changes lost            %d (goal 0: %s)\n", r.Lost, goal(r.Lost == 0))
+	for _, e := range r.LostExamples {
+		fmt.Fprintf(w, "    %s\n", e)
+	}
+	fmt.Fprintf(w, "  duplicates              %d of %d contact writes changed nothing\n", r.Duplicates, r.ContactWrites)
+	fmt.Fprintf(w, "  HubSpot 429s            %d\n", r.Got429)
+	fmt.Fprintf(w, "  CPU per contact         %s children (%s in all)", r.CPUPerContact, ms(r.ChildCPU))
+	if r.PostgresCPU >= 0 {
+		fmt.Fprintf(w, ", %s postgres (%s in all, every postgres process of the machine)", r.PGPerContact, ms(r.PostgresCPU))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  loadavg                 %s at start, %s at end\n", r.LoadStart, r.LoadEnd)
+	if len(r.Failures) > 0 {
+		fmt.Fprintf(w, "  FAILED: %s\n", strings.Join(r.Failures, "; "))
+	}
+}
