@@ -107,6 +107,7 @@ func main() {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(rep)
+		rep.print(os.Stderr)
 	} else {
 		rep.print(os.Stdout)
 	}

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/hubsync/hubsync"
 	"github.com/hubsync/hubsync/hubspot/hubspottest"
+	"github.com/hubsync/hubsync/internal/procid"
 	"github.com/hubsync/hubsync/learnworlds"
 	"github.com/hubsync/hubsync/learnworlds/learnworldstest"
 	"github.com/hubsync/hubsync/store/pgstore"
@@ -45,7 +47,11 @@ type fleet struct {
 	writes   int                      // contact writes that landed
 	noops    int                      // writes that changed nothing (values sent again)
 	killedAt time.Time
-	landed   map[string]time.Time // school|email|value -> when a live value first landed
+	// held is each school whose jobs the killed child held when it died, with when the last of
+	// them was taken back (zero until then).
+	held    map[string]time.Time
+	heldErr error
+	landed  map[string]time.Time // school|email|value -> when a live value first landed
 }
 
 type reqMark struct {
@@ -211,7 +217,7 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	pg := &pgSampler{}
+	pg := &pgSampler{db: dbName(o.db)}
 	pg.sample()
 	pgCtx, stopPG := context.WithCancel(ctx)
 	defer stopPG()
@@ -296,9 +302,11 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 			f.mu.Lock()
 			f.killedAt = time.Now()
 			f.mu.Unlock()
+			holder := procid.Of(children[0].Process.Pid)
 			_ = children[0].Process.Signal(syscall.SIGKILL)
 			<-exited[0]
 			fmt.Fprintf(logw, "child 0 killed at %v\n", time.Since(start).Round(time.Millisecond))
+			go f.watchLeases(ctx, o.db, schema, holder, rep)
 		}
 		for i, id := range f.ids {
 			if !done[i].IsZero() {
@@ -394,6 +402,63 @@ func (f *fleet) live(ctx context.Context, eng *hubsync.Engine, learners *learnwo
 	}
 }
 
+// watchLeases finds the schools whose jobs the killed child (holder) had leased, then polls
+// until none is leased by it any more: that is when its schools' work moved on.
+func (f *fleet) watchLeases(ctx context.Context, url, schema, holder string, rep *report) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		f.mu.Lock()
+		f.heldErr = err
+		f.mu.Unlock()
+		return
+	}
+	defer conn.Close(context.Background())
+	q := "SELECT DISTINCT school FROM " + pgx.Identifier{schema, "jobs"}.Sanitize() + " WHERE state = 'leased' AND leased_by LIKE $1"
+	like := strings.ReplaceAll(strings.ReplaceAll(holder, "%", "\\%"), "_", "\\_") + "#%"
+	list := func() (map[string]bool, error) {
+		rows, err := conn.Query(ctx, q, like)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]bool{}
+		for rows.Next() {
+			var sc string
+			if err := rows.Scan(&sc); err != nil {
+				return nil, err
+			}
+			out[sc] = true
+		}
+		return out, rows.Err()
+	}
+	first, err := list()
+	f.mu.Lock()
+	f.held, f.heldErr = map[string]time.Time{}, err
+	for sc := range first {
+		f.held[sc] = time.Time{}
+	}
+	f.mu.Unlock()
+	for len(first) > 0 && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+		now, err := list()
+		if err != nil {
+			if ctx.Err() == nil {
+				f.mu.Lock()
+				f.heldErr = err
+				f.mu.Unlock()
+			}
+			return
+		}
+		f.mu.Lock()
+		for sc := range first {
+			if !now[sc] {
+				f.held[sc] = time.Now()
+				delete(first, sc)
+			}
+		}
+		f.mu.Unlock()
+	}
+}
+
 // dropSchema drops the run's schema.
 func dropSchema(url, schema string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -426,6 +491,22 @@ type pgSampler struct {
 	mu          sync.Mutex
 	first, last map[int]int64 // pid -> user+system ticks
 	ok          bool
+	db          string // only the backends of this database ("": every postgres process)
+}
+
+// dbName is the database a postgres:// URL names ("" when it names none).
+func dbName(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+		if j := strings.IndexByte(u, '/'); j >= 0 {
+			u = u[j+1:]
+			if k := strings.IndexAny(u, "?#"); k >= 0 {
+				u = u[:k]
+			}
+			return u
+		}
+	}
+	return ""
 }
 
 func (p *pgSampler) sample() {
@@ -460,6 +541,12 @@ func (p *pgSampler) sample() {
 		f := strings.Fields(s[closeAt+1:])
 		if len(f) < 13 {
 			continue
+		}
+		if p.db != "" { // a backend's title: "postgres: [cluster: ]user database host(port) state"
+			title, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if t := strings.Fields(strings.ReplaceAll(string(title), "\x00", " ")); len(t) < 3 || t[0] != "postgres:" || !slices.Contains(t[1:min(len(t), 5)], p.db) {
+				continue
+			}
 		}
 		u, _ := strconv.ParseInt(f[11], 10, 64)
 		st, _ := strconv.ParseInt(f[12], 10, 64)
