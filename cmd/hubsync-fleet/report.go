@@ -38,7 +38,9 @@ type report struct {
 	LiveP99Real     time.Duration `json:"live_p99_real_ns"` // goal < 5 s
 	LiveScale       float64       `json:"live_scale"`       // real / measured
 	Takeover        time.Duration `json:"takeover_ns"`      // goal <= 15 s
-	KilledSchools   int           `json:"killed_schools"`   // schools the killed child was serving
+	TakeoverP50     time.Duration `json:"takeover_p50_ns"`
+	Reclaimed       time.Duration `json:"reclaimed_ns"`   // until no lease of the killed child was unexpired
+	KilledSchools   int           `json:"killed_schools"` // schools the killed child was serving
 	NeverMovedOn    int           `json:"never_moved_on"`
 	Lost            int           `json:"lost"`       // goal 0
 	Unfinished      int           `json:"unfinished"` // learners of backfills not done, never written
@@ -110,6 +112,16 @@ func (f *fleet) judge(rep *report, start, backfillEnd, end time.Time, done []tim
 		for i, id := range f.ids {
 			index[string(id)] = i
 		}
+		if !f.reclaimed.IsZero() {
+			rep.Reclaimed = f.reclaimed.Sub(f.killedAt)
+		}
+		var takes []time.Duration
+		defer func() {
+			if len(takes) > 0 {
+				slices.Sort(takes)
+				rep.TakeoverP50 = takes[len(takes)/2]
+			}
+		}()
 		for sc, back := range f.held {
 			rep.KilledSchools++
 			i, ok := index[sc]
@@ -128,6 +140,7 @@ func (f *fleet) judge(rep *report, start, backfillEnd, end time.Time, done []tim
 				next = back // its jobs were taken back, and nothing more was left to send
 			}
 			rep.Takeover = max(rep.Takeover, next.Sub(f.killedAt))
+			takes = append(takes, next.Sub(f.killedAt))
 		}
 	}
 	// Every learner's final state in its portal.
@@ -184,7 +197,8 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "  HubSpot throughput      %.3f of the portals' summed ceiling (goal >= 0.95: %s); %d requests\n", r.CeilingRatio, goal(r.CeilingRatio >= 0.95), r.HubSpotRequests)
 	fmt.Fprintf(w, "  slowest school / mean   %.3f (goal >= 0.9: %s)\n", r.SlowestRatio, goal(r.SlowestRatio >= 0.9))
 	fmt.Fprintf(w, "  live changes            %d: p50 %s, p99 %s; at real limits p99 %s (goal < 5 s: %s)\n", r.LiveChanges, ms(r.LiveP50), ms(r.LiveP99), ms(r.LiveP99Real), goal(r.LiveP99Real < 5*time.Second))
-	fmt.Fprintf(w, "  killed process          %d schools (jobs leased when it died) moved on within %s (goal <= 15 s: %s), %d never\n", r.KilledSchools, ms(r.Takeover), goal(r.Takeover <= 15*time.Second && r.NeverMovedOn == 0), r.NeverMovedOn)
+	fmt.Fprintf(w, "  killed process          %d schools (jobs leased when it died) moved on within %s, p50 %s (goal <= 15 s: %s), %d never; its leases ended %s after the kill\n",
+		r.KilledSchools, ms(r.Takeover), ms(r.TakeoverP50), goal(r.Takeover <= 15*time.Second && r.NeverMovedOn == 0), r.NeverMovedOn, ms(r.Reclaimed))
 	fmt.Fprintf(w, "  changes lost            %d (goal 0: %s); %d learners of unfinished backfills not written yet\n", r.Lost, goal(r.Lost == 0), r.Unfinished)
 	for _, e := range r.LostExamples {
 		fmt.Fprintf(w, "    %s\n", e)

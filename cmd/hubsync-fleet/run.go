@@ -49,9 +49,10 @@ type fleet struct {
 	killedAt time.Time
 	// held is each school whose jobs the killed child held when it died, with when the last of
 	// them was taken back (zero until then).
-	held    map[string]time.Time
-	heldErr error
-	landed  map[string]time.Time // school|email|value -> when a live value first landed
+	held      map[string]time.Time
+	reclaimed time.Time // when no job was leased by the killed child unexpired any more
+	heldErr   error
+	landed    map[string]time.Time // school|email|value -> when a live value first landed
 }
 
 type reqMark struct {
@@ -413,8 +414,11 @@ func (f *fleet) watchLeases(ctx context.Context, url, schema, holder string, rep
 		return
 	}
 	defer conn.Close(context.Background())
-	q := "SELECT DISTINCT school FROM " + pgx.Identifier{schema, "jobs"}.Sanitize() + " WHERE state = 'leased' AND leased_by LIKE $1"
+	q := "SELECT school, bool_or(lease_until > now()) FROM " + pgx.Identifier{schema, "jobs"}.Sanitize() + " WHERE state = 'leased' AND leased_by LIKE $1 GROUP BY school"
 	like := strings.ReplaceAll(strings.ReplaceAll(holder, "%", "\\%"), "_", "\\_") + "#%"
+	// list maps each school with jobs still leased by the dead child to whether one of those
+	// leases is unexpired (an expired or reclaimed lease keeps its holder until a worker takes
+	// the job over).
 	list := func() (map[string]bool, error) {
 		rows, err := conn.Query(ctx, q, like)
 		if err != nil {
@@ -423,10 +427,11 @@ func (f *fleet) watchLeases(ctx context.Context, url, schema, holder string, rep
 		out := map[string]bool{}
 		for rows.Next() {
 			var sc string
-			if err := rows.Scan(&sc); err != nil {
+			var live bool
+			if err := rows.Scan(&sc, &live); err != nil {
 				return nil, err
 			}
-			out[sc] = true
+			out[sc] = live
 		}
 		return out, rows.Err()
 	}
@@ -449,11 +454,17 @@ func (f *fleet) watchLeases(ctx context.Context, url, schema, holder string, rep
 			return
 		}
 		f.mu.Lock()
+		live := false
 		for sc := range first {
-			if !now[sc] {
+			l, still := now[sc]
+			if !still {
 				f.held[sc] = time.Now()
 				delete(first, sc)
 			}
+			live = live || l
+		}
+		if !live && f.reclaimed.IsZero() {
+			f.reclaimed = time.Now()
 		}
 		f.mu.Unlock()
 	}
