@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -56,8 +57,22 @@ type fleet struct {
 }
 
 type reqMark struct {
-	at    time.Time
-	child string
+	at     time.Time
+	child  string
+	status int
+}
+
+// statusWriter remembers the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
 }
 
 type pendingChange struct {
@@ -90,12 +105,15 @@ func (f *fleet) front(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "fleet front: no portal for this token", http.StatusUnauthorized)
 		return
 	}
-	if !strings.HasPrefix(r.URL.Path, "/oauth") {
-		f.mu.Lock()
-		f.reqs[i] = append(f.reqs[i], reqMark{at: time.Now(), child: r.Header.Get(childHeader)})
-		f.mu.Unlock()
+	if strings.HasPrefix(r.URL.Path, "/oauth") {
+		f.portals[i].Handler().ServeHTTP(w, r)
+		return
 	}
-	f.portals[i].Handler().ServeHTTP(w, r)
+	at, sw := time.Now(), &statusWriter{ResponseWriter: w}
+	f.portals[i].Handler().ServeHTTP(sw, r)
+	f.mu.Lock()
+	f.reqs[i] = append(f.reqs[i], reqMark{at: at, child: r.Header.Get(childHeader), status: cmp.Or(sw.status, http.StatusOK)})
+	f.mu.Unlock()
 }
 
 // onWrite is every portal's contact write hook: it times live changes and counts writes that
