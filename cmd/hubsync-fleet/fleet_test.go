@@ -18,7 +18,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestFleetTiny runs a tiny fleet (2 processes, 6 schools of 60 learners, live changes during the
+// TestFleetTiny runs a tiny fleet (2 processes, 6 schools of 200 learners, live changes during the
 // backfills, one process killed with SIGKILL while they run) on PostgreSQL, so the command cannot
 // rot; the full run is on demand (docs/fleet-benchmark.md). It fails when a learner's last change
 // is missing from its portal, a backfill does not finish, or the killed process's schools do not
@@ -31,8 +31,8 @@ func TestFleetTiny(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the tiny fleet takes about 10 s")
 	}
-	o := options{db: db, k: 2, schools: 6, learners: 60, hsRequests: 4, hsWindow: time.Second, lwRequests: 1000,
-		liveEvery: 50 * time.Millisecond, killAfter: 1500 * time.Millisecond, duration: 90 * time.Second, seed: 15,
+	o := options{db: db, k: 2, schools: 6, learners: 200, hsRequests: 4, hsWindow: time.Second, lwRequests: 1000,
+		liveEvery: 20 * time.Millisecond, killAfter: 1500 * time.Millisecond, duration: 90 * time.Second, seed: 15,
 		workers: 4, backfill: 4}
 	var logs bytes.Buffer
 	rep, err := run(t.Context(), o, &logs)
