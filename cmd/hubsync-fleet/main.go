@@ -2,8 +2,8 @@
 // S schools each connected to its own portal, a backfill of every school with live changes made
 // while the backfills run, and one process killed with SIGKILL in the middle.
 //
-//	go run ./cmd/hubsync-fleet -db "$TEST_DATABASE_URL" -k 3 -schools 200 -learners 300
-//	go run ./cmd/hubsync-fleet -db "$TEST_DATABASE_URL" -k 3 -schools 200 -json
+//	go run ./cmd/hubsync-fleet -db "$TEST_DATABASE_URL"          # K=3, S=200 x 600, 1 request / 10 s a portal
+//	go run ./cmd/hubsync-fleet -db "$TEST_DATABASE_URL" -seed 42 -json
 //
 // This process hosts the fakes: one fake HubSpot portal per school (hubspottest servers made
 // WithTokenPrefix, behind one front that routes each request by its token's prefix, as HubSpot's
@@ -65,16 +65,16 @@ func main() {
 	fs.StringVar(&o.db, "db", os.Getenv("TEST_DATABASE_URL"), "PostgreSQL URL (default $TEST_DATABASE_URL); the run uses a fresh schema and drops it")
 	fs.IntVar(&o.k, "k", 3, "child processes, each running one engine on the shared store")
 	fs.IntVar(&o.schools, "schools", 200, "schools, each with its own portal and its own LearnWorlds")
-	fs.IntVar(&o.learners, "learners", 300, "learners per school, all backfilled")
-	fs.IntVar(&o.hsRequests, "hs-requests", 110, "each portal's HubSpot limit: requests per -hs-window")
+	fs.IntVar(&o.learners, "learners", 600, "learners per school, all backfilled")
+	fs.IntVar(&o.hsRequests, "hs-requests", 1, "each portal's HubSpot limit: requests per -hs-window (HubSpot's is 110; see docs/fleet-benchmark.md for why the default is 1)")
 	fs.DurationVar(&o.hsWindow, "hs-window", 10*time.Second, "each portal's HubSpot limit window (HubSpot's is 10 s)")
 	fs.IntVar(&o.lwRequests, "lw-requests", 1000, "each school's LearnWorlds limit per -hs-window (high, so HubSpot binds)")
 	fs.DurationVar(&o.liveEvery, "live-every", 20*time.Millisecond, "one live change this often during the backfills, on a random school")
-	fs.DurationVar(&o.killAfter, "kill-after", 10*time.Second, "SIGKILL child 0 this long after the backfills start (0: never)")
+	fs.DurationVar(&o.killAfter, "kill-after", 30*time.Second, "SIGKILL child 0 this long after the backfills start (0: never)")
 	fs.DurationVar(&o.duration, "duration", 5*time.Minute, "the longest the run lasts before it is judged")
 	fs.Int64Var(&o.seed, "seed", 0, "random seed (0: from the clock; printed in the report)")
-	fs.IntVar(&o.workers, "workers", 8, "each child's live LMS -> HubSpot workers (Config.Workers)")
-	fs.IntVar(&o.backfill, "backfill-workers", 8, "each child's backfill workers (Config.BackfillWorkers)")
+	fs.IntVar(&o.workers, "workers", 16, "each child's live LMS -> HubSpot workers (Config.Workers)")
+	fs.IntVar(&o.backfill, "backfill-workers", 110, "each child's backfill workers (Config.BackfillWorkers)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (children's logs) and the schema")
 	fs.StringVar(&o.child, "child", "", "internal: run as a child with this config file")
