@@ -12,8 +12,10 @@ import (
 // after their leases. Workers name their leases "<process id>#<worker>" (procid.Self); a holder
 // is taken back only when procid.Dead is sure its process is gone: of another machine, or when it
 // cannot tell, its leases run out as usual (LeaseDefault). A failure here costs only that wait, so
-// it is logged and Run goes on. Run calls it each time it starts, RunOnce at its first call only
-// (hosts call RunOnce often, and one query each time would buy nothing).
+// it is logged and Run goes on. Run calls it each time it starts and then every Config.Reclaim
+// (reclaimLoop), so the schools of a process killed while others run move on within about that
+// long; RunOnce calls it at its first call only (hosts call RunOnce often, and one query each time
+// would buy nothing).
 func (e *Engine) reclaimDead(ctx context.Context) {
 	holders, err := e.cfg.Queue.Holders(ctx)
 	if err != nil {
@@ -33,7 +35,27 @@ func (e *Engine) reclaimDead(ctx context.Context) {
 			continue
 		}
 		if n > 0 {
+			e.notify() // the taken-back jobs are ready now: idle workers need not wait out Poll
 			e.log.Info("hubsync: took back the jobs of a process of this machine that is gone", "holder", h, "jobs", n)
 		}
+	}
+}
+
+// reclaimLoop calls reclaimDead every Config.Reclaim until ctx ends; a negative Reclaim turns it
+// off (Run still reclaims once when it starts).
+func (e *Engine) reclaimLoop(ctx context.Context) {
+	if e.cfg.Reclaim < 0 {
+		return
+	}
+	t := e.clk.NewTimer(e.cfg.Reclaim)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+		e.reclaimDead(ctx)
+		t.Reset(e.cfg.Reclaim)
 	}
 }

@@ -100,13 +100,14 @@ func newHarness(t testing.TB, hsOpts ...hubspottest.Option) *harness {
 }
 
 // config is the Config of the tests' engines: the fake HubSpot's app, the harness's clock,
-// notifier and logger, on store s and the LMS learners. The lease heartbeat and the janitor are
-// off: their timers always wait, so the self-advancing clock would jump to them while a batch
-// runs (expiring tokens, caches and leases in fake time); the tests of those two turn them on.
+// notifier and logger, on store s and the LMS learners. The lease heartbeat, the janitor and the
+// periodic reclaim are off: their timers always wait, so the self-advancing clock would jump to
+// them while a batch runs (expiring tokens, caches and leases in fake time); the tests of those
+// turn them on.
 func (h *harness) config(s storeQueue, learners hubsync.Learners) hubsync.Config {
 	return hubsync.Config{
 		Store: s, Queue: s, Learners: learners, Notifier: h.note, Clock: h.clk, Logger: testLogger(h.t),
-		Heartbeat: -1, Retention: hubsync.Retention{Every: -1}, CatchUp: hubsync.CatchUp{Silence: -1},
+		Heartbeat: -1, Reclaim: -1, Retention: hubsync.Retention{Every: -1}, CatchUp: hubsync.CatchUp{Silence: -1},
 		HubSpot: hubsync.HubSpotApp{
 			ClientID: h.hs.ClientID(), ClientSecret: h.hs.ClientSecret(), AppID: h.hs.AppID(),
 			RedirectURL: redirect, BaseURL: h.hs.URL, AuthorizeURL: h.hs.URL + "/oauth/authorize",

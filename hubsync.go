@@ -43,6 +43,10 @@ const (
 	// BatchLingerDefault is how long an idle worker woken by new work waits before it takes a
 	// batch, so a burst fills its first batch.
 	BatchLingerDefault = 50 * time.Millisecond
+	// ReclaimDefault is how often Run looks for jobs leased by a process of this machine that has
+	// died and takes them back, so a killed process's schools move on within about this long (plus
+	// one Poll) instead of after their leases; it costs one small query per period.
+	ReclaimDefault = 5 * time.Second
 )
 
 // HubSpotApp is the HubSpot public app the engine connects schools through.
@@ -138,6 +142,11 @@ type Config struct {
 	// batch (BatchLingerDefault; a negative value disables it). It adds at most that much to the
 	// latency of a change that arrives alone.
 	BatchLinger time.Duration
+	// Reclaim is how often Run takes back the jobs leased by processes of this machine that have
+	// died (ReclaimDefault; see engine_reclaim.go). Negative: only when Run starts, so a process
+	// killed later leaves its jobs until their leases run out (Lease). Jobs leased by a process of
+	// another machine always wait out their leases.
+	Reclaim time.Duration
 	// OnProgress, when set, is called with a school's manual sync progress after every page and
 	// when the sync ends, for hosts that show a progress bar. It must not block.
 	OnProgress func(SchoolID, ManualProgress)
@@ -277,6 +286,9 @@ func (cfg Config) withDefaults() Config {
 		cfg.Heartbeat = cfg.Lease / 3
 	}
 	orDefault(&cfg.Poll, PollDefault)
+	if cfg.Reclaim == 0 {
+		cfg.Reclaim = ReclaimDefault // negative: only at start
+	}
 	orDefault(&cfg.SchemaTTL, SchemaTTLDefault)
 	orDefault(&cfg.MaxBackoff, MaxBackoffDefault)
 	orDefault(&cfg.StateTTL, StateTTLDefault)
@@ -344,6 +356,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer e.unregisterMetrics()
 	e.reclaimDead(ctx)
 	var janitor sync.WaitGroup
+	janitor.Go(func() { e.reclaimLoop(ctx) })
 	janitor.Go(func() { e.janitor(ctx) })
 	janitor.Go(func() { e.catchUpLoop(ctx) })
 	e.runLanes(ctx)
