@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/hubsync/hubsync/hubspot"
@@ -91,6 +92,9 @@ type pending struct {
 	// and this older copy is not sent over it: a manual sync page read before a live change
 	// must not overwrite the change when its upsert goes out after it.
 	at time.Time
+	// readUpdated and readSent are the state as the batch read it (see settle).
+	readUpdated time.Time
+	readSent    map[string]string
 }
 
 // outRun is one outbound batch's context: the school's portal, settings and outbound rows, and
@@ -221,10 +225,111 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 		return err
 	}
 	states, requeue := r.record(results, sent)
+	states, refresh, err := r.settle(ctx, sent, states)
+	if err != nil {
+		return err
+	}
 	if err := r.e.putStates(ctx, states); err != nil {
 		return err
 	}
+	if err := r.refresh(ctx, refresh); err != nil {
+		return err
+	}
 	return r.requeueAfterSchemaChange(ctx, requeue)
+}
+
+// settle looks again at the sync states of the learners just written, after HubSpot answered:
+// one written meanwhile by another worker or process (a live change while a manual sync's page
+// waited for its turn at the rate limit, or the other way round) may have had its values sent
+// before this batch's older copy, which HubSpot then kept. For such a learner the state keeps
+// what the other writer stored, less the values of the properties this batch sent (so they are
+// taken as not written), and refresh returns its email: its latest copy is read from the LMS and
+// queued. Two writers of one learner cannot both miss the other unless both look again before
+// either stores its state (a window of one store write, not of a rate-limit wait).
+func (r *outRun) settle(ctx context.Context, sent []*pending, states []SyncState) ([]SyncState, []string, error) {
+	if len(states) == 0 {
+		return states, nil, nil
+	}
+	emails := make([]string, len(states))
+	for i, st := range states {
+		emails[i] = st.Email
+	}
+	now, err := getStates(ctx, r.e.cfg.Store, r.school, emails)
+	if err != nil {
+		return nil, nil, err
+	}
+	read := make(map[string]*pending, len(sent))
+	for _, x := range sent {
+		read[x.email] = x
+	}
+	var refresh []string
+	for i, st := range states {
+		x := read[st.Email]
+		cur, ok := now[st.Email]
+		if x == nil || !stateMovedSince(x, cur, ok) {
+			continue
+		}
+		merged := cur
+		merged.SentToHubSpot = maps.Clone(cur.SentToHubSpot)
+		for k := range x.props {
+			delete(merged.SentToHubSpot, k)
+		}
+		if merged.ContactID == "" {
+			merged.ContactID = st.ContactID
+		}
+		if merged.LearnerID == "" {
+			merged.LearnerID = st.LearnerID
+		}
+		states[i] = merged
+		if x.learner != nil {
+			refresh = append(refresh, st.Email)
+		}
+	}
+	return states, refresh, nil
+}
+
+// stateMovedSince reports whether the state now stored for x's learner (cur; ok false when there
+// is none) was written since x's batch read it.
+func stateMovedSince(x *pending, cur SyncState, ok bool) bool {
+	if !ok {
+		return false // nobody wrote one (a store without it counts as unchanged)
+	}
+	if !x.known {
+		return true
+	}
+	return !cur.UpdatedAt.Equal(x.readUpdated) || !maps.Equal(cur.SentToHubSpot, x.readSent)
+}
+
+// refresh reads the learners' latest copies from the LMS and queues them (see settle). A learner
+// the LMS no longer has is left alone; an LMS that cannot answer fails the batch, which is tried
+// again.
+func (r *outRun) refresh(ctx context.Context, emails []string) error {
+	var specs []JobSpec
+	for _, email := range emails {
+		at := r.e.clk.Now()
+		l, err := r.e.cfg.Learners.GetByEmail(ctx, r.school, email)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("hubsync: read learner again after a concurrent write: %w", err)
+		}
+		l.Email = FoldEmail(l.Email)
+		j, err := contactJob(r.school, l, at)
+		if err != nil {
+			return err
+		}
+		specs = append(specs, j)
+	}
+	if len(specs) == 0 {
+		return nil
+	}
+	r.e.log.Info("hubsync: learners written by two workers at once are read again", "school", r.school, "learners", len(specs))
+	if err := r.e.cfg.Queue.Enqueue(ctx, specs...); err != nil {
+		return fmt.Errorf("hubsync: queue learners read again: %w", err)
+	}
+	r.e.notify()
+	return nil
 }
 
 // prepare loads the learners' sync states (one read for the batch), applies the GDPR toolkit and diffs the mapped values
@@ -242,6 +347,7 @@ func (r *outRun) prepare(ctx context.Context, xs []*pending) (live []*pending, n
 	for _, x := range xs {
 		if st, ok := states[x.email]; ok {
 			x.state, x.known = st, true
+			x.readUpdated, x.readSent = st.UpdatedAt, maps.Clone(st.SentToHubSpot)
 		} else {
 			x.state = SyncState{School: r.school, Email: x.email}
 		}

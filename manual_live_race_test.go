@@ -2,6 +2,8 @@ package hubsync_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,5 +94,61 @@ func manualPageBeforeLiveChange(t *testing.T, ann, other string) {
 	h.run()
 	if got := h.contact(ann)["country"]; got != "FR" {
 		t.Fatalf("%s: HubSpot country %q, want FR", ann, got)
+	}
+}
+
+// liveDuringUpsert is the HTTP transport of a manual sync's engine: just before the page's first
+// batch upsert goes out (after the engine read the page's sync states), another process syncs a
+// live change of one of the page's learners, whose upsert reaches HubSpot first.
+type liveDuringUpsert struct {
+	base  http.RoundTripper
+	once  sync.Once
+	first func()
+}
+
+func (t *liveDuringUpsert) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.Contains(r.URL.Path, "batch/upsert") {
+		t.once.Do(t.first)
+	}
+	return t.base.RoundTrip(r)
+}
+
+// TestManualUpsertRacingALiveChangeIsSettled: the live change's upsert lands in HubSpot before the
+// page's, which carries the learner's older copy; the page's engine sees, once HubSpot answered,
+// that the learner's sync state was written meanwhile, and reads the learner again from the LMS,
+// so HubSpot ends with the change.
+func TestManualUpsertRacingALiveChangeIsSettled(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	seedLearners(h, 150, "GR")
+	const ann = "m0042@school.example"
+	other := h.engine(h.config(h.store, h.lms))
+	tr := &liveDuringUpsert{base: http.DefaultTransport}
+	tr.first = func() {
+		h.clk.Advance(time.Millisecond)
+		changed := h.lms.Put(school, hubsync.Learner{Email: ann, Values: map[string]any{"country": "FR", "first_name": "Ann"}})
+		if err := other.LearnerChanged(h.ctx, school, changed); err != nil {
+			t.Error(err)
+			return
+		}
+		if _, err := other.RunOnce(h.ctx); err != nil {
+			t.Error(err)
+		}
+	}
+	cfg := h.config(h.store, h.lms)
+	cfg.HubSpot.HTTPClient = &http.Client{Transport: tr}
+	h.eng = h.engine(cfg)
+	h.connect()
+	h.settings(hubsync.Settings{Mappings: basicMapping})
+	p := h.manual("")
+	if p.State != hubsync.ManualDone || p.Done != 150 {
+		t.Fatalf("progress = %+v", p)
+	}
+	h.run() // the learner read again
+	if got := h.contact(ann)["country"]; got != "FR" {
+		t.Fatalf("%s: HubSpot country %q, want FR (the live change that landed while the page's upsert was on its way)", ann, got)
+	}
+	if n := len(h.hs.Contacts()); n != 150 {
+		t.Fatalf("%d contacts, want 150", n)
 	}
 }
