@@ -157,7 +157,7 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			if out != nil && len(bytes.TrimSpace(body)) > 0 {
-				if err := json.Unmarshal(body, out); err != nil {
+				if err := decodeAnswer(body, out); err != nil {
 					return nil, fmt.Errorf("hubspot: decoding %s %s answer (HTTP %d): %w", req.method, shown, resp.StatusCode, err)
 				}
 			}
@@ -280,4 +280,15 @@ func stripURL(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// answerDecoder is an answer type that decodes itself (upsertAnswer).
+type answerDecoder interface{ decodeJSON(b []byte) error }
+
+// decodeAnswer decodes a 2xx answer's body into out, with out's own decoder when it has one.
+func decodeAnswer(b []byte, out any) error {
+	if d, ok := out.(answerDecoder); ok {
+		return d.decodeJSON(b)
+	}
+	return json.Unmarshal(b, out)
 }
