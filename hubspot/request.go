@@ -65,7 +65,7 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 	contentType := ""
 	switch {
 	case req.body != nil:
-		b, err := json.Marshal(req.body)
+		b, err := encodeBody(req.body)
 		if err != nil {
 			return nil, fmt.Errorf("hubspot: encoding %s body: %w", MaskEmails(req.path), err)
 		}
@@ -291,4 +291,15 @@ func decodeAnswer(b []byte, out any) error {
 		return d.decodeJSON(b)
 	}
 	return json.Unmarshal(b, out)
+}
+
+// bodyEncoder is a request body type that encodes itself (upsertBody).
+type bodyEncoder interface{ encodeJSON() ([]byte, error) }
+
+// encodeBody encodes a request body, with its own encoder when it has one.
+func encodeBody(body any) ([]byte, error) {
+	if e, ok := body.(bodyEncoder); ok {
+		return e.encodeJSON()
+	}
+	return json.Marshal(body)
 }
