@@ -8,6 +8,9 @@ import (
 	"maps"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/hubsync/hubsync/hubspot"
 )
 
@@ -26,6 +29,15 @@ func contactJob(school SchoolID, l Learner, at time.Time) (JobSpec, error) {
 func stageJob(school SchoolID, email string, tr LifecycleTrigger) JobSpec {
 	b, _ := json.Marshal(stagePayload{Email: email, Trigger: tr}) // two strings: cannot fail
 	return JobSpec{School: school, Kind: JobStage, Key: "stage|" + email + "|" + string(tr), Payload: b, Priority: PriorityLive}
+}
+
+// decodePayload decodes a contact or stage job's payload, which contactJob and stageJob write
+// with encoding/json, with the faster decoder of go-json-experiment, set to read those payloads
+// as encoding/json reads them (FuzzDecodePayload): names matched case-insensitively, invalid
+// UTF-8 and repeated names accepted, unknown members ignored, numbers in Values as float64.
+func decodePayload(b []byte, v any) error {
+	return jsonv2.Unmarshal(b, v, jsonv2.MatchCaseInsensitiveNames(true),
+		jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 }
 
 type contactPayload struct {
@@ -181,7 +193,7 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 		switch j.Kind {
 		case JobContact:
 			var cp contactPayload
-			if err := json.Unmarshal(j.Payload, &cp); err != nil {
+			if err := decodePayload(j.Payload, &cp); err != nil {
 				r.log.add("", OutcomeFailed, "undecodable contact job: "+err.Error())
 				continue
 			}
@@ -190,7 +202,7 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 			x.learner, x.at = &l, cp.At
 		case JobStage:
 			var sp stagePayload
-			if err := json.Unmarshal(j.Payload, &sp); err != nil {
+			if err := decodePayload(j.Payload, &sp); err != nil {
 				r.log.add("", OutcomeFailed, "undecodable stage job: "+err.Error())
 				continue
 			}

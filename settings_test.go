@@ -3,6 +3,7 @@ package hubsync
 import (
 	"encoding/json"
 	"errors"
+	"net/mail"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -160,4 +161,25 @@ func TestValidateNamesTheSettingOnce(t *testing.T) {
 	if n := strings.Count(err.Error(), "invalid settings"); n != 2 {
 		t.Errorf("%d \"invalid settings\" for two problems: %q", n, err)
 	}
+}
+
+// FuzzPlainEmail checks that ValidateEmail's fast path accepts only what its full check
+// (net/mail and the domain rule) accepts.
+func FuzzPlainEmail(f *testing.F) {
+	for _, s := range []string{"a@b.co", "jane.doe+x@mail.example.com", "a..b@c.d", ".a@b.c", "a@b..c", "a@b.c.", "a@-b.c", "a@@b.c", "A_B-c@X.Y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !plainEmail(s) {
+			return
+		}
+		a, err := mail.ParseAddress(s)
+		if err != nil || a.Address != s || a.Name != "" {
+			t.Fatalf("plainEmail(%q) but net/mail says %v (%+v)", s, err, a)
+		}
+		dom := s[strings.LastIndexByte(s, '@')+1:]
+		if !strings.Contains(dom, ".") || strings.HasPrefix(dom, ".") || strings.HasSuffix(dom, ".") {
+			t.Fatalf("plainEmail(%q) but the domain rule refuses it", s)
+		}
+	})
 }

@@ -65,7 +65,7 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 	contentType := ""
 	switch {
 	case req.body != nil:
-		b, err := json.Marshal(req.body)
+		b, err := encodeBody(req.body)
 		if err != nil {
 			return nil, fmt.Errorf("hubspot: encoding %s body: %w", MaskEmails(req.path), err)
 		}
@@ -157,7 +157,7 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			if out != nil && len(bytes.TrimSpace(body)) > 0 {
-				if err := json.Unmarshal(body, out); err != nil {
+				if err := decodeAnswer(body, out); err != nil {
 					return nil, fmt.Errorf("hubspot: decoding %s %s answer (HTTP %d): %w", req.method, shown, resp.StatusCode, err)
 				}
 			}
@@ -280,4 +280,26 @@ func stripURL(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// answerDecoder is an answer type that decodes itself (upsertAnswer).
+type answerDecoder interface{ decodeJSON(b []byte) error }
+
+// decodeAnswer decodes a 2xx answer's body into out, with out's own decoder when it has one.
+func decodeAnswer(b []byte, out any) error {
+	if d, ok := out.(answerDecoder); ok {
+		return d.decodeJSON(b)
+	}
+	return json.Unmarshal(b, out)
+}
+
+// bodyEncoder is a request body type that encodes itself (upsertBody).
+type bodyEncoder interface{ encodeJSON() ([]byte, error) }
+
+// encodeBody encodes a request body, with its own encoder when it has one.
+func encodeBody(body any) ([]byte, error) {
+	if e, ok := body.(bodyEncoder); ok {
+		return e.encodeJSON()
+	}
+	return json.Marshal(body)
 }

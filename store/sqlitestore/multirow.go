@@ -16,10 +16,13 @@ var multiRowChunks = []int{64, 32, 16, 8, 4, 2, 1}
 
 // multiRowSQL registers, for each size of multiRowChunks, head followed by that many copies of
 // row separated by sep; it returns their ids by size.
-func multiRowSQL(head, row, sep string) map[int]sqlID {
+func multiRowSQL(head, row, sep string) map[int]sqlID { return multiRowSQLTail(head, row, sep, "") }
+
+// multiRowSQLTail is multiRowSQL with tail after the rows of each statement.
+func multiRowSQLTail(head, row, sep, tail string) map[int]sqlID {
 	m := make(map[int]sqlID, len(multiRowChunks))
 	for _, n := range multiRowChunks {
-		m[n] = sqlText(head + row + strings.Repeat(sep+row, n-1))
+		m[n] = sqlText(head + row + strings.Repeat(sep+row, n-1) + tail)
 	}
 	return m
 }

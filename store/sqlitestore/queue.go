@@ -29,11 +29,18 @@ var (
 			WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until <= ?1 AND attempts + 1 >= ?2`)
 	leaseJobSQL = sqlText(`UPDATE {p}jobs SET lease_token = ?, lease_until = ?, worker = ?, attempts = ?, last_error = ?
 					WHERE id = ?`)
+	// leaseJobsSQL leases a chunk of jobs no lease held before (their attempts and last error
+	// stay), one statement per chunk instead of one per job (see multirow.go).
+	leaseJobsSQL     = multiRowSQLTail(`UPDATE {p}jobs SET lease_token = ?, lease_until = ?, worker = ? WHERE id IN (`, `?`, `, `, `)`)
 	markServedSQL    = sqlText(`UPDATE {p}queue_schools SET served = (SELECT MAX(served) FROM {p}queue_schools) + 1 WHERE school = ?`)
 	schoolsByTurnSQL = sqlText(`SELECT q.school FROM {p}queue_schools q
 		WHERE EXISTS (SELECT 1 FROM {p}jobs j WHERE j.school = q.school AND j.dead_at IS NULL AND j.run_at <= ?)
 		ORDER BY q.served, q.school`)
-	ackSQL   = sqlText(`DELETE FROM {p}jobs WHERE id = ? AND lease_token = ? AND dead_at IS NULL`)
+	ackSQL = sqlText(`DELETE FROM {p}jobs WHERE id = ? AND lease_token = ? AND dead_at IS NULL`)
+	// ackManySQL is ackSQL for a chunk of leases: ORed equalities on the primary key, each
+	// looked up on its own, returning the leases it found.
+	ackManySQL = multiRowSQLTail(`DELETE FROM {p}jobs WHERE `, `(id = ? AND lease_token = ? AND dead_at IS NULL)`, ` OR `,
+		` RETURNING id, lease_token`)
 	retrySQL = sqlText(`UPDATE {p}jobs SET lease_token = NULL, lease_until = NULL, worker = NULL,
 		attempts = attempts + 1, last_error = ?, run_at = ?,
 		dead_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE NULL END
@@ -152,17 +159,31 @@ func (x *executor) JobLease(ctx context.Context, p sqlstore.JobLeaseParams) ([]s
 			if len(jobs) == 0 {
 				continue
 			}
+			var fresh []int64 // jobs no lease held: leased in chunks
 			for _, j := range jobs {
-				if j.LeaseToken != "" {
+				if j.LeaseToken == "" {
+					fresh = append(fresh, j.ID)
+				} else {
 					// Taken over from a worker whose lease ran out: that try counts.
 					j.Attempts++
 					j.LastError = "sqlitestore: lease expired at " + j.LeaseUntil.Format(time.RFC3339Nano) + " before the worker finished"
+					if _, err := q.ExecContext(ctx, x.sql(leaseJobSQL), p.Token, ns(p.Until), p.Worker, j.Attempts, j.LastError, j.ID); err != nil {
+						return err
+					}
 				}
 				j.LeaseToken, j.LeaseUntil = p.Token, p.Until
-				if _, err := q.ExecContext(ctx, x.sql(leaseJobSQL), p.Token, ns(p.Until), p.Worker, j.Attempts, j.LastError, j.ID); err != nil {
-					return err
-				}
 				out = append(out, j)
+			}
+			until := ns(p.Until)
+			err = x.execChunks(ctx, q, leaseJobsSQL, len(fresh), 1, func(args []any, from, to int) []any {
+				args = append(args, p.Token, until, p.Worker)
+				for _, id := range fresh[from:to] {
+					args = append(args, id)
+				}
+				return args
+			})
+			if err != nil {
+				return err
 			}
 			_, err = q.ExecContext(ctx, x.sql(markServedSQL), school)
 			return err
@@ -245,10 +266,48 @@ func (x *executor) JobRelease(ctx context.Context, id int64, token string, runAt
 	return x.changed(ctx, releaseSQL, ns(runAt), id, token)
 }
 
-// JobAckMany runs the prepared DELETE of JobAck once per lease, in one immediate transaction:
-// one commit for the batch.
+// JobAckMany deletes the leases' jobs in chunks (ackManySQL), in one immediate transaction: one
+// commit, and a statement per chunk instead of one per lease.
 func (x *executor) JobAckMany(ctx context.Context, leases []sqlstore.Lease) ([]bool, error) {
-	return x.leasedMany(ctx, leases, func(l sqlstore.Lease) (sqlID, []any) { return ackSQL, []any{l.ID, l.Token} })
+	found := make(map[sqlstore.Lease]bool, len(leases))
+	err := x.write(ctx, func(q querier) error {
+		args := make([]any, 0, 2*min(len(leases), multiRowChunks[0]))
+		for from := 0; from < len(leases); {
+			size := chunkSize(len(leases) - from)
+			args = args[:0]
+			for _, l := range leases[from : from+size] {
+				args = append(args, l.ID, l.Token)
+			}
+			rows, err := q.QueryContext(ctx, x.sql(ackManySQL[size]), args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var l sqlstore.Lease
+				if err := rows.Scan(&l.ID, &l.Token); err != nil {
+					rows.Close()
+					return err
+				}
+				found[l] = true
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			from += size
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(leases))
+	for i, l := range leases {
+		out[i] = found[l]
+	}
+	return out, nil
 }
 
 // JobReleaseMany is JobAckMany with JobRelease's UPDATE.
