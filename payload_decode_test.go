@@ -22,7 +22,7 @@ func FuzzDecodePayload(f *testing.F) {
 		at := time.Unix(sec, nsec).In(time.FixedZone("z", int(n%50000)))
 		l := Learner{ID: id, Email: email, Username: username, MarketingConsent: consent, Created: at, Updated: at.UTC(),
 			Values: map[string]any{key: val, "o": other, "f": num, "n": n, "b": consent, "t": at, "nil": nil}, Tags: []string{val, other}}
-		j, err := contactJob("s", l)
+		j, err := contactJob("s", l, at)
 		if err != nil {
 			return // a time json cannot encode (year outside 0-9999)
 		}
