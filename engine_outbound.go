@@ -237,11 +237,8 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 		return err
 	}
 	states, requeue := r.record(results, sent)
-	states, refresh, err := r.settle(ctx, sent, states)
+	refresh, err := r.storeStates(ctx, sent, states)
 	if err != nil {
-		return err
-	}
-	if err := r.e.putStates(ctx, states); err != nil {
 		return err
 	}
 	if err := r.refresh(ctx, refresh); err != nil {
@@ -250,14 +247,99 @@ func (r *outRun) push(ctx context.Context, xs []*pending) error {
 	return r.requeueAfterSchemaChange(ctx, requeue)
 }
 
-// settle looks again at the sync states of the learners just written, after HubSpot answered:
-// one written meanwhile by another worker or process (a live change while a manual sync's page
-// waited for its turn at the rate limit, or the other way round) may have had its values sent
-// before this batch's older copy, which HubSpot then kept. For such a learner the state keeps
-// what the other writer stored, less the values of the properties this batch sent (so they are
-// taken as not written), and refresh returns its email: its latest copy is read from the LMS and
-// queued. Two writers of one learner cannot both miss the other unless both look again before
-// either stores its state (a window of one store write, not of a rate-limit wait).
+// storeStates stores the sync states of the learners just written and returns those to read
+// again from the LMS, another writer having written the learner's state since this batch read
+// it (see swapStates). On a store without SyncStateSwapper it looks again just before an
+// unconditional write (settle).
+func (r *outRun) storeStates(ctx context.Context, sent []*pending, states []SyncState) ([]string, error) {
+	if sw, ok := r.e.cfg.Store.(SyncStateSwapper); ok {
+		return r.swapStates(ctx, sw, sent, states)
+	}
+	states, refresh, err := r.settle(ctx, sent, states)
+	if err != nil {
+		return nil, err
+	}
+	return refresh, r.e.putStates(ctx, states)
+}
+
+// swapTries is how many conditional writes a batch makes of a learner's sync state that other
+// writers keep changing before it writes it unconditionally (as settle does).
+const swapTries = 5
+
+// swapStates stores the batch's states, each only if the learner's stored state is still the one
+// prepare read (SyncStateSwapper). A refused one was written meanwhile by another worker or
+// process (a live change while a manual sync's page waited for its turn at the rate limit, or
+// the other way round), whose values may have reached HubSpot before this batch's older copy:
+// the state is read again and stored as the other writer left it, less the values of the
+// properties this batch sent (so they count as not written), on the same condition against
+// that read; and the learner is returned, to be read again from the LMS and queued. Of two
+// writers of one learner, whatever the order of their reads, upserts and writes, the second to
+// store is refused, so one of them always reads the learner again.
+func (r *outRun) swapStates(ctx context.Context, sw SyncStateSwapper, sent []*pending, states []SyncState) ([]string, error) {
+	if len(states) == 0 {
+		return nil, nil
+	}
+	read := make(map[string]*pending, len(sent))
+	for _, x := range sent {
+		read[x.email] = x
+	}
+	mine := make(map[string]SyncState, len(states))
+	swaps := make([]SyncStateSwap, 0, len(states))
+	for _, st := range states {
+		x := read[st.Email]
+		mine[st.Email] = st
+		swaps = append(swaps, SyncStateSwap{State: st, Existed: x.known, UpdatedAt: x.readUpdated})
+	}
+	var refresh []string
+	again := map[string]bool{}
+	for try := 1; ; try++ {
+		conflicts, err := sw.SwapSyncStates(ctx, r.school, swaps)
+		if err != nil || len(conflicts) == 0 {
+			return refresh, err
+		}
+		for _, em := range conflicts {
+			if x := read[em]; x != nil && x.learner != nil && !again[em] {
+				again[em] = true
+				refresh = append(refresh, em)
+			}
+		}
+		now, err := getStates(ctx, r.e.cfg.Store, r.school, conflicts)
+		if err != nil {
+			return nil, err
+		}
+		swaps = swaps[:0]
+		for _, em := range conflicts {
+			st, x := mine[em], read[em]
+			if x == nil {
+				continue // not a state of this batch: a store's mistake, nothing to write
+			}
+			if cur, ok := now[em]; ok {
+				swaps = append(swaps, SyncStateSwap{State: mergeMoved(cur, st, x), Existed: true, UpdatedAt: cur.UpdatedAt})
+			} else {
+				swaps = append(swaps, SyncStateSwap{State: st})
+			}
+		}
+		if try == swapTries {
+			r.e.log.Warn("hubsync: sync states kept changing while being stored; written unconditionally", "school", r.school,
+				"learners", len(swaps), "tries", try)
+			merged := make([]SyncState, len(swaps))
+			for i, s := range swaps {
+				merged[i] = s.State
+			}
+			return refresh, r.e.putStates(ctx, merged)
+		}
+	}
+}
+
+// settle, on a store without SyncStateSwapper, looks again at the sync states of the learners
+// just written, after HubSpot answered: one written meanwhile by another worker or process (a
+// live change while a manual sync's page waited for its turn at the rate limit, or the other
+// way round) may have had its values sent before this batch's older copy, which HubSpot then
+// kept. For such a learner the state keeps what the other writer stored, less the values of the
+// properties this batch sent (mergeMoved), and refresh returns its email: its latest copy is
+// read from the LMS and queued. Two writers of one learner cannot both miss the other unless
+// both look again before either stores its state (a window of one store write, not of a
+// rate-limit wait), which the conditional write of swapStates closes.
 func (r *outRun) settle(ctx context.Context, sent []*pending, states []SyncState) ([]SyncState, []string, error) {
 	if len(states) == 0 {
 		return states, nil, nil
@@ -281,23 +363,31 @@ func (r *outRun) settle(ctx context.Context, sent []*pending, states []SyncState
 		if x == nil || !stateMovedSince(x, cur, ok) {
 			continue
 		}
-		merged := cur
-		merged.SentToHubSpot = maps.Clone(cur.SentToHubSpot)
-		for k := range x.props {
-			delete(merged.SentToHubSpot, k)
-		}
-		if merged.ContactID == "" {
-			merged.ContactID = st.ContactID
-		}
-		if merged.LearnerID == "" {
-			merged.LearnerID = st.LearnerID
-		}
-		states[i] = merged
+		states[i] = mergeMoved(cur, st, x)
 		if x.learner != nil {
 			refresh = append(refresh, st.Email)
 		}
 	}
 	return states, refresh, nil
+}
+
+// mergeMoved is the state to store for x's learner when another writer stored cur since x's
+// batch read the state, the batch having built st: cur less the values of the properties the
+// batch sent (they count as not written, so the learner's latest copy sends them again), with
+// st's contact and learner ids where cur has none.
+func mergeMoved(cur, st SyncState, x *pending) SyncState {
+	merged := cur
+	merged.SentToHubSpot = maps.Clone(cur.SentToHubSpot)
+	for k := range x.props {
+		delete(merged.SentToHubSpot, k)
+	}
+	if merged.ContactID == "" {
+		merged.ContactID = st.ContactID
+	}
+	if merged.LearnerID == "" {
+		merged.LearnerID = st.LearnerID
+	}
+	return merged
 }
 
 // stateMovedSince reports whether the state now stored for x's learner (cur; ok false when there

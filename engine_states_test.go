@@ -42,21 +42,41 @@ func (c *batchCounter) PutSyncStates(ctx context.Context, states ...hubsync.Sync
 	return c.b.PutSyncStates(ctx, states...)
 }
 
-// TestEngineBatchesSyncStates: on a SyncStateBatcher store an outbound batch reads its learners'
-// states with one GetSyncStates and writes them with one PutSyncStates, no single-learner call;
-// on a store without it the engine makes the single calls, and both end the same: the values
-// sent, the states recording them, and a learner whose values did not change sent nothing again.
+// swapCounter is batchCounter with the real store's hubsync.SyncStateSwapper, counted too.
+type swapCounter struct {
+	*batchCounter
+	sw    hubsync.SyncStateSwapper
+	swaps atomic.Int64
+}
+
+func (c *swapCounter) SwapSyncStates(ctx context.Context, s hubsync.SchoolID, swaps []hubsync.SyncStateSwap) ([]string, error) {
+	c.swaps.Add(1)
+	return c.sw.SwapSyncStates(ctx, s, swaps)
+}
+
+// TestEngineBatchesSyncStates: on a SyncStateSwapper store an outbound batch reads its learners'
+// states with one GetSyncStates and writes them with one SwapSyncStates; on a SyncStateBatcher
+// store without swaps, with two GetSyncStates (the second just before the write) and one
+// PutSyncStates; no single-learner call in either. On a store without either the engine makes
+// the single calls, and all end the same: the values sent, the states recording them, and a
+// learner whose values did not change sent nothing again.
 func TestEngineBatchesSyncStates(t *testing.T) {
 	t.Parallel()
-	for _, batched := range []bool{true, false} {
+	for _, mode := range []string{"swaps", "batches", "single calls"} {
 		h := newHarness(t)
 		sc := &stateCounter{storeQueue: h.store}
 		var bc *batchCounter
+		var swc *swapCounter
 		var s storeQueue = sc
-		if batched {
+		if mode != "single calls" {
 			bc = &batchCounter{stateCounter: sc, b: h.store.(hubsync.SyncStateBatcher)}
 			s = bc
 		}
+		if mode == "swaps" {
+			swc = &swapCounter{batchCounter: bc, sw: h.store.(hubsync.SyncStateSwapper)}
+			s = swc
+		}
+		batched := mode != "single calls"
 		h.eng = h.engine(h.config(s, h.lms))
 		h.connect()
 		h.settings(hubsync.Settings{Mappings: basicMapping})
@@ -72,14 +92,14 @@ func TestEngineBatchesSyncStates(t *testing.T) {
 		for _, l := range learners {
 			c := h.contact(hubsync.FoldEmail(l.Email))
 			if c["firstname"] != l.Values["first_name"] || c["country"] != l.Values["country"] {
-				t.Fatalf("batched=%v: contact of %s = %v, want the learner's values", batched, l.ID, c)
+				t.Fatalf("%s: contact of %s = %v, want the learner's values", mode, l.ID, c)
 			}
 			st, err := h.store.GetSyncState(h.ctx, school, l.Email)
 			if err != nil {
-				t.Fatalf("batched=%v: state of %s: %v", batched, l.ID, err)
+				t.Fatalf("%s: state of %s: %v", mode, l.ID, err)
 			}
 			if st.LearnerID != l.ID || st.ContactID == "" || len(st.SentToHubSpot) == 0 {
-				t.Fatalf("batched=%v: state of %s = %+v", batched, l.ID, st)
+				t.Fatalf("%s: state of %s = %+v", mode, l.ID, st)
 			}
 		}
 		// Ann changes her country; Bob and Cy are queued again unchanged.
@@ -89,7 +109,7 @@ func TestEngineBatchesSyncStates(t *testing.T) {
 		}
 		h.run()
 		if c := h.contact("ann@school.example"); c["country"] != "IT" {
-			t.Fatalf("batched=%v: Ann's country = %q, want IT", batched, c["country"])
+			t.Fatalf("%s: Ann's country = %q, want IT", mode, c["country"])
 		}
 		logs, err := h.store.ListSyncLog(h.ctx, school, hubsync.LogFilter{Limit: 100})
 		if err != nil {
@@ -102,13 +122,20 @@ func TestEngineBatchesSyncStates(t *testing.T) {
 		for email, want := range map[string]hubsync.LogOutcome{"ann@school.example": hubsync.OutcomeUpdated,
 			"bob@school.example": hubsync.OutcomeUnchanged, "cy@school.example": hubsync.OutcomeUnchanged} {
 			if got := outcomes[email]; len(got) != 2 || got[0] != want || got[1] != hubsync.OutcomeCreated {
-				t.Errorf("batched=%v: outcomes of %s (newest first) = %v, want [%s created]", batched, hubsync.MaskEmail(email), got, want)
+				t.Errorf("%s: outcomes of %s (newest first) = %v, want [%s created]", mode, hubsync.MaskEmail(email), got, want)
 			}
 		}
-		if batched {
-			if sc.gets.Load() != 0 || sc.puts.Load() != 0 {
-				t.Errorf("with batches the engine still made %d GetSyncState and %d PutSyncState calls", sc.gets.Load(), sc.puts.Load())
+		if batched && (sc.gets.Load() != 0 || sc.puts.Load() != 0) {
+			t.Errorf("with %s the engine still made %d GetSyncState and %d PutSyncState calls", mode, sc.gets.Load(), sc.puts.Load())
+		}
+		if mode == "swaps" {
+			// Each batch reads its states once, before the upsert, and stores them on the
+			// condition that nobody wrote them since (nobody did: no second read).
+			if bc.getManys.Load() != 2 || bc.putManys.Load() != 0 || swc.swaps.Load() != 2 {
+				t.Errorf("two batches made %d GetSyncStates, %d PutSyncStates and %d SwapSyncStates calls, want 2, 0 and 2",
+					bc.getManys.Load(), bc.putManys.Load(), swc.swaps.Load())
 			}
+		} else if batched {
 			// Each batch reads its states twice: before the upsert, and once HubSpot answered, the
 			// states it is about to store (settle: written meanwhile by another writer?).
 			if bc.getManys.Load() != 4 || bc.putManys.Load() != 2 {

@@ -318,6 +318,43 @@ type SyncStateBatcher interface {
 	PutSyncStates(ctx context.Context, states ...SyncState) error
 }
 
+// SyncStateSwapper is implemented by a Store that writes sync states conditionally (a
+// compare-and-swap): each state is stored only if the learner's stored state is still the one
+// its writer read. Two writers of one learner (a manual sync page and a live change, in two
+// workers or processes) then cannot both store a state built on the same read: the second is
+// told, and the engine reads the state again, merges and tries once more (engine_outbound.go).
+// Without it the engine stores unconditionally and looks again just before (a window of one
+// store write remains). It is a port of its own, not part of Store, as SyncStateBatcher is; a
+// Store that implements it must make the Store RunInTx hands its function implement it too.
+// store/storetest checks what these comments promise.
+type SyncStateSwapper interface {
+	// SwapSyncStates stores, for each swap, swap.State under school and its folded email, with
+	// UpdatedAt set as PutSyncState sets it, if and only if the stored state still is the one
+	// the writer read: none when swap.Existed is false, else one whose UpdatedAt equals
+	// swap.UpdatedAt exactly (the value GetSyncState or GetSyncStates of this store returned).
+	// Each row is checked and written atomically, and the whole call is one atomic change. It
+	// returns the folded emails whose condition failed, in no particular order; nothing was
+	// written for them, and every other swap was stored. A swapped state's UpdatedAt is after
+	// the one it replaces, even when the clock has not moved past it (a frozen test clock,
+	// another process's clock behind), so a writer that read the replaced state is refused. A
+	// state with an empty email, a school other than school (an empty one is school), an empty
+	// school, or two swaps of one folded email fail the call with ErrInvalidValue and nothing
+	// is written. Swapping none does nothing.
+	SwapSyncStates(ctx context.Context, school SchoolID, swaps []SyncStateSwap) (conflicts []string, err error)
+}
+
+// SyncStateSwap is one conditional write of SyncStateSwapper.SwapSyncStates: State, to be stored
+// if the learner's stored state is still the one its writer read.
+type SyncStateSwap struct {
+	State SyncState
+	// Existed reports whether a state was stored when the writer read; false means "none
+	// existed", and the swap stores State only if there still is none.
+	Existed bool
+	// UpdatedAt is the UpdatedAt of the state the writer read (when Existed), exactly as the
+	// store returned it.
+	UpdatedAt time.Time
+}
+
 // Transactor is implemented by a Store whose Queue lives in the same database. RunInTx calls fn
 // with a Store and Queue bound to one transaction, so an enqueued job and the state change it
 // belongs to commit together or not at all: fn sees its own writes, its error rolls back every

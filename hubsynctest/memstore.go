@@ -60,9 +60,10 @@ type MemStore struct {
 }
 
 var (
-	_ hubsync.Store      = (*MemStore)(nil)
-	_ hubsync.Queue      = (*MemStore)(nil)
-	_ hubsync.Transactor = (*MemStore)(nil)
+	_ hubsync.Store            = (*MemStore)(nil)
+	_ hubsync.Queue            = (*MemStore)(nil)
+	_ hubsync.Transactor       = (*MemStore)(nil)
+	_ hubsync.SyncStateSwapper = (*MemStore)(nil)
 )
 
 // memData is the state behind a MemStore; every access holds MemStore.mu.
@@ -317,6 +318,47 @@ func (m *MemStore) PutSyncStates(ctx context.Context, states ...hubsync.SyncStat
 		setMap(m.d, m.d.states, schoolKey{st.School, st.Email}, st)
 	}
 	return nil
+}
+
+// SwapSyncStates stores each swap's state as PutSyncState does if the stored state is still
+// the one its writer read (none, or one with the swap's UpdatedAt), all under one hold of the
+// lock, and returns the folded emails of the others, for which nothing was written. A stored
+// state replaced gets an UpdatedAt after its own (a microsecond after, when the clock has not
+// moved a microsecond past it). A swap with an empty email or another school, an empty school,
+// or two swaps of one email fail the call with hubsync.ErrInvalidValue, writing nothing. It is
+// hubsync.SyncStateSwapper's.
+func (m *MemStore) SwapSyncStates(ctx context.Context, school hubsync.SchoolID, swaps []hubsync.SyncStateSwap) ([]string, error) {
+	seen := make(map[string]bool, len(swaps))
+	for _, sw := range swaps {
+		key := hubsync.FoldEmail(sw.State.Email)
+		if school == "" || key == "" || (sw.State.School != "" && sw.State.School != school) || seen[key] {
+			return nil, fmt.Errorf("hubsynctest: swapping the sync state of %s in school %q: empty school or email, another school, or the email twice: %w",
+				hubsync.MaskEmail(sw.State.Email), school, hubsync.ErrInvalidValue)
+		}
+		seen[key] = true
+	}
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	now := m.d.clk.Now()
+	var conflicts []string
+	for _, sw := range swaps {
+		k := schoolKey{school, hubsync.FoldEmail(sw.State.Email)}
+		cur, ok := m.d.states[k]
+		if ok != sw.Existed || (ok && !cur.UpdatedAt.Equal(sw.UpdatedAt)) {
+			conflicts = append(conflicts, k.key)
+			continue
+		}
+		st := copyState(sw.State)
+		st.School, st.Email, st.UpdatedAt = school, k.key, now
+		if ok && st.UpdatedAt.Before(cur.UpdatedAt.Add(time.Microsecond)) {
+			st.UpdatedAt = cur.UpdatedAt.Add(time.Microsecond)
+		}
+		setMap(m.d, m.d.states, k, st)
+	}
+	return conflicts, nil
 }
 
 func copyState(st hubsync.SyncState) hubsync.SyncState {

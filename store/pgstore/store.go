@@ -3,6 +3,8 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -164,6 +166,64 @@ func (x *executor) SyncStatePutMany(ctx context.Context, rows []sqlstore.SyncSta
 	}
 	_, err := x.db.Exec(ctx, x.sql(putSyncStatesSQL), schools, emails, learners, contacts, sentHS, sentLMS, stages, updated)
 	return err
+}
+
+// swapSyncStatesSQL writes, of the rows given as arrays (one per column, then whether a state
+// existed and the update time read), those whose condition holds, and returns their emails: an
+// insert that does nothing on a row that exists (a concurrent insert is waited for, then
+// conflicts), and an update whose condition PostgreSQL checks again on the row's latest version
+// when a concurrent writer changed it (READ COMMITTED's recheck), so each row's check and write
+// is one atomic step against every other writer.
+var swapSyncStatesSQL = sqlStmt(`WITH input AS (
+			SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::text[], $8::timestamptz[], $9::bool[], $10::timestamptz[])
+				AS i (email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at, existed, read_at)),
+		ins AS (
+			INSERT INTO {schema}.sync_state (school, email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at)
+			SELECT $1::text, email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at FROM input WHERE NOT existed
+			ON CONFLICT (school, email) DO NOTHING
+			RETURNING email),
+		upd AS (
+			UPDATE {schema}.sync_state s SET learner_id = i.learner_id, contact_id = i.contact_id, sent_hubspot = i.sent_hubspot,
+				sent_lms = i.sent_lms, lifecycle_stage = i.lifecycle_stage, updated_at = i.updated_at
+			FROM input i WHERE s.school = $1::text AND s.email = i.email AND i.existed AND s.updated_at = i.read_at
+			RETURNING s.email)
+		SELECT email FROM ins UNION ALL SELECT email FROM upd`)
+
+// SyncStateSwapMany checks and writes every row with one statement, the rows sorted by email
+// (the order two batches sharing learners lock them in, so they wait on each other rather than
+// deadlock), and returns the emails it did not write.
+func (x *executor) SyncStateSwapMany(ctx context.Context, swaps []sqlstore.SyncStateSwapRow) ([]string, error) {
+	swaps = slices.Clone(swaps)
+	slices.SortFunc(swaps, func(a, b sqlstore.SyncStateSwapRow) int { return strings.Compare(a.Row.Email, b.Row.Email) })
+	n := len(swaps)
+	emails, learners, contacts, stages := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	sentHS, sentLMS, updated := make([][]byte, n), make([][]byte, n), make([]time.Time, n)
+	existed, read := make([]bool, n), make([]time.Time, n)
+	for i, sw := range swaps {
+		r := sw.Row
+		emails[i], learners[i], contacts[i], stages[i] = r.Email, r.LearnerID, r.ContactID, r.LifecycleStage
+		sentHS[i], sentLMS[i], updated[i] = r.SentToHubSpot, r.SentToLMS, r.UpdatedAt
+		existed[i], read[i] = sw.Existed, sw.ReadUpdatedAt
+	}
+	rows, err := x.db.Query(ctx, x.sql(swapSyncStatesSQL), swaps[0].Row.School, emails, learners, contacts, sentHS, sentLMS, stages, updated, existed, read)
+	if err != nil {
+		return nil, err
+	}
+	written, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	done := make(map[string]bool, len(written))
+	for _, em := range written {
+		done[em] = true
+	}
+	var conflicts []string
+	for _, em := range emails {
+		if !done[em] {
+			conflicts = append(conflicts, em)
+		}
+	}
+	return conflicts, nil
 }
 
 var listSyncStatesSQL = sqlStmt(`SELECT email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at

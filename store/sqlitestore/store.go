@@ -204,15 +204,74 @@ func (x *executor) SyncStateGetMany(ctx context.Context, school string, emails [
 // SyncStatePutMany writes the rows in one immediate transaction (or the executor's), in as few
 // statements as multiRowChunks allow.
 func (x *executor) SyncStatePutMany(ctx context.Context, rows []sqlstore.SyncStateRow) error {
-	return x.write(ctx, func(q querier) error {
-		return x.execChunks(ctx, q, putSyncStatesSQL, len(rows), 8, func(args []any, from, to int) []any {
-			for _, r := range rows[from:to] {
-				args = append(args, r.School, r.Email, r.LearnerID, r.ContactID,
-					sentBytes(r.SentToHubSpot), sentBytes(r.SentToLMS), r.LifecycleStage, ns(r.UpdatedAt))
-			}
-			return args
-		})
+	return x.write(ctx, func(q querier) error { return x.putSyncStates(ctx, q, rows) })
+}
+
+// putSyncStates writes rows through q with the statements of putSyncStatesSQL.
+func (x *executor) putSyncStates(ctx context.Context, q querier, rows []sqlstore.SyncStateRow) error {
+	return x.execChunks(ctx, q, putSyncStatesSQL, len(rows), 8, func(args []any, from, to int) []any {
+		for _, r := range rows[from:to] {
+			args = append(args, r.School, r.Email, r.LearnerID, r.ContactID,
+				sentBytes(r.SentToHubSpot), sentBytes(r.SentToLMS), r.LifecycleStage, ns(r.UpdatedAt))
+		}
+		return args
 	})
+}
+
+// syncStateTimesSQL reads the update times of a JSON array of emails (see getSyncStatesSQL).
+var syncStateTimesSQL = sqlText(`SELECT email, updated_at FROM {p}sync_states
+		WHERE school = ? AND email IN (SELECT value FROM json_each(?))`)
+
+// SyncStateSwapMany checks and writes in one immediate transaction (or the executor's), so no
+// other writer comes between: one statement reads the batch's stored update times, and the rows
+// whose condition holds are written as SyncStatePutMany writes them.
+func (x *executor) SyncStateSwapMany(ctx context.Context, swaps []sqlstore.SyncStateSwapRow) ([]string, error) {
+	emails := make([]string, len(swaps))
+	for i, sw := range swaps {
+		emails[i] = sw.Row.Email
+	}
+	list, err := json.Marshal(emails)
+	if err != nil {
+		return nil, err
+	}
+	var conflicts []string
+	err = x.write(ctx, func(q querier) error {
+		conflicts = conflicts[:0]
+		rows, err := q.QueryContext(ctx, x.sql(syncStateTimesSQL), swaps[0].Row.School, list)
+		if err != nil {
+			return err
+		}
+		stored := make(map[string]int64, len(swaps))
+		for rows.Next() {
+			var em string
+			var at int64
+			if err := rows.Scan(&em, &at); err != nil {
+				rows.Close()
+				return err
+			}
+			stored[em] = at
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		write := make([]sqlstore.SyncStateRow, 0, len(swaps))
+		for _, sw := range swaps {
+			at, ok := stored[sw.Row.Email]
+			if ok != sw.Existed || (ok && at != ns(sw.ReadUpdatedAt)) {
+				conflicts = append(conflicts, sw.Row.Email)
+				continue
+			}
+			write = append(write, sw.Row)
+		}
+		return x.putSyncStates(ctx, q, write)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return conflicts, nil
 }
 
 func (x *executor) SyncStateList(ctx context.Context, school, after string, limit int) ([]sqlstore.SyncStateRow, error) {

@@ -89,6 +89,14 @@ type Executor interface {
 	// SyncStatePutMany stores rows (at least one; (School, Email) distinct), each as
 	// SyncStatePut does, all or none.
 	SyncStatePutMany(ctx context.Context, rows []SyncStateRow) error
+	// SyncStateSwapMany stores, in one atomic change, each swap's Row (all of one school;
+	// (School, Email) distinct) if the stored row is still the one its writer read: none when
+	// Existed is false (an insert), else one whose updated_at equals ReadUpdatedAt exactly (an
+	// update). It returns the emails of the rows not written, their condition having failed.
+	// Each row's check and write is atomic against every other writer of the row, in any process,
+	// and a driver runs one statement for the batch, or one transaction whose statements do not
+	// each wait on a round trip where avoidable.
+	SyncStateSwapMany(ctx context.Context, swaps []SyncStateSwapRow) (conflicts []string, err error)
 	// SyncStateList returns the school's states whose email sorts after after, sorted by email,
 	// at most limit (> 0).
 	SyncStateList(ctx context.Context, school, after string, limit int) ([]SyncStateRow, error)
@@ -295,6 +303,14 @@ type SyncStateRow struct {
 	SentToLMS      []byte
 	LifecycleStage string
 	UpdatedAt      time.Time
+}
+
+// SyncStateSwapRow is one conditional write of SyncStateSwapMany: Row, if the stored row is still
+// the one its writer read (none, when Existed is false; else the one updated at ReadUpdatedAt).
+type SyncStateSwapRow struct {
+	Row           SyncStateRow
+	Existed       bool
+	ReadUpdatedAt time.Time
 }
 
 // CheckpointRow is one checkpoint as a driver stores it.

@@ -231,6 +231,21 @@ func (x *memExec) SyncStatePutMany(_ context.Context, rows []sqlstore.SyncStateR
 	return nil
 }
 
+func (x *memExec) SyncStateSwapMany(_ context.Context, swaps []sqlstore.SyncStateSwapRow) (conflicts []string, _ error) {
+	x.do(func(st *memState) {
+		for _, sw := range swaps {
+			k := key2{sw.Row.School, sw.Row.Email}
+			cur, ok := st.states[k]
+			if ok != sw.Existed || (ok && !cur.UpdatedAt.Equal(sw.ReadUpdatedAt)) {
+				conflicts = append(conflicts, sw.Row.Email)
+				continue
+			}
+			st.states[k] = sw.Row
+		}
+	})
+	return conflicts, nil
+}
+
 func (x *memExec) SyncStateList(_ context.Context, school, after string, limit int) (out []sqlstore.SyncStateRow, _ error) {
 	x.do(func(st *memState) {
 		for k, r := range st.states {

@@ -40,6 +40,7 @@ type Store struct {
 var (
 	_ hubsync.Store            = (*Store)(nil)
 	_ hubsync.SyncStateBatcher = (*Store)(nil)
+	_ hubsync.SyncStateSwapper = (*Store)(nil)
 )
 
 // New returns a Store over d's pool Executor.
@@ -281,6 +282,53 @@ func (s *Store) PutSyncStates(ctx context.Context, states ...hubsync.SyncState) 
 		return s.wrap(fmt.Sprintf("saving the sync states of %d learners", len(rows)), err)
 	}
 	return nil
+}
+
+// SwapSyncStates stores each swap's state as PutSyncState does if the stored state is still the
+// one its writer read (none, or one updated at the swap's UpdatedAt), in one atomic change, and
+// returns the folded emails of the others, for which nothing was written. A state replaced
+// gets an UpdatedAt at least a microsecond after its own, whatever the clock says (a driver
+// keeps times to the microsecond at least). It fails, writing nothing, on an empty school, a
+// state with an empty email or another school, two swaps of one folded email, or a database
+// error. It is hubsync.SyncStateSwapper's.
+func (s *Store) SwapSyncStates(ctx context.Context, school hubsync.SchoolID, swaps []hubsync.SyncStateSwap) ([]string, error) {
+	if school == "" {
+		return nil, s.noSchool()
+	}
+	if len(swaps) == 0 {
+		return nil, nil
+	}
+	now := s.now()
+	rows := make([]SyncStateSwapRow, len(swaps))
+	seen := make(map[string]bool, len(swaps))
+	for i, sw := range swaps {
+		st := sw.State
+		if st.School == "" {
+			st.School = school
+		}
+		if st.School != school {
+			return nil, s.errorf("swapping the sync state of %s: school %q in a swap of school %q: %w",
+				hubsync.MaskEmail(st.Email), st.School, school, hubsync.ErrInvalidValue)
+		}
+		at := now
+		if sw.Existed && at.Before(sw.UpdatedAt.Add(time.Microsecond)) {
+			at = sw.UpdatedAt.Add(time.Microsecond).UTC() // after the state it replaces, at any precision down to 1 µs
+		}
+		r, err := s.syncStateRow(st, at)
+		if err != nil {
+			return nil, err
+		}
+		if seen[r.Email] {
+			return nil, s.errorf("swapping the sync states of school %q: %s twice: %w", school, hubsync.MaskEmail(r.Email), hubsync.ErrInvalidValue)
+		}
+		seen[r.Email] = true
+		rows[i] = SyncStateSwapRow{Row: r, Existed: sw.Existed, ReadUpdatedAt: utc(sw.UpdatedAt)}
+	}
+	conflicts, err := s.ex.SyncStateSwapMany(ctx, rows)
+	if err != nil {
+		return nil, s.wrap(fmt.Sprintf("swapping the sync states of %d learners in school %q", len(rows), school), err)
+	}
+	return conflicts, nil
 }
 
 // ListSyncStates returns a school's sync states after the email after, by email (limit <= 0

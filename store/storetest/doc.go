@@ -40,6 +40,13 @@
 // ErrNotFound, delete, two schools, ListSchools listing a school with only an LMS connection,
 // refused values, RunInTx); otherwise those cases are skipped.
 //
+// If the store implements hubsync.SyncStateSwapper, the suite checks its conditional writes: a
+// swap with the UpdatedAt its writer read is stored, a stale one and a "none existed" one over a
+// state are refused and reported while the batch's other swaps are stored, a frozen clock still
+// moves a swapped state's UpdatedAt, racing writers of one read see one winner, and swaps join
+// RunInTx's transaction. Those cases stand the clock between microseconds: a store may keep
+// times to the microsecond, but must compare what it returned; otherwise they are skipped.
+//
 // [RunSealing] checks a store that seals tokens at rest (given cfg.Sealer): with a
 // [RawConnections] reader of its stored rows, it finds no token there, and checks key rotation,
 // hubsync.ResealConnections and a failing Sealer, for the HubSpot tokens and (when the store
