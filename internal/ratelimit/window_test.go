@@ -499,3 +499,68 @@ func TestWindowAcquireIsFIFO(t *testing.T) {
 		}
 	}
 }
+
+// TestNextTellsWhenASlotIsFree: Next says now while a slot is free, and the time the spent
+// window frees one when none is (the oldest answer's arrival plus per and Skew); a pause and
+// slots all in flight push it later; it agrees with what Acquire does.
+func TestNextTellsWhenASlotIsFree(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(t0)
+	per := time.Second
+	w := NewWindow(clk, 2, per)
+	ctx := context.Background()
+	if got := w.Next(clk.Now()); got.After(clk.Now()) {
+		t.Fatalf("fresh Window: Next = now+%v, want now", got.Sub(clk.Now()))
+	}
+	probe, err := w.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Next(clk.Now()); got.After(clk.Now()) {
+		t.Fatalf("probe out: Next = now+%v, want now (its answer lets the rest go)", got.Sub(clk.Now()))
+	}
+	probe.Done(1)
+	s, err := w.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both slots held (one answered, one in flight): the first frees per + Skew after its answer.
+	if got, want := w.Next(clk.Now()), t0.Add(per+Skew(per)); !got.Equal(want) {
+		t.Fatalf("window spent: Next = t0+%v, want t0+%v", got.Sub(t0), want.Sub(t0))
+	}
+	clk.Advance(100 * time.Millisecond)
+	s.Done(-1)
+	if got, want := w.Next(clk.Now()), t0.Add(per+Skew(per)); !got.Equal(want) {
+		t.Fatalf("window spent, both answered: Next = t0+%v, want t0+%v", got.Sub(t0), want.Sub(t0))
+	}
+	if s, _, _, _ := w.try(); s != nil {
+		t.Fatal("Acquire would admit a request Next says must wait")
+	}
+	clk.Advance(per + Skew(per) - 100*time.Millisecond)
+	if got := w.Next(clk.Now()); got.After(clk.Now()) {
+		t.Fatalf("at the slot's end: Next = now+%v, want now", got.Sub(clk.Now()))
+	}
+	s, _, _, _ = w.try()
+	if s == nil {
+		t.Fatal("Next says a slot is free, Acquire would not admit one")
+	}
+	s.Cancel()
+	// Every slot in flight: none frees before per + Skew from now.
+	w2 := NewWindow(clk, 2, per)
+	a, _, _, _ := w2.try()
+	a.Done(-1)
+	b, _, _, _ := w2.try()
+	c, _, _, _ := w2.try()
+	if b == nil || c != nil {
+		t.Fatalf("second Window: admitted %v, %v; want the second, not a third", b != nil, c != nil)
+	}
+	if got, want := w2.Next(clk.Now()), clk.Now().Add(per+Skew(per)); got.Before(want) {
+		t.Fatalf("window spent: Next = now+%v, want at least now+%v", got.Sub(clk.Now()), want.Sub(clk.Now()))
+	}
+	b.Cancel()
+	pause := clk.Now().Add(5 * time.Second)
+	w.PauseUntil(pause)
+	if got := w.Next(clk.Now()); got.Before(pause) {
+		t.Fatalf("paused: Next = now+%v, want the pause's end, now+5s", got.Sub(clk.Now()))
+	}
+}
