@@ -189,30 +189,8 @@ func (s *schools) pauseLane(school SchoolID, l lane, until time.Time) {
 	}
 }
 
-// slotMargin is how far ahead of now a portal's next pacing slot may be for its school's
-// HubSpot-bound work to be dequeued anyway: a worker waits that long at most in the client's
-// pacing, instead of skipping a school about to have budget.
-const slotMargin = 50 * time.Millisecond
-
-// paced reports whether lane l spends the school's HubSpot budget, so its workers skip a school
-// whose portal cannot send soon (the LMS lane is paced by the LMS; RunOnce, laneCount, takes
-// everything).
-func paced(l lane) bool { return l == laneHubSpot || l == laneGeneral }
-
-// slotWaits reports whether the school's portal's next pacing slot is later than now plus
-// slotMargin, and when it is; false for a school whose client is not built yet.
-func (r *schoolRT) slotWaits(now time.Time) (time.Time, bool) {
-	if r.portal == nil || r.portal.client == nil {
-		return time.Time{}, false
-	}
-	t := r.portal.client.NextSlot()
-	return t, t.After(now.Add(slotMargin))
-}
-
 // excluded lists the schools whose work of lane l waits at now (for DequeueOptions.Exclude): the
-// school paused, or that lane of it, or its LMS lane held by another worker, or, for a lane that
-// spends the HubSpot budget, its portal's pacing without a slot soon (a worker would only block
-// in the client until then, while another school's portal has budget). laneCount stands for
+// school paused, or that lane of it, or its LMS lane held by another worker. laneCount stands for
 // "every lane": a school with any lane paused or held.
 func (s *schools) excluded(l lane, now time.Time) []SchoolID {
 	s.mu.Lock()
@@ -221,38 +199,9 @@ func (s *schools) excluded(l lane, now time.Time) []SchoolID {
 	for id, r := range s.m {
 		if r.pausedUntil.After(now) || r.waits(l, now) {
 			out = append(out, id)
-			continue
-		}
-		if paced(l) {
-			if _, wait := r.slotWaits(now); wait {
-				out = append(out, id)
-			}
 		}
 	}
 	return out
-}
-
-// nextSlot is, for a lane that spends the HubSpot budget, the earliest time after now a school
-// excluded for its portal's pacing may be dequeued again (its next slot less slotMargin), so an
-// idle worker wakes then as well as on new work.
-func (s *schools) nextSlot(l lane, now time.Time) (time.Time, bool) {
-	if !paced(l) {
-		return time.Time{}, false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var next time.Time
-	for _, r := range s.m {
-		if r.pausedUntil.After(now) || r.waits(l, now) {
-			continue // its pause's end wakes the worker
-		}
-		if t, wait := r.slotWaits(now); wait {
-			if t = t.Add(-slotMargin); next.IsZero() || t.Before(next) {
-				next = t
-			}
-		}
-	}
-	return next, !next.IsZero()
 }
 
 // waits reports whether lane l of the school waits at now (any lane, for laneCount).

@@ -28,12 +28,8 @@ import (
 //
 // A pause is per school and lane: an LMS that is down or asks to retry later pauses the school's
 // LMS-bound work (and its backfill), not its live HubSpot changes; a HubSpot rate limit or a lost
-// connection pauses the whole school, since every lane spends the portal's budget. A worker of a
-// lane that spends the HubSpot budget (HubSpot, general) also skips a school whose portal's pacing
-// has no slot within slotMargin: it would only block in the client until then, while another
-// school's portal has budget, so the worker count does not bound a process serving many portals.
-// An idle worker wakes when new work is queued, when a queued job comes due, when a pause ends,
-// and when a skipped portal is about to have a slot.
+// connection pauses the whole school, since every lane spends the portal's budget. An idle worker
+// wakes when new work is queued, when a queued job comes due, and when a pause ends.
 
 // lane is a kind of work bound for one budget.
 type lane int
@@ -104,8 +100,7 @@ func (e *Engine) workerLoop(ctx context.Context, l lane, name string) {
 }
 
 // idle waits until new work is queued (woken is true then), a queued job comes due, a pause
-// ends, a portal whose pacing had no slot is about to have one (HubSpot-bound lanes), or
-// Config.Poll passes. A job already due that this lane did not get (another lane's, or
+// ends, or Config.Poll passes. A job already due that this lane did not get (another lane's, or
 // a paused school's) does not end the wait, so a worker never spins.
 func (e *Engine) idle(ctx context.Context, l lane) (woken bool) {
 	now := e.clk.Now()
@@ -114,9 +109,6 @@ func (e *Engine) idle(ctx context.Context, l lane) (woken bool) {
 		wait = min(wait, t.Sub(now))
 	}
 	if t, ok := e.schools.nextPauseEnd(now); ok {
-		wait = min(wait, t.Sub(now))
-	}
-	if t, ok := e.schools.nextSlot(l, now); ok {
 		wait = min(wait, t.Sub(now))
 	}
 	tm := e.clk.NewTimer(wait)

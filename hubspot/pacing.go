@@ -3,7 +3,6 @@ package hubspot
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/hubsync/hubsync/internal/ratelimit"
 )
@@ -43,9 +42,3 @@ func (d *doer) answered(slot *ratelimit.Slot, resp *http.Response, search bool) 
 		slot.Done(remaining)
 	}
 }
-
-// NextSlot returns when the client's pacing would let its next request go: the portal's burst
-// limit, the one every call but search spends. A time at or before now means it can send now.
-// An engine with many portals' work uses it to serve a portal with budget instead of waiting in
-// one without; it is an estimate (one lock and arithmetic), and a 429 pause counts in it.
-func (c *Client) NextSlot() time.Time { return c.limit.Next(c.cfg.clk.Now()) }

@@ -348,29 +348,3 @@ func (w *Window) PausedUntil() time.Time {
 	defer w.mu.Unlock()
 	return w.paused
 }
-
-// Next returns the earliest time at or after now a request that [Window.Acquire]s now may be
-// admitted, from the Window's state alone: now (or earlier) means it can send now, so a caller
-// that has other budgets to serve (an engine worker with many portals' work) can pick work whose
-// budget has room instead of blocking in Acquire. It is an estimate for choosing, not a promise:
-// each caller already waiting in Acquire is counted as taking one slot per/n apart, the pace
-// beyond the burst, and while every slot is in flight (or the probe of a cold Window is out) it
-// returns the soonest time one could free: now plus per + [Skew] when every slot is in flight
-// (no answer frees its slot sooner), and now while the probe is out (its answer, a round trip
-// away, lets the others go). Cheap: one lock and arithmetic.
-func (w *Window) Next(now time.Time) time.Time {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	at, ok := w.nextLocked(now)
-	if !ok {
-		if w.cold && w.probing {
-			at = now
-		} else {
-			at = now.Add(w.per + Skew(w.per))
-		}
-	}
-	if q := len(w.queue); q > 0 {
-		at = at.Add(time.Duration(q) * (w.per / time.Duration(w.n)))
-	}
-	return at
-}
