@@ -104,7 +104,8 @@ type pending struct {
 	// and this older copy is not sent over it: a manual sync page read before a live change
 	// must not overwrite the change when its upsert goes out after it.
 	at time.Time
-	// readUpdated and readSent are the state as the batch read it (see settle).
+	// readUpdated and readSent are the state as the batch read it (swapStates's condition; settle
+	// also compares readSent, kept only for a store without SyncStateSwapper).
 	readUpdated time.Time
 	readSent    map[string]string
 }
@@ -449,7 +450,10 @@ func (r *outRun) prepare(ctx context.Context, xs []*pending) (live []*pending, n
 	for _, x := range xs {
 		if st, ok := states[x.email]; ok {
 			x.state, x.known = st, true
-			x.readUpdated, x.readSent = st.UpdatedAt, maps.Clone(st.SentToHubSpot)
+			x.readUpdated = st.UpdatedAt
+			if _, swaps := r.e.cfg.Store.(SyncStateSwapper); !swaps {
+				x.readSent = maps.Clone(st.SentToHubSpot) // only settle compares it
+			}
 		} else {
 			x.state = SyncState{School: r.school, Email: x.email}
 		}
