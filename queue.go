@@ -112,6 +112,15 @@ type DequeueOptions struct {
 	Kinds []JobKind
 	// Exclude lists schools to skip (for example those waiting out a rate limit).
 	Exclude []SchoolID
+	// Schools, when not empty, restricts the jobs returned to these schools, still taken by
+	// turn among them (Exclude applies too): a worker asks for more of one school's work.
+	Schools []SchoolID
+	// ExcludeLeasedKeys, when not empty, skips every school that has a job of one of these keys
+	// leased with its lease not yet run out (by any worker of any process). The engine's live
+	// lane leaves a school alone while a worker runs its manual sync page ("manual"), since that
+	// worker carries the school's live changes in its own requests. An expired lease does not
+	// count: nobody is working the job.
+	ExcludeLeasedKeys []string
 }
 
 // QueueStats counts a school's jobs at the queue clock's time; each job not yet acked is in

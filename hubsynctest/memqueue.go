@@ -263,9 +263,17 @@ func (m *MemStore) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]
 			expired[j.School] = append(expired[j.School], j)
 		}
 	}
+	busy := map[hubsync.SchoolID]bool{}
+	if len(opts.ExcludeLeasedKeys) > 0 {
+		for id := range q.leased {
+			if j := q.jobs[id]; j.LeaseUntil.After(now) && slices.Contains(opts.ExcludeLeasedKeys, j.Key) {
+				busy[j.School] = true
+			}
+		}
+	}
 	var order []hubsync.SchoolID
 	for s, sc := range q.schools {
-		if slices.Contains(opts.Exclude, s) {
+		if slices.Contains(opts.Exclude, s) || (len(opts.Schools) > 0 && !slices.Contains(opts.Schools, s)) || busy[s] {
 			continue
 		}
 		if len(expired[s]) > 0 || sc.ready[0].dueBy(now) || sc.ready[1].dueBy(now) {

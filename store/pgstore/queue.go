@@ -152,8 +152,13 @@ func (x *executor) keyLock(school, key string) int64 {
 }
 
 // candidatesSQL lists schools, least recently served first, that have a job Dequeue could lease.
+// $4, when not empty, are the only schools to list; $5, when not empty, the keys of which a job
+// leased and unexpired keeps its school off the list (one probe of jobs_chain each).
 var candidatesSQL = sqlStmt(`SELECT qs.school FROM {schema}.queue_schools qs
 WHERE NOT (qs.school = ANY($1::text[]))
+  AND (cardinality($4::text[]) = 0 OR qs.school = ANY($4::text[]))
+  AND (cardinality($5::text[]) = 0 OR NOT EXISTS (SELECT 1 FROM {schema}.jobs b
+	WHERE b.school = qs.school AND b.key = ANY($5::text[]) AND b.key <> '' AND b.state = 'leased' AND b.lease_until > $2))
   AND EXISTS (SELECT 1 FROM {schema}.jobs j WHERE j.school = qs.school AND ` + eligibleSQL + `)
 ORDER BY qs.served, qs.school COLLATE "C"
 LIMIT 16`)
@@ -200,7 +205,7 @@ RETURNING j.id, j.school, j.kind, j.key, j.payload, j.priority, j.run_at, j.stat
 // workers at that instant gives way to the next. With WithAsyncAcks the lease commits without
 // waiting for the WAL flush.
 func (x *executor) JobLease(ctx context.Context, p sqlstore.JobLeaseParams) ([]sqlstore.JobRow, error) {
-	rows, err := x.db.Query(ctx, x.sql(candidatesSQL), p.Exclude, p.Now, p.Kinds)
+	rows, err := x.db.Query(ctx, x.sql(candidatesSQL), p.Exclude, p.Now, p.Kinds, nonNil(p.Schools), nonNil(p.BusyKeys))
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +220,15 @@ func (x *executor) JobLease(ctx context.Context, p sqlstore.JobLeaseParams) ([]s
 		}
 	}
 	return nil, nil
+}
+
+// nonNil is xs, or an empty slice for nil: pgx sends a nil slice as NULL, whose cardinality is
+// NULL, not 0.
+func nonNil(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
 }
 
 // lease runs leaseSQL for one school.

@@ -69,6 +69,9 @@ var (
 			WHERE o.school = j.school AND o.key = j.key AND o.key <> '' AND o.dead_at IS NULL AND o.id <> j.id
 			AND (o.lease_token IS NOT NULL OR (j.lease_token IS NULL AND o.id < j.id))))
 		ORDER BY j.priority, j.run_at, j.id LIMIT ?`)
+	// busySchoolsSQL is busySchools's query, before its key filter.
+	busySchoolsSQL = sqlText(`SELECT DISTINCT school FROM {p}jobs
+		WHERE dead_at IS NULL AND lease_token IS NOT NULL AND lease_until > ?`)
 	deadLettersSQL = sqlText(`SELECT ` + jobColumns + ` FROM {p}jobs
 		WHERE school = ? AND dead_at IS NOT NULL ORDER BY dead_at, id`)
 	nextWaitingSQL = sqlText(`SELECT MIN(run_at) FROM {p}jobs WHERE dead_at IS NULL AND lease_token IS NULL`)
@@ -148,8 +151,12 @@ func (x *executor) JobLease(ctx context.Context, p sqlstore.JobLeaseParams) ([]s
 		if err != nil {
 			return err
 		}
+		busy, err := x.busySchools(ctx, q, now, p.BusyKeys)
+		if err != nil {
+			return err
+		}
 		for _, school := range schools {
-			if slices.Contains(p.Exclude, school) {
+			if slices.Contains(p.Exclude, school) || (len(p.Schools) > 0 && !slices.Contains(p.Schools, school)) || busy[school] {
 				continue
 			}
 			jobs, err := x.ready(ctx, q, school, now, p.Max, p.Kinds)
@@ -208,6 +215,33 @@ func (x *executor) schoolsByTurn(ctx context.Context, q querier, now int64) ([]s
 			return nil, err
 		}
 		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// busySchools returns the schools with a job of one of keys under a lease not run out at now
+// (none when keys is empty): JobLeaseParams.BusyKeys. The leased jobs are few (the jobs_leased
+// index holds only them), so this is one small index scan.
+func (x *executor) busySchools(ctx context.Context, q querier, now int64, keys []string) (map[string]bool, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	args := []any{now}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	rows, err := q.QueryContext(ctx, x.sql(busySchoolsSQL)+` AND key IN (?`+strings.Repeat(`, ?`, len(keys)-1)+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
 	}
 	return out, rows.Err()
 }

@@ -163,7 +163,8 @@ type Executor interface {
 	// p.Now (expired); of p.Kinds when not empty; and the head of its key: no other live job of
 	// its (School, Key) is leased (even expired), and, for a waiting job, none was enqueued
 	// before it (a job with an empty Key has no key). The school is fair: of the schools not in
-	// p.Exclude with a ready job, the one that JobLease leased from least recently (never: first;
+	// p.Exclude, in p.Schools when it is not empty, without a job of a key in p.BusyKeys under
+	// an unexpired lease, and with a ready job, the one that JobLease leased from least recently (never: first;
 	// ties by school, byte order), which is then marked served. Inside the school, jobs go by
 	// Priority (lower first), then RunAt, then enqueue order (ID). A job taken over from an
 	// expired lease counts one more attempt, with a LastError saying the lease expired, and when
@@ -254,6 +255,10 @@ type JobLeaseParams struct {
 	Worker      string
 	Kinds       []string // empty: every kind
 	Exclude     []string // schools to skip
+	Schools     []string // when not empty: only these schools
+	// BusyKeys, when not empty: skip every school with a job of one of these keys leased and
+	// its lease not run out at Now.
+	BusyKeys []string
 	MaxAttempts int
 }
 

@@ -457,8 +457,14 @@ func (x *memExec) JobLease(_ context.Context, p sqlstore.JobLeaseParams) (out []
 		schools := slices.SortedFunc(maps.Keys(st.served), func(a, b string) int {
 			return cmp.Or(cmp.Compare(st.served[a], st.served[b]), cmp.Compare(a, b))
 		})
+		busy := map[string]bool{}
+		for _, j := range st.jobs {
+			if j.state == "leased" && j.LeaseUntil.After(p.Now) && slices.Contains(p.BusyKeys, j.Key) {
+				busy[j.School] = true
+			}
+		}
 		for _, school := range schools {
-			if slices.Contains(p.Exclude, school) {
+			if slices.Contains(p.Exclude, school) || (len(p.Schools) > 0 && !slices.Contains(p.Schools, school)) || busy[school] {
 				continue
 			}
 			var batch []memJob

@@ -88,6 +88,13 @@ func (s *Store) Dequeue(ctx context.Context, opts hubsync.DequeueOptions) ([]hub
 	for i, e := range opts.Exclude {
 		p.Exclude[i] = string(e)
 	}
+	if len(opts.Schools) > 0 {
+		p.Schools = make([]string, len(opts.Schools))
+		for i, sc := range opts.Schools {
+			p.Schools[i] = string(sc)
+		}
+	}
+	p.BusyKeys = opts.ExcludeLeasedKeys
 	rows, err := s.ex.JobLease(ctx, p)
 	if err != nil {
 		return nil, s.wrap("leasing jobs", err)

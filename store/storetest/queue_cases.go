@@ -32,6 +32,8 @@ var queueCases = []testCase{
 	{"BackfillDoesNotStarveOtherSchool", testNoStarvation},
 	{"MaxBatchOneSchool", testMaxBatch},
 	{"KindsAndExclude", testKindsExclude},
+	{"OnlySchools", testOnlySchools},
+	{"ExcludeLeasedKeys", testExcludeLeasedKeys},
 	{"StatsAndNextRunAt", testStatsNextRunAt},
 	{"ExtendKeepsLeasePastFirst", testExtendKeepsLease},
 	{"ExtendAfterTakeoverIsLost", testExtendAfterTakeover},
@@ -540,6 +542,89 @@ func testKindsExclude(t *testing.T, x fixture) {
 	j = dequeue(t, x, hubsync.DequeueOptions{Max: 10, Kinds: []hubsync.JobKind{"push", "other"}, Exclude: []hubsync.SchoolID{"b"}})
 	if len(j) != 1 || string(j[0].Payload) != "a-push" {
 		t.Fatalf("Dequeue of kinds push/other excluding b returned %d jobs; want a-push only", len(j))
+	}
+}
+
+func testOnlySchools(t *testing.T, x fixture) {
+	enqueue(t, x,
+		hubsync.JobSpec{School: "a", Kind: "push", Payload: []byte("a1")},
+		hubsync.JobSpec{School: "b", Kind: "push", Payload: []byte("b1")},
+		hubsync.JobSpec{School: "c", Kind: "push", Payload: []byte("c1")},
+		hubsync.JobSpec{School: "b", Kind: "push", Payload: []byte("b2")},
+	)
+	// a is first by turn, but only b is asked for: both of b's jobs, none of a's.
+	j := dequeue(t, x, hubsync.DequeueOptions{Max: 10, Schools: []hubsync.SchoolID{"b"}})
+	if len(j) != 2 || j[0].School != "b" || j[1].School != "b" {
+		t.Fatalf("Dequeue of school b returned %d jobs (%v); want b's 2", len(j), schoolsOf(j))
+	}
+	dequeue(t, x, hubsync.DequeueOptions{Max: 10, Schools: []hubsync.SchoolID{"b"}}) // nothing left, no error
+	if j := dequeue(t, x, hubsync.DequeueOptions{Max: 10, Schools: []hubsync.SchoolID{"nobody"}}); len(j) != 0 {
+		t.Fatalf("Dequeue of a school without jobs returned %d jobs", len(j))
+	}
+	// Exclude applies too; then, among the schools named, the one served least recently.
+	if j := dequeue(t, x, hubsync.DequeueOptions{Max: 10, Schools: []hubsync.SchoolID{"a"}, Exclude: []hubsync.SchoolID{"a"}}); len(j) != 0 {
+		t.Fatalf("Dequeue of school a excluding a returned %d jobs", len(j))
+	}
+	j = dequeue(t, x, hubsync.DequeueOptions{Max: 10, Schools: []hubsync.SchoolID{"c", "a"}})
+	if len(j) != 1 || string(j[0].Payload) != "a1" {
+		t.Fatalf("Dequeue of schools c, a returned %v; want a1 (a was never served)", schoolsOf(j))
+	}
+	j = dequeue(t, x, hubsync.DequeueOptions{Max: 10, Schools: []hubsync.SchoolID{"c", "a"}})
+	if len(j) != 1 || string(j[0].Payload) != "c1" {
+		t.Fatalf("second Dequeue of schools c, a returned %v; want c1", schoolsOf(j))
+	}
+}
+
+func schoolsOf(jobs []hubsync.Job) []hubsync.SchoolID {
+	out := make([]hubsync.SchoolID, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.School
+	}
+	return out
+}
+
+func testExcludeLeasedKeys(t *testing.T, x fixture) {
+	enqueue(t, x,
+		hubsync.JobSpec{School: "a", Kind: "page", Key: "manual", Priority: hubsync.PriorityBackfill},
+		hubsync.JobSpec{School: "b", Kind: "page", Key: "manual", Priority: hubsync.PriorityBackfill},
+	)
+	// a's page leased; b's waits: a waiting job of the key does not make its school busy.
+	page := dequeue(t, x, hubsync.DequeueOptions{Worker: "pages", Kinds: []hubsync.JobKind{"page"}, Schools: []hubsync.SchoolID{"a"}, Lease: time.Minute})
+	if len(page) != 1 {
+		t.Fatalf("Dequeue of a's page returned %d jobs", len(page))
+	}
+	enqueue(t, x, live("a", "a-l1", "a-live"), live("b", "b-l1", "b-live"))
+	skip := hubsync.DequeueOptions{Max: 10, Kinds: []hubsync.JobKind{"push"}, ExcludeLeasedKeys: []string{"manual"}}
+	j := dequeue(t, x, skip)
+	if len(j) != 1 || string(j[0].Payload) != "b-live" {
+		t.Fatalf("Dequeue skipping schools with a leased %q job returned %v; want b-live only", "manual", schoolsOf(j))
+	}
+	must(t, "Ack", x.q.Ack(x.ctx, j[0]))
+	if j := dequeue(t, x, skip); len(j) != 0 {
+		t.Fatalf("second Dequeue returned %d jobs; a's page lease still holds, so a is skipped", len(j))
+	}
+	// Asked for by name, a's live job is there (the page's own worker takes it this way).
+	if j := dequeue(t, x, hubsync.DequeueOptions{Max: 10, Kinds: []hubsync.JobKind{"push"}, Schools: []hubsync.SchoolID{"a"}, Lease: 10 * time.Second}); len(j) != 1 {
+		t.Fatalf("Dequeue of school a by name returned %d jobs; want its live job", len(j))
+	} else {
+		// Released, it is skipped again while the page is leased...
+		if err := x.q.Release(x.ctx, j[0], time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if j := dequeue(t, x, skip); len(j) != 0 {
+		t.Fatalf("Dequeue after the release returned %d jobs; a is still busy", len(j))
+	}
+	// ...and served once the page's lease runs out (nobody works it any more).
+	x.clk.Advance(time.Minute + time.Second)
+	j = dequeue(t, x, skip)
+	if len(j) != 1 || string(j[0].Payload) != "a-live" {
+		t.Fatalf("Dequeue after a's page lease ran out returned %v; want a-live", schoolsOf(j))
+	}
+	// An acked page frees its school at once, and other keys never make a school busy.
+	enqueue(t, x, live("b", "b-l2", "b-live2"))
+	if j := dequeue(t, x, hubsync.DequeueOptions{Max: 10, Kinds: []hubsync.JobKind{"push"}, ExcludeLeasedKeys: []string{"other"}}); len(j) != 1 {
+		t.Fatalf("Dequeue skipping key %q returned %d jobs; want b-live2", "other", len(j))
 	}
 }
 
