@@ -248,17 +248,17 @@ type JobRow struct {
 
 // JobLeaseParams is what JobLease leases.
 type JobLeaseParams struct {
-	Now         time.Time
-	Max         int // at least 1
-	Until       time.Time
-	Token       string // the same for every job of the call
-	Worker      string
-	Kinds       []string // empty: every kind
-	Exclude     []string // schools to skip
-	Schools     []string // when not empty: only these schools
+	Now     time.Time
+	Max     int // at least 1
+	Until   time.Time
+	Token   string // the same for every job of the call
+	Worker  string
+	Kinds   []string // empty: every kind
+	Exclude []string // schools to skip
+	Schools []string // when not empty: only these schools
 	// BusyKeys, when not empty: skip every school with a job of one of these keys leased and
 	// its lease not run out at Now.
-	BusyKeys []string
+	BusyKeys    []string
 	MaxAttempts int
 }
 
