@@ -216,7 +216,7 @@ func (e *Engine) saveManual(ctx context.Context, school SchoolID, p ManualProgre
 	if next != nil {
 		cp.Cursor = next.Cursor
 		b, _ := json.Marshal(next)
-		job = append(job, JobSpec{School: school, Kind: JobManual, Key: "manual", Payload: b, Priority: PriorityBackfill})
+		job = append(job, JobSpec{School: school, Kind: JobManual, Key: manualKey(next.Phase), Payload: b, Priority: PriorityBackfill})
 	}
 	if tx, ok := e.cfg.Store.(Transactor); ok {
 		return tx.RunInTx(ctx, func(ctx context.Context, s Store, q Queue) error {
@@ -456,7 +456,14 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 	r.plan = plan
 	defer plan.collect(e, ctx, r.log)
 	seen := map[string]bool{}
-	xs := make([]*pending, 0, manualOutboundSize)
+	xs := make([]*pending, 0, len(page.Learners))
+	// The page's copies count as read just before its read started: a live change announced at
+	// that same instant (a clock that did not tick, or ticks coarser than the state's
+	// microseconds) may have been made after the LMS served the page, and its copy wins the tie.
+	readAt := page.readAt
+	if !readAt.IsZero() {
+		readAt = readAt.Add(-time.Microsecond)
+	}
 	for i := range page.Learners {
 		l := page.Learners[i]
 		email := FoldEmail(l.Email)
@@ -469,14 +476,32 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 			r.log.add(email, OutcomeSkipped, "a second learner with this email on the same page")
 		default:
 			seen[email] = true
-			xs = append(xs, &pending{email: email, learner: &l, at: page.readAt, triggers: map[LifecycleTrigger]bool{}})
+			xs = append(xs, &pending{email: email, learner: &l, at: readAt, triggers: map[LifecycleTrigger]bool{}})
 		}
-		if len(xs) == manualOutboundSize || (i == len(page.Learners)-1 && len(xs) > 0) {
-			if err := r.push(ctx, xs); err != nil {
+	}
+	// One request per chunk of the page; each also carries the school's due live changes (a
+	// ride, engine_ride.go), which the live lane leaves to this page while it runs.
+	for start, first := 0, true; first || start < len(xs); first = false {
+		var rd *ride
+		if plan == nil {
+			if rd, err = e.leaseRide(ctx, r, rideMax); err != nil {
 				return pageResult{}, err
 			}
-			xs = xs[:0:0]
 		}
+		chunk, used := rd.join(xs[start:], manualOutboundSize)
+		if len(chunk) == 0 {
+			break
+		}
+		mark := len(r.log.entries)
+		err := r.push(rd.context(ctx), chunk)
+		rd.finish(ctx, r.log, mark, err)
+		if err != nil {
+			return pageResult{}, err
+		}
+		start += used
+	}
+	if plan == nil {
+		e.carryEvents(ctx, school)
 	}
 	return pageDone(r.log, len(page.Learners), page.Next, page.Total), nil
 }

@@ -178,6 +178,14 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 	if err != nil {
 		return err
 	}
+	err = r.push(ctx, pendingsOf(jobs, r.log))
+	e.writeLog(ctx, r.log)
+	return err
+}
+
+// pendingsOf decodes contact and stage jobs into the learners to send, one per folded email in
+// order of first appearance, logging an undecodable job into log.
+func pendingsOf(jobs []Job, log *recordLog) []*pending {
 	byEmail := map[string]*pending{}
 	var order []*pending
 	get := func(email string) *pending {
@@ -195,7 +203,7 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 		case JobContact:
 			var cp contactPayload
 			if err := decodePayload(j.Payload, &cp); err != nil {
-				r.log.add("", OutcomeFailed, "undecodable contact job: "+err.Error())
+				log.add("", OutcomeFailed, "undecodable contact job: "+err.Error())
 				continue
 			}
 			l := cp.Learner
@@ -204,15 +212,13 @@ func (e *Engine) syncContacts(ctx context.Context, school SchoolID, jobs []Job) 
 		case JobStage:
 			var sp stagePayload
 			if err := decodePayload(j.Payload, &sp); err != nil {
-				r.log.add("", OutcomeFailed, "undecodable stage job: "+err.Error())
+				log.add("", OutcomeFailed, "undecodable stage job: "+err.Error())
 				continue
 			}
 			get(FoldEmail(sp.Email)).triggers[sp.Trigger] = true
 		}
 	}
-	err = r.push(ctx, order)
-	e.writeLog(ctx, r.log)
-	return err
+	return order
 }
 
 // push sends the learners' changed mapped values and lifecycle stages in one batch upsert (at most

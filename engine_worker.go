@@ -126,15 +126,20 @@ func (e *Engine) idle(ctx context.Context, l lane) (woken bool) {
 // and handles it.
 func (e *Engine) step(ctx context.Context, l lane, worker string) (int, error) {
 	var kinds []JobKind
+	var busy []string
 	if l < laneCount {
 		kinds = laneKinds[l]
 	}
+	if l == laneHubSpot {
+		busy = busyKeys // a running LMS -> HubSpot page carries its school's live work (engine_ride.go)
+	}
 	jobs, err := e.cfg.Queue.Dequeue(ctx, DequeueOptions{
-		Worker:  worker,
-		Max:     hubspot.BatchLimit,
-		Lease:   e.cfg.Lease,
-		Kinds:   kinds,
-		Exclude: e.schools.excluded(l, e.clk.Now()),
+		Worker:            worker,
+		Max:               hubspot.BatchLimit,
+		Lease:             e.cfg.Lease,
+		Kinds:             kinds,
+		Exclude:           e.schools.excluded(l, e.clk.Now()),
+		ExcludeLeasedKeys: busy,
 	})
 	if err != nil || len(jobs) == 0 {
 		return 0, err
