@@ -21,10 +21,26 @@ BEGIN
     IF (SELECT atttypid FROM pg_attribute
         WHERE attrelid = '{schema}.sync_state'::regclass AND attname = 'school') = 'text'::regtype THEN
         LOCK TABLE {schema}.sync_state, {schema}.sync_log, {schema}.sync_health IN ACCESS EXCLUSIVE MODE;
+        -- The schools named, one index probe each (the three primary keys lead with the school).
         INSERT INTO {schema}.schools (school)
-            SELECT school FROM {schema}.sync_state
-            UNION SELECT school FROM {schema}.sync_log
-            UNION SELECT school FROM {schema}.sync_health
+            WITH RECURSIVE
+                st (school) AS (
+                    (SELECT school FROM {schema}.sync_state ORDER BY school LIMIT 1)
+                    UNION ALL
+                    SELECT (SELECT x.school FROM {schema}.sync_state x WHERE x.school > st.school ORDER BY x.school LIMIT 1)
+                    FROM st WHERE st.school IS NOT NULL),
+                lg (school) AS (
+                    (SELECT school FROM {schema}.sync_log ORDER BY school LIMIT 1)
+                    UNION ALL
+                    SELECT (SELECT x.school FROM {schema}.sync_log x WHERE x.school > lg.school ORDER BY x.school LIMIT 1)
+                    FROM lg WHERE lg.school IS NOT NULL),
+                hl (school) AS (
+                    (SELECT school FROM {schema}.sync_health ORDER BY school LIMIT 1)
+                    UNION ALL
+                    SELECT (SELECT x.school FROM {schema}.sync_health x WHERE x.school > hl.school ORDER BY x.school LIMIT 1)
+                    FROM hl WHERE hl.school IS NOT NULL)
+            SELECT school FROM (SELECT school FROM st UNION SELECT school FROM lg UNION SELECT school FROM hl) u
+            WHERE school IS NOT NULL
             ORDER BY school
             ON CONFLICT (school) DO NOTHING;
 
@@ -62,6 +78,9 @@ BEGIN
         DROP TABLE {schema}.sync_log;
         ALTER TABLE {schema}.sync_log_0010 RENAME TO sync_log;
         CREATE INDEX sync_log_school_time ON {schema}.sync_log (school, at);
+        -- No primary key: a logical replication publication of every table (FOR ALL TABLES)
+        -- would refuse the retention's deletes without this; it costs nothing without one.
+        ALTER TABLE {schema}.sync_log REPLICA IDENTITY FULL;
 
         CREATE TABLE {schema}.sync_health_0010 (
             at         timestamptz NOT NULL,
