@@ -187,3 +187,37 @@ func TestSchoolIDRolledBack(t *testing.T) {
 		t.Fatalf("a second instance reads %+v, %v; want learner u2", st, err)
 	}
 }
+
+// TestSchoolIDRace: instances writing a new school's first rows at once (each its own pool) all
+// get the school's one id: every row reads back, through either instance.
+func TestSchoolIDRace(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s1 := openTest(t)
+	s2 := openSibling(t, s1)
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		s := s1
+		if i%2 == 1 {
+			s = s2
+		}
+		go func() {
+			errs <- s.PutSyncState(ctx, hubsync.SyncState{School: "fresh", Email: fmt.Sprintf("l%d@example.com", i), LearnerID: fmt.Sprint(i)})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []hubsync.Store{s1, s2} {
+		got, err := s.ListSyncStates(ctx, "fresh", "", 100)
+		if err != nil || len(got) != n {
+			t.Fatalf("ListSyncStates = %d states, %v; want %d", len(got), err, n)
+		}
+	}
+	if c := countRows(t, s1.Schema(), "schools"); c != 1 {
+		t.Fatalf("schools holds %d rows, want 1", c)
+	}
+}
