@@ -85,5 +85,11 @@
 // creates. Tests give each test its own schema in one database; see the package's tests for the
 // pattern.
 //
+// The tables with a row per learner (sync_state, sync_log, sync_health) name the school by its id
+// in the schools table (migration 0010), a 4-byte integer instead of the school's text in every
+// row and index entry: a query of the host's own over them joins schools on schools.id. A school's
+// row is added by its first write, and is never deleted or renumbered (a Store keeps the ids it
+// read).
+//
 // Tokens in the connections table are stored as given (not encrypted); protect the database.
 package pgstore

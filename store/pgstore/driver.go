@@ -35,7 +35,7 @@ func newCore(pool *pgxpool.Pool, cfg *config) *core {
 type executor struct {
 	db     dbtx
 	cfg    *config
-	onPool bool // db is the pool: WithAsyncAcks may apply
+	onPool bool // db is the pool: WithAsyncAcks may apply, and school ids read are kept
 }
 
 var _ sqlstore.Executor = (*executor)(nil)

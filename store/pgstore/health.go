@@ -10,9 +10,10 @@ import (
 )
 
 // putSyncHealthSQL deletes the row of each in-sync entry and replaces the others', in one
-// statement (the keys are distinct: sqlstore keeps the last entry of a key).
+// statement (the keys are distinct: sqlstore keeps the last entry of a key). $1 holds the
+// schools' ids (schools.go).
 var putSyncHealthSQL = sqlStmt(`WITH e AS (
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
+			SELECT * FROM unnest($1::integer[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
 				AS e(school, email, learner_id, direction, status, exclusion, reason, at)
 		), gone AS (
 			DELETE FROM {schema}.sync_health h USING e
@@ -32,13 +33,17 @@ func (x *executor) HealthPut(ctx context.Context, rows []sqlstore.HealthRow) err
 		schools[i], emails[i], learners[i], dirs[i] = h.School, h.Email, h.LearnerID, h.Direction
 		statuses[i], excls[i], reasons[i], ats[i] = h.Status, h.Exclusion, h.Reason, h.At
 	}
-	_, err := x.db.Exec(ctx, x.sql(putSyncHealthSQL), schools, emails, learners, dirs, statuses, excls, reasons, ats)
+	ids, err := x.schoolIDs(ctx, schools)
+	if err != nil {
+		return err
+	}
+	_, err = x.db.Exec(ctx, x.sql(putSyncHealthSQL), ids, emails, learners, dirs, statuses, excls, reasons, ats)
 	return err
 }
 
 // listSyncHealthSQL reads in the primary key's order.
 var listSyncHealthSQL = sqlStmt(`SELECT email, learner_id, direction, status, exclusion, reason, at FROM {schema}.sync_health
-		WHERE school = $1 AND (email, learner_id, direction) > ($2, $3, $4)
+		WHERE school = (SELECT id FROM {schema}.schools WHERE school = $1) AND (email, learner_id, direction) > ($2, $3, $4)
 		  AND ($5 = '' OR status = $5) AND ($6 = '' OR direction = $6)
 		ORDER BY email, learner_id, direction LIMIT $7`)
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -61,6 +62,7 @@ type config struct {
 	autoMigrate bool
 	sealer      hubsync.Sealer // nil: tokens are stored as given
 	sql         []string       // the statements for schema, indexed by stmt (see statements)
+	schoolIDs   sync.Map       // school -> its int32 id in the schools table (schools.go)
 }
 
 // newConfig applies opts to the defaults and builds the statements for the chosen schema.

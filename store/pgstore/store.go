@@ -110,7 +110,7 @@ func (x *executor) ConnectionDelete(ctx context.Context, school string) error {
 }
 
 var getSyncStateSQL = sqlStmt(`SELECT learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at
-		FROM {schema}.sync_state WHERE school = $1 AND email = $2`)
+		FROM {schema}.sync_state WHERE school = (SELECT id FROM {schema}.schools WHERE school = $1) AND email = $2`)
 
 func (x *executor) SyncStateGet(ctx context.Context, school, email string) (sqlstore.SyncStateRow, error) {
 	r := sqlstore.SyncStateRow{School: school, Email: email}
@@ -122,7 +122,8 @@ func (x *executor) SyncStateGet(ctx context.Context, school, email string) (sqls
 	return r, nil
 }
 
-// putSyncStateSQL stores a nil sent map as SQL NULL (the bytea columns are nullable).
+// putSyncStateSQL stores a nil sent map as SQL NULL (the bytea columns are nullable). $1 is the
+// school's id (schools.go), as in every statement that writes sync_state.
 var putSyncStateSQL = sqlStmt(`INSERT INTO {schema}.sync_state (school, email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (school, email) DO UPDATE SET learner_id = EXCLUDED.learner_id, contact_id = EXCLUDED.contact_id,
@@ -130,13 +131,17 @@ var putSyncStateSQL = sqlStmt(`INSERT INTO {schema}.sync_state (school, email, l
 			lifecycle_stage = EXCLUDED.lifecycle_stage, updated_at = EXCLUDED.updated_at`)
 
 func (x *executor) SyncStatePut(ctx context.Context, r sqlstore.SyncStateRow) error {
-	_, err := x.db.Exec(ctx, x.sql(putSyncStateSQL),
-		r.School, r.Email, r.LearnerID, r.ContactID, r.SentToHubSpot, r.SentToLMS, r.LifecycleStage, r.UpdatedAt)
+	id, err := x.schoolID(ctx, r.School)
+	if err != nil {
+		return err
+	}
+	_, err = x.db.Exec(ctx, x.sql(putSyncStateSQL),
+		id, r.Email, r.LearnerID, r.ContactID, r.SentToHubSpot, r.SentToLMS, r.LifecycleStage, r.UpdatedAt)
 	return err
 }
 
 var getSyncStatesSQL = sqlStmt(`SELECT email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at
-		FROM {schema}.sync_state WHERE school = $1 AND email = ANY($2::text[])`)
+		FROM {schema}.sync_state WHERE school = (SELECT id FROM {schema}.schools WHERE school = $1) AND email = ANY($2::text[])`)
 
 // SyncStateGetMany reads every email with one statement (an array parameter).
 func (x *executor) SyncStateGetMany(ctx context.Context, school string, emails []string) ([]sqlstore.SyncStateRow, error) {
@@ -149,7 +154,7 @@ func (x *executor) SyncStateGetMany(ctx context.Context, school string, emails [
 
 // putSyncStatesSQL is putSyncStateSQL for rows given as arrays, one per column.
 var putSyncStatesSQL = sqlStmt(`INSERT INTO {schema}.sync_state (school, email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::text[], $8::timestamptz[])
+		SELECT * FROM unnest($1::integer[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::text[], $8::timestamptz[])
 		ON CONFLICT (school, email) DO UPDATE SET learner_id = EXCLUDED.learner_id, contact_id = EXCLUDED.contact_id,
 			sent_hubspot = EXCLUDED.sent_hubspot, sent_lms = EXCLUDED.sent_lms,
 			lifecycle_stage = EXCLUDED.lifecycle_stage, updated_at = EXCLUDED.updated_at`)
@@ -164,7 +169,11 @@ func (x *executor) SyncStatePutMany(ctx context.Context, rows []sqlstore.SyncSta
 		schools[i], emails[i], learners[i], contacts[i], stages[i] = r.School, r.Email, r.LearnerID, r.ContactID, r.LifecycleStage
 		sentHS[i], sentLMS[i], updated[i] = r.SentToHubSpot, r.SentToLMS, r.UpdatedAt
 	}
-	_, err := x.db.Exec(ctx, x.sql(putSyncStatesSQL), schools, emails, learners, contacts, sentHS, sentLMS, stages, updated)
+	ids, err := x.schoolIDs(ctx, schools)
+	if err != nil {
+		return err
+	}
+	_, err = x.db.Exec(ctx, x.sql(putSyncStatesSQL), ids, emails, learners, contacts, sentHS, sentLMS, stages, updated)
 	return err
 }
 
@@ -179,13 +188,13 @@ var swapSyncStatesSQL = sqlStmt(`WITH input AS (
 				AS i (email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at, existed, read_at)),
 		ins AS (
 			INSERT INTO {schema}.sync_state (school, email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at)
-			SELECT $1::text, email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at FROM input WHERE NOT existed
+			SELECT $1::integer, email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at FROM input WHERE NOT existed
 			ON CONFLICT (school, email) DO NOTHING
 			RETURNING email),
 		upd AS (
 			UPDATE {schema}.sync_state s SET learner_id = i.learner_id, contact_id = i.contact_id, sent_hubspot = i.sent_hubspot,
 				sent_lms = i.sent_lms, lifecycle_stage = i.lifecycle_stage, updated_at = i.updated_at
-			FROM input i WHERE s.school = $1::text AND s.email = i.email AND i.existed AND s.updated_at = i.read_at
+			FROM input i WHERE s.school = $1::integer AND s.email = i.email AND i.existed AND s.updated_at = i.read_at
 			RETURNING s.email)
 		SELECT email FROM ins UNION ALL SELECT email FROM upd`)
 
@@ -205,7 +214,11 @@ func (x *executor) SyncStateSwapMany(ctx context.Context, swaps []sqlstore.SyncS
 		sentHS[i], sentLMS[i], updated[i] = r.SentToHubSpot, r.SentToLMS, r.UpdatedAt
 		existed[i], read[i] = sw.Existed, sw.ReadUpdatedAt
 	}
-	rows, err := x.db.Query(ctx, x.sql(swapSyncStatesSQL), swaps[0].Row.School, emails, learners, contacts, sentHS, sentLMS, stages, updated, existed, read)
+	id, err := x.schoolID(ctx, swaps[0].Row.School)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := x.db.Query(ctx, x.sql(swapSyncStatesSQL), id, emails, learners, contacts, sentHS, sentLMS, stages, updated, existed, read)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +240,7 @@ func (x *executor) SyncStateSwapMany(ctx context.Context, swaps []sqlstore.SyncS
 }
 
 var listSyncStatesSQL = sqlStmt(`SELECT email, learner_id, contact_id, sent_hubspot, sent_lms, lifecycle_stage, updated_at
-		FROM {schema}.sync_state WHERE school = $1 AND email > $2 ORDER BY email LIMIT $3`)
+		FROM {schema}.sync_state WHERE school = (SELECT id FROM {schema}.schools WHERE school = $1) AND email > $2 ORDER BY email LIMIT $3`)
 
 func (x *executor) SyncStateList(ctx context.Context, school, after string, limit int) ([]sqlstore.SyncStateRow, error) {
 	rows, err := x.db.Query(ctx, x.sql(listSyncStatesSQL), school, after, limit)

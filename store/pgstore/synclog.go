@@ -12,8 +12,12 @@ import (
 )
 
 // This file is the executor's sync log: its rows store the outcome and the direction as smallint
-// codes (migration 0007), two bytes each instead of a text's length byte and letters, and its one
-// index is the primary key (school, at, id) (migration 0008), which every statement here reads.
+// codes (migration 0007), two bytes each instead of a text's length byte and letters, and the
+// school as its id (schools.go, migration 0010). Its one index, sync_log_school_time, is
+// (school, at), not unique, which every statement here reads: the entries of one batch share
+// their time, and PostgreSQL keeps one key for all of them (B-tree deduplication), a few bytes
+// an entry. Entries with equal times are put in id order by a sort of just those (an
+// Incremental Sort over the index's order).
 
 // The codes of sync_log.outcome and sync_log.direction. They are stored, so a value keeps its
 // code forever: a new value takes the next free number. 0 is the empty value (and, in rows
@@ -54,10 +58,10 @@ func nameOf(names []string, code int16) string {
 }
 
 // appendSyncLogSQL inserts every entry in one statement; WITH ORDINALITY keeps the given order, so
-// ids grow in append order.
+// ids grow in append order. $1 holds the schools' ids.
 var appendSyncLogSQL = sqlStmt(`INSERT INTO {schema}.sync_log (school, at, direction, email, outcome, reason)
 		SELECT school, at, direction, email, outcome, reason
-		FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $5::smallint[], $6::text[])
+		FROM unnest($1::integer[], $2::timestamptz[], $3::smallint[], $4::text[], $5::smallint[], $6::text[])
 			WITH ORDINALITY AS e(school, at, direction, email, outcome, reason, n)
 		ORDER BY n`)
 
@@ -74,7 +78,11 @@ func (x *executor) SyncLogAppend(ctx context.Context, entries []sqlstore.SyncLog
 		}
 		schools[i], ats[i], emails[i], reasons[i] = e.School, e.At, e.Email, e.Reason
 	}
-	_, err := x.db.Exec(ctx, x.sql(appendSyncLogSQL), schools, ats, dirs, emails, outcomes, reasons)
+	ids, err := x.schoolIDs(ctx, schools)
+	if err != nil {
+		return err
+	}
+	_, err = x.db.Exec(ctx, x.sql(appendSyncLogSQL), ids, ats, dirs, emails, outcomes, reasons)
 	return err
 }
 
@@ -82,12 +90,12 @@ func (x *executor) SyncLogAppend(ctx context.Context, entries []sqlstore.SyncLog
 // trimmed, lower-cased. (FoldEmail also trims Unicode spaces, which no address carries.)
 const foldEmailSQL = `lower(btrim(email, E' \t\n\x0B\f\r'))`
 
-// listSyncLogSQL reads the school's part of the primary key backwards, from $4 (-infinity when
+// listSyncLogSQL reads the school's part of the index backwards, from $4 (-infinity when
 // no Since is given, so the bound is always the index's and a Since skips the older entries
 // without reading them) to its newest entry, and filters on the outcome when $2 is not 0 (the
 // empty outcome's code: no filter) and on the folded email when $3 is not empty.
 var listSyncLogSQL = sqlStmt(`SELECT id, at, direction, email, outcome, reason FROM {schema}.sync_log
-		WHERE school = $1
+		WHERE school = (SELECT id FROM {schema}.schools WHERE school = $1)
 		  AND at >= $4
 		  AND ($2::smallint = 0 OR outcome = $2)
 		  AND ($3 = '' OR ` + foldEmailSQL + ` = $3)
@@ -122,18 +130,18 @@ func (x *executor) SyncLogList(ctx context.Context, q sqlstore.SyncLogQuery) ([]
 	return out, err
 }
 
-// forgetSyncLogSQL picks its chunk through the primary key (see forgetWebhooksSQL): the recursive
-// part walks the key's schools, one index probe each (a loose index scan: the first school after
-// the one before), and each school's rows before $1 are the start of its part of the key, read
+// forgetSyncLogSQL picks its chunk through the index (see forgetWebhooksSQL): the recursive
+// part walks the index's schools, one index probe each (a loose index scan: the first school after
+// the one before), and each school's rows before $1 are the start of its part of the index, read
 // until the chunk is full.
 var forgetSyncLogSQL = sqlStmt(`DELETE FROM {schema}.sync_log
 		WHERE ctid = ANY (ARRAY(
-			WITH RECURSIVE schools (school) AS (
+			WITH RECURSIVE log_schools (school) AS (
 				(SELECT school FROM {schema}.sync_log ORDER BY school LIMIT 1)
 				UNION ALL
 				SELECT (SELECT l.school FROM {schema}.sync_log l WHERE l.school > s.school ORDER BY l.school LIMIT 1)
-				FROM schools s WHERE s.school IS NOT NULL)
-			SELECT o.ctid FROM schools s,
+				FROM log_schools s WHERE s.school IS NOT NULL)
+			SELECT o.ctid FROM log_schools s,
 				LATERAL (SELECT l.ctid FROM {schema}.sync_log l WHERE l.school = s.school AND l.at < $1 ORDER BY l.at LIMIT $2) o
 			LIMIT $2)) AND at < $1`)
 
