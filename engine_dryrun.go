@@ -175,7 +175,7 @@ func (e *Engine) dryPage(ctx context.Context, school SchoolID, phase, cursor str
 		var err error
 		switch phase {
 		case PhaseToHubSpot:
-			res, err = e.manualToHubSpot(ctx, school, cursor, plan)
+			res, err = e.manualToHubSpot(ctx, school, cursor, nil, plan)
 		case PhaseToLMS:
 			res, err = e.manualToLMS(ctx, school, cursor, plan)
 		case PhaseCreateLearners:

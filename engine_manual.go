@@ -106,6 +106,10 @@ type manualPayload struct {
 	Run    int    `json:"run"`
 	Phase  string `json:"phase"`
 	Cursor string `json:"cursor"`
+	// Carry holds the learners the page before read but left for this page's first request, so
+	// that every request of the phase but its last is a full batch (LMS -> HubSpot; the job's
+	// kind is then JobManualCarry).
+	Carry []contactPayload `json:"carry,omitempty"`
 }
 
 // StartManualSync starts a manual sync of school in the background: dir "" follows the school's
@@ -216,7 +220,11 @@ func (e *Engine) saveManual(ctx context.Context, school SchoolID, p ManualProgre
 	if next != nil {
 		cp.Cursor = next.Cursor
 		b, _ := json.Marshal(next)
-		job = append(job, JobSpec{School: school, Kind: JobManual, Key: manualKey(next.Phase), Payload: b, Priority: PriorityBackfill})
+		kind := JobManual
+		if len(next.Carry) > 0 {
+			kind = JobManualCarry
+		}
+		job = append(job, JobSpec{School: school, Kind: kind, Key: manualKey(next.Phase), Payload: b, Priority: PriorityBackfill})
 	}
 	if tx, ok := e.cfg.Store.(Transactor); ok {
 		return tx.RunInTx(ctx, func(ctx context.Context, s Store, q Queue) error {
@@ -268,7 +276,7 @@ func (e *Engine) handleManual(ctx context.Context, school SchoolID, j Job) error
 		}
 	}
 	start := e.clk.Now()
-	res, err := e.manualPage(ctx, school, pl.Phase, pl.Cursor)
+	res, err := e.manualPage(ctx, school, pl.Phase, pl.Cursor, pl.Carry)
 	if err != nil {
 		return e.manualPageFailed(ctx, school, j, prog, cursor, err)
 	}
@@ -281,6 +289,9 @@ func (e *Engine) handleManual(ctx context.Context, school SchoolID, j Job) error
 	prog.UpdatedAt = e.clk.Now()
 	prog.Active += e.pages.active(school, prog.Run, prev, start, prog.UpdatedAt)
 	nextJob := prog.advance(pl.Phase, res.next)
+	if nextJob != nil && nextJob.Phase == pl.Phase {
+		nextJob.Carry = res.carry
+	}
 	if prog.State == ManualDone {
 		e.log.Info("hubsync: manual sync done", "school", school, "run", prog.Run, "done", prog.Done, "failed", prog.Failed)
 	}
@@ -336,6 +347,8 @@ type pageResult struct {
 	handled int
 	next    string
 	total   int
+	// carry are the learners read but left for the next page's first request.
+	carry []contactPayload
 }
 
 // add counts a page into the progress.
@@ -359,10 +372,10 @@ func (p *ManualProgress) add(res pageResult) {
 }
 
 // manualPage runs one page of a phase.
-func (e *Engine) manualPage(ctx context.Context, school SchoolID, phase, cursor string) (pageResult, error) {
+func (e *Engine) manualPage(ctx context.Context, school SchoolID, phase, cursor string, carry []contactPayload) (pageResult, error) {
 	switch phase {
 	case PhaseToHubSpot:
-		return e.manualToHubSpot(ctx, school, cursor, nil)
+		return e.manualToHubSpot(ctx, school, cursor, carry, nil)
 	case PhaseToLMS:
 		return e.manualToLMS(ctx, school, cursor, nil)
 	case PhaseCreateLearners:
@@ -444,7 +457,7 @@ func (e *Engine) listPage(ctx context.Context, school SchoolID, cursor string) (
 
 // manualToHubSpot runs one page of the LMS -> HubSpot phase; with a plan (a dry run) it writes
 // nothing and the plan collects what it would have done.
-func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor string, plan *dryPlan) (pageResult, error) {
+func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor string, carry []contactPayload, plan *dryPlan) (pageResult, error) {
 	page, err := e.pageFor(ctx, school, cursor, plan)
 	if err != nil {
 		return pageResult{}, err
@@ -456,7 +469,21 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 	r.plan = plan
 	defer plan.collect(e, ctx, r.log)
 	seen := map[string]bool{}
-	xs := make([]*pending, 0, len(page.Learners))
+	xs := make([]*pending, 0, len(carry)+len(page.Learners))
+	// The learners the page before left for this one go first. One of them also on this page
+	// is sent once, with this page's (newer) copy, and counted once.
+	carried := make(map[string]*pending, len(carry))
+	for i := range carry {
+		c := &carry[i]
+		email := FoldEmail(c.Learner.Email)
+		if email == "" || carried[email] != nil {
+			continue // cannot happen: its page checked it
+		}
+		x := &pending{email: email, learner: &c.Learner, at: c.At, triggers: map[LifecycleTrigger]bool{}}
+		carried[email] = x
+		xs = append(xs, x)
+	}
+	handled := len(xs) + len(page.Learners)
 	// The page's copies count as read just before its read started: a live change announced at
 	// that same instant (a clock that did not tick, or ticks coarser than the state's
 	// microseconds) may have been made after the LMS served the page, and its copy wins the tie.
@@ -474,6 +501,11 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 			r.log.add(email, OutcomeSkipped, badEmailReason(email))
 		case seen[email]:
 			r.log.add(email, OutcomeSkipped, "a second learner with this email on the same page")
+		case carried[email] != nil:
+			seen[email] = true
+			x := carried[email]
+			x.learner, x.at = &l, readAt
+			handled--
 		default:
 			seen[email] = true
 			xs = append(xs, &pending{email: email, learner: &l, at: readAt, triggers: map[LifecycleTrigger]bool{}})
@@ -481,7 +513,16 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 	}
 	// One request per chunk of the page; each also carries the school's due live changes (a
 	// ride, engine_ride.go), which the live lane leaves to this page while it runs.
+	// A page but the phase's last sends full batches only, and leaves the rest to the next.
+	last := page.Next == "" || plan != nil
+	var carryOut []contactPayload
 	for start, first := 0, true; first || start < len(xs); first = false {
+		if !last && len(xs)-start < manualOutboundSize {
+			for _, x := range xs[start:] {
+				carryOut = append(carryOut, contactPayload{Learner: *x.learner, At: x.at})
+			}
+			break
+		}
 		var rd *ride
 		if plan == nil {
 			if rd, err = e.leaseRide(ctx, r, rideMax); err != nil {
@@ -503,7 +544,9 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 	if plan == nil {
 		e.carryEvents(ctx, school)
 	}
-	return pageDone(r.log, len(page.Learners), page.Next, page.Total), nil
+	res := pageDone(r.log, handled-len(carryOut), page.Next, page.Total)
+	res.carry = carryOut
+	return res, nil
 }
 
 // badEmailReason is the reason a learner whose email HubSpot would refuse is skipped with; it

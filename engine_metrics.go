@@ -68,7 +68,7 @@ var requestStatusNames = [reqStatuses]string{"ok", "429", "4xx", "5xx", "unavail
 var webhookReasons = []string{"ok", "signature", "malformed", "too_large", "method", "busy", "not_queued", "other"}
 
 // metricKinds are the job kinds with attribute sets of their own; any other kind counts as "other".
-var metricKinds = []JobKind{JobContact, JobStage, JobEvent, JobInbound, JobManual, JobCatchUp}
+var metricKinds = []JobKind{JobContact, JobStage, JobEvent, JobInbound, JobManual, JobManualCarry, JobCatchUp}
 
 type metrics struct {
 	on bool // a MeterProvider was given

@@ -47,7 +47,7 @@ func (l lane) String() string { return [...]string{"hubspot", "lms", "general"}[
 var laneKinds = [laneCount][]JobKind{
 	laneHubSpot: {JobContact, JobStage, JobEvent},
 	laneLMS:     {JobInbound},
-	laneGeneral: {JobManual, JobCatchUp},
+	laneGeneral: {JobManual, JobManualCarry, JobCatchUp},
 }
 
 // laneOf is the lane whose budget a job kind spends.

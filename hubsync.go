@@ -410,6 +410,10 @@ const (
 	JobInbound JobKind = "inbound"
 	// JobManual carries one page of a manual sync (key: the school, so pages run one at a time).
 	JobManual JobKind = "manual"
+	// JobManualCarry is a JobManual page that also carries learners the page before it read but
+	// did not send (less than a full batch, kept for this page's first request). An engine that
+	// predates it leaves it for one that knows it, instead of running the page without them.
+	JobManualCarry JobKind = "manual_carry"
 )
 
 // handleBatch processes one school's leased jobs, live work first, telling k (which renews their
@@ -428,7 +432,7 @@ func (e *Engine) handleBatch(ctx context.Context, school SchoolID, jobs []Job, k
 		switch j.Kind {
 		case JobInbound:
 			inbound = append(inbound, j)
-		case JobManual:
+		case JobManual, JobManualCarry:
 			manual = append(manual, j)
 		case JobCatchUp:
 			catchups = append(catchups, j)

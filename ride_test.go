@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hubsync/hubsync"
+	"github.com/hubsync/hubsync/hubsynctest"
 )
 
 // upsertLog is a HubSpot transport that records the emails of every batch upsert it carries, one
@@ -271,4 +273,88 @@ func TestLiveLaneLeavesASchoolToItsRunningPage(t *testing.T) {
 		runtime.Gosched()
 	}
 	requireRode(t, tr.requests(), []string{ann})
+}
+
+// failOnce is an LMS whose n-th page read fails once as unavailable (a page retried later).
+type failOnce struct {
+	hubsync.Learners
+	mu    sync.Mutex
+	calls int
+	n     int
+}
+
+func (l *failOnce) ListPage(ctx context.Context, s hubsync.SchoolID, cursor string) (hubsync.LearnerPage, error) {
+	l.mu.Lock()
+	l.calls++
+	fail := l.calls == l.n
+	l.mu.Unlock()
+	if fail {
+		return hubsync.LearnerPage{}, fmt.Errorf("test LMS: %w", hubsync.ErrUnavailable)
+	}
+	return l.Learners.ListPage(ctx, s, cursor)
+}
+
+// TestManualPagesCarryTheirRestIntoFullBatches: an LMS whose pages hold 70 learners (not a
+// multiple of HubSpot's batch of 100) is synced in full batches: each page leaves what does not
+// fill a batch to the next (in its job), so 450 learners go in 5 requests, every one but the
+// last holding 100, where a request per page would take 7. A page read that fails on the way
+// (retried later) loses nothing, and after every page the outcome counts sum to the records done.
+func TestManualPagesCarryTheirRestIntoFullBatches(t *testing.T) {
+	t.Parallel()
+	for _, failAt := range []int{0, 4} {
+		t.Run(fmt.Sprintf("read %d fails", failAt), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			h.lms = hubsynctest.NewLearners(70)
+			seedLearners(h, 450, "GR")
+			lms := &failOnce{Learners: h.lms, n: failAt}
+			tr := &upsertLog{base: http.DefaultTransport}
+			cfg := h.config(h.store, lms)
+			cfg.HubSpot.HTTPClient = &http.Client{Transport: tr}
+			var mu sync.Mutex
+			var bad []string
+			cfg.OnProgress = func(_ hubsync.SchoolID, p hubsync.ManualProgress) {
+				if p.Created+p.Updated+p.Unchanged+p.Skipped+p.Failed != p.Done {
+					mu.Lock()
+					bad = append(bad, fmt.Sprintf("%+v", p))
+					mu.Unlock()
+				}
+			}
+			h.eng = h.engine(cfg)
+			h.connect()
+			h.settings(hubsync.Settings{Mappings: basicMapping})
+			p := h.manual("")
+			for p.State == hubsync.ManualRunning { // the failed read waits out its retry
+				h.run()
+				var err error
+				if p, err = h.eng.ManualSync(h.ctx, school); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if p.State != hubsync.ManualDone || p.Done != 450 || p.Created != 450 || p.PhaseDone != 450 {
+				t.Fatalf("progress = %+v", p)
+			}
+			if len(bad) > 0 {
+				t.Fatalf("progress whose outcomes do not sum to Done: %v", bad)
+			}
+			if n := len(h.hs.Contacts()); n != 450 {
+				t.Fatalf("%d contacts, want 450", n)
+			}
+			reqs := tr.requests()
+			var sizes []int
+			for _, r := range reqs {
+				sizes = append(sizes, len(r))
+			}
+			if want := []int{100, 100, 100, 100, 50}; !slices.Equal(sizes, want) {
+				t.Fatalf("upsert requests of %v learners, want %v", sizes, want)
+			}
+			st, err := h.store.Stats(h.ctx, school)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st != (hubsync.QueueStats{}) {
+				t.Fatalf("queue after the sync: %+v, want empty", st)
+			}
+		})
+	}
 }
