@@ -38,8 +38,16 @@ type report struct {
 	LiveP99         time.Duration `json:"live_p99_ns"`
 	LiveP99Real     time.Duration `json:"live_p99_real_ns"` // goal < 5 s
 	LiveScale       float64       `json:"live_scale"`       // real / measured
-	Takeover        time.Duration `json:"takeover_ns"`      // goal <= 15 s
+	Takeover        time.Duration `json:"takeover_ns"` // until another child sent the school's portal a request
 	TakeoverP50     time.Duration `json:"takeover_p50_ns"`
+	// TakenOver: until none of the school's jobs was leased by the killed child any more (another
+	// child leased them, or they were done).
+	TakenOver    time.Duration `json:"taken_over_ns"`
+	TakenOverP50 time.Duration `json:"taken_over_p50_ns"`
+	// TakeoverReal is Takeover at HubSpot's real limit: TakenOver as measured, then the wait for
+	// the portal's next request scaled by LiveScale, as the live latency is. Goal <= 15 s.
+	TakeoverReal    time.Duration `json:"takeover_real_ns"`
+	TakeoverRealP50 time.Duration `json:"takeover_real_p50_ns"`
 	Reclaimed       time.Duration `json:"reclaimed_ns"`   // until no lease of the killed child was unexpired
 	KilledSchools   int           `json:"killed_schools"` // schools the killed child was serving
 	NeverMovedOn    int           `json:"never_moved_on"`
@@ -116,11 +124,14 @@ func (f *fleet) judge(rep *report, start, backfillEnd, end time.Time, done []tim
 		if !f.reclaimed.IsZero() {
 			rep.Reclaimed = f.reclaimed.Sub(f.killedAt)
 		}
-		var takes []time.Duration
+		var takes, overs, reals []time.Duration
 		defer func() {
 			if len(takes) > 0 {
-				slices.Sort(takes)
-				rep.TakeoverP50 = takes[len(takes)/2]
+				for _, xs := range [][]time.Duration{takes, overs, reals} {
+					slices.Sort(xs)
+				}
+				rep.TakeoverP50, rep.TakenOverP50, rep.TakeoverRealP50 = takes[len(takes)/2], overs[len(overs)/2], reals[len(reals)/2]
+				rep.Takeover, rep.TakenOver, rep.TakeoverReal = takes[len(takes)-1], overs[len(overs)-1], reals[len(reals)-1]
 			}
 		}()
 		for sc, back := range f.held {
@@ -140,8 +151,9 @@ func (f *fleet) judge(rep *report, start, backfillEnd, end time.Time, done []tim
 			if next.IsZero() {
 				next = back // its jobs were taken back, and nothing more was left to send
 			}
-			rep.Takeover = max(rep.Takeover, next.Sub(f.killedAt))
 			takes = append(takes, next.Sub(f.killedAt))
+			overs = append(overs, back.Sub(f.killedAt))
+			reals = append(reals, back.Sub(f.killedAt)+time.Duration(float64(next.Sub(back))*rep.LiveScale))
 		}
 	}
 	// Every learner's final state in its portal.
@@ -177,8 +189,8 @@ func (f *fleet) judge(rep *report, start, backfillEnd, end time.Time, done []tim
 	if rep.NeverMovedOn > 0 {
 		rep.Failures = append(rep.Failures, fmt.Sprintf("%d of the killed process's schools never moved on", rep.NeverMovedOn))
 	}
-	if rep.Takeover > 15*time.Second {
-		rep.Failures = append(rep.Failures, fmt.Sprintf("the killed process's schools took %v to move on (goal 15 s)", rep.Takeover.Round(time.Millisecond)))
+	if rep.TakeoverReal > 15*time.Second {
+		rep.Failures = append(rep.Failures, fmt.Sprintf("the killed process's schools took %v to move on at real limits (goal 15 s)", rep.TakeoverReal.Round(time.Millisecond)))
 	}
 	rep.Pass = len(rep.Failures) == 0
 }
@@ -198,8 +210,11 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "  HubSpot throughput      %.3f (requests accepted) of the portals' summed ceiling (goal >= 0.95: %s); %d requests\n", r.CeilingRatio, goal(r.CeilingRatio >= 0.95), r.HubSpotRequests)
 	fmt.Fprintf(w, "  slowest school / mean   %.3f (goal >= 0.9: %s)\n", r.SlowestRatio, goal(r.SlowestRatio >= 0.9))
 	fmt.Fprintf(w, "  live changes            %d: p50 %s, p99 %s; at real limits p99 %s (goal < 5 s: %s)\n", r.LiveChanges, ms(r.LiveP50), ms(r.LiveP99), ms(r.LiveP99Real), goal(r.LiveP99Real < 5*time.Second))
-	fmt.Fprintf(w, "  killed process          %d schools (jobs leased when it died) moved on within %s, p50 %s (goal <= 15 s: %s), %d never; its leases ended %s after the kill\n",
-		r.KilledSchools, ms(r.Takeover), ms(r.TakeoverP50), goal(r.Takeover <= 15*time.Second && r.NeverMovedOn == 0), r.NeverMovedOn, ms(r.Reclaimed))
+	fmt.Fprintf(w, "  killed process          %d schools (jobs leased when it died), %d never moved on; its leases ended %s after the kill\n",
+		r.KilledSchools, r.NeverMovedOn, ms(r.Reclaimed))
+	fmt.Fprintf(w, "    jobs taken over       within %s, p50 %s (another child leased them)\n", ms(r.TakenOver), ms(r.TakenOverP50))
+	fmt.Fprintf(w, "    portal served again   within %s, p50 %s (another child's request); at real limits %s, p50 %s (goal <= 15 s: %s)\n",
+		ms(r.Takeover), ms(r.TakeoverP50), ms(r.TakeoverReal), ms(r.TakeoverRealP50), goal(r.TakeoverReal <= 15*time.Second && r.NeverMovedOn == 0))
 	fmt.Fprintf(w, "  changes lost            %d (goal 0: %s); %d learners of unfinished backfills not written yet\n", r.Lost, goal(r.Lost == 0), r.Unfinished)
 	for _, e := range r.LostExamples {
 		fmt.Fprintf(w, "    %s\n", e)
