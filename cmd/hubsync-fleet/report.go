@@ -38,7 +38,7 @@ type report struct {
 	LiveP99         time.Duration `json:"live_p99_ns"`
 	LiveP99Real     time.Duration `json:"live_p99_real_ns"` // goal < 5 s
 	LiveScale       float64       `json:"live_scale"`       // real / measured
-	Takeover        time.Duration `json:"takeover_ns"` // until another child sent the school's portal a request
+	Takeover        time.Duration `json:"takeover_ns"`      // until another child sent the school's portal a request
 	TakeoverP50     time.Duration `json:"takeover_p50_ns"`
 	// TakenOver: until none of the school's jobs was leased by the killed child any more (another
 	// child leased them, or they were done).
