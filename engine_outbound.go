@@ -294,7 +294,13 @@ func (r *outRun) swapStates(ctx context.Context, sw SyncStateSwapper, sent []*pe
 	var refresh []string
 	again := map[string]bool{}
 	for try := 1; ; try++ {
-		conflicts, err := sw.SwapSyncStates(ctx, r.school, swaps)
+		var conflicts []string
+		var err error
+		if try == 1 {
+			conflicts, err = r.swapWithLog(ctx, sw, swaps)
+		} else {
+			conflicts, err = sw.SwapSyncStates(ctx, r.school, swaps)
+		}
 		if err != nil || len(conflicts) == 0 {
 			return refresh, err
 		}
@@ -330,6 +336,49 @@ func (r *outRun) swapStates(ctx context.Context, sw SyncStateSwapper, sent []*pe
 			return refresh, r.e.putStates(ctx, merged)
 		}
 	}
+}
+
+// errLogWrite marks, inside swapWithLog's transaction, a failure of the sync log's write.
+type errLogWrite struct{ err error }
+
+func (e errLogWrite) Error() string { return e.err.Error() }
+
+// swapWithLog is the batch's first SwapSyncStates, on a Transactor in one transaction with the
+// sync log entries and health collected so far (the batch's outcomes, recorded just before):
+// one write transaction a batch instead of two. The log is then written with the states or not
+// at all; when its write fails, the states are stored alone, as without a transaction, and
+// writeLog tries the log once more at the end of the batch. Either way a stored state's log
+// entry has been tried.
+func (r *outRun) swapWithLog(ctx context.Context, sw SyncStateSwapper, swaps []SyncStateSwap) ([]string, error) {
+	tx, ok := r.e.cfg.Store.(Transactor)
+	if !ok || r.log.written == len(r.log.entries) {
+		return sw.SwapSyncStates(ctx, r.school, swaps)
+	}
+	entries, health := r.log.unwritten()
+	var conflicts []string
+	err := tx.RunInTx(ctx, func(ctx context.Context, s Store, _ Queue) error {
+		tsw, ok := s.(SyncStateSwapper)
+		if !ok { // a store that breaks SyncStateSwapper's promise: keep to the two writes
+			return errLogWrite{errors.New("the store of RunInTx does not swap sync states")}
+		}
+		var err error
+		if conflicts, err = tsw.SwapSyncStates(ctx, r.school, swaps); err != nil {
+			return err
+		}
+		if err := putLog(ctx, s, entries, health); err != nil {
+			return errLogWrite{err}
+		}
+		return nil
+	})
+	var lw errLogWrite
+	switch {
+	case err == nil:
+		r.e.wrote(ctx, r.log, entries)
+		return conflicts, nil
+	case errors.As(err, &lw):
+		return sw.SwapSyncStates(ctx, r.school, swaps)
+	}
+	return nil, err
 }
 
 // settle, on a store without SyncStateSwapper, looks again at the sync states of the learners
