@@ -280,17 +280,20 @@ func (r *outRun) swapStates(ctx context.Context, sw SyncStateSwapper, sent []*pe
 	if len(states) == 0 {
 		return nil, nil
 	}
-	read := make(map[string]*pending, len(sent))
-	for _, x := range sent {
-		read[x.email] = x
-	}
-	mine := make(map[string]SyncState, len(states))
+	// states are in the order of sent (record), a learner's state where it was sent.
 	swaps := make([]SyncStateSwap, 0, len(states))
+	j := 0
 	for _, st := range states {
-		x := read[st.Email]
-		mine[st.Email] = st
-		swaps = append(swaps, SyncStateSwap{State: st, Existed: x.known, UpdatedAt: x.readUpdated})
+		for j < len(sent) && sent[j].email != st.Email {
+			j++
+		}
+		if j == len(sent) {
+			return nil, fmt.Errorf("hubsync: the sync state of %s is not one of the batch's", MaskEmail(st.Email))
+		}
+		swaps = append(swaps, SyncStateSwap{State: st, Existed: sent[j].known, UpdatedAt: sent[j].readUpdated})
 	}
+	var read map[string]*pending  // by email, built at the first conflict
+	var mine map[string]SyncState // the states of states, by email, likewise
 	var refresh []string
 	again := map[string]bool{}
 	for try := 1; ; try++ {
@@ -303,6 +306,15 @@ func (r *outRun) swapStates(ctx context.Context, sw SyncStateSwapper, sent []*pe
 		}
 		if err != nil || len(conflicts) == 0 {
 			return refresh, err
+		}
+		if read == nil {
+			read, mine = make(map[string]*pending, len(sent)), make(map[string]SyncState, len(states))
+			for _, x := range sent {
+				read[x.email] = x
+			}
+			for _, st := range states {
+				mine[st.Email] = st
+			}
 		}
 		for _, em := range conflicts {
 			if x := read[em]; x != nil && x.learner != nil && !again[em] {
