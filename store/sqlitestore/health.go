@@ -32,7 +32,7 @@ var (
 // one statement per school and direction (deleteHealthByEmail): most have no record, and the
 // ORed equalities of deleteSyncHealthSQL cost four bound parameters a row.
 func (x *executor) HealthPut(ctx context.Context, entries []sqlstore.HealthRow) error {
-	var del, put []sqlstore.HealthRow
+	del, put := make([]sqlstore.HealthRow, 0, len(entries)), []sqlstore.HealthRow(nil)
 	for _, h := range entries {
 		if h.Status == string(hubsync.HealthInSync) {
 			del = append(del, h)

@@ -209,20 +209,19 @@ func (x *executor) SyncStatePutMany(ctx context.Context, rows []sqlstore.SyncSta
 
 // putSyncStates writes rows through q with the statements of putSyncStatesSQL.
 func (x *executor) putSyncStates(ctx context.Context, q querier, rows []sqlstore.SyncStateRow) error {
-	_, err := x.writeSyncStates(ctx, q, putSyncStatesSQL, rows)
-	return err
-}
-
-// writeSyncStates writes rows through q with the statements stmts (putSyncStatesSQL or
-// insertSyncStatesSQL) and returns how many rows they changed.
-func (x *executor) writeSyncStates(ctx context.Context, q querier, stmts map[int]sqlID, rows []sqlstore.SyncStateRow) (int64, error) {
-	return x.execChunksCount(ctx, q, stmts, len(rows), 8, func(args []any, from, to int) []any {
+	return x.execChunks(ctx, q, putSyncStatesSQL, len(rows), 8, func(args []any, from, to int) []any {
 		for _, r := range rows[from:to] {
-			args = append(args, r.School, r.Email, r.LearnerID, r.ContactID,
-				sentBytes(r.SentToHubSpot), sentBytes(r.SentToLMS), r.LifecycleStage, ns(r.UpdatedAt))
+			args = appendSyncStateArgs(args, r)
 		}
 		return args
 	})
+}
+
+// appendSyncStateArgs appends the 8 arguments of r's row of putSyncStatesSQL or
+// insertSyncStatesSQL.
+func appendSyncStateArgs(args []any, r sqlstore.SyncStateRow) []any {
+	return append(args, r.School, r.Email, r.LearnerID, r.ContactID,
+		sentBytes(r.SentToHubSpot), sentBytes(r.SentToLMS), r.LifecycleStage, ns(r.UpdatedAt))
 }
 
 // insertSyncStatesSQL stores a chunk of states where none is stored, leaving a stored one as it
@@ -244,18 +243,21 @@ var (
 // first. Otherwise the savepoint is rolled back and done is false: the caller checks and writes
 // as for any batch.
 func (x *executor) insertAbsent(ctx context.Context, q querier, swaps []sqlstore.SyncStateSwapRow) (done bool, err error) {
-	rows := make([]sqlstore.SyncStateRow, len(swaps))
-	for i, sw := range swaps {
+	for _, sw := range swaps {
 		if sw.Existed {
 			return false, nil
 		}
-		rows[i] = sw.Row
 	}
 	if _, err := q.ExecContext(ctx, x.sql(insertAbsentSQL)); err != nil {
 		return false, err
 	}
-	n, err := x.writeSyncStates(ctx, q, insertSyncStatesSQL, rows)
-	if err == nil && n == int64(len(rows)) {
+	n, err := x.execChunksCount(ctx, q, insertSyncStatesSQL, len(swaps), 8, func(args []any, from, to int) []any {
+		for _, sw := range swaps[from:to] {
+			args = appendSyncStateArgs(args, sw.Row)
+		}
+		return args
+	})
+	if err == nil && n == int64(len(swaps)) {
 		_, err = q.ExecContext(ctx, x.sql(insertAbsentReleaseSQL))
 		return err == nil, err
 	}
