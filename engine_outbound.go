@@ -640,6 +640,7 @@ func (r *outRun) decide(live []*pending, current map[string]string) ([]hubspot.U
 // record turns the upsert's per-record results into the sync states to store and the log, and
 // returns the learners refused for the property schema's sake, to requeue.
 func (r *outRun) record(results []hubspot.UpsertResult, sent []*pending) (states []SyncState, requeue []*pending) {
+	states = make([]SyncState, 0, len(results))
 	for i, res := range results {
 		if i >= len(sent) {
 			break
