@@ -215,6 +215,41 @@ func TestFaultStoreRefusesTheSyncLogWithTheStates(t *testing.T) {
 	})
 }
 
+// TestFaultStoreRefusesTheStatesWithTheSyncLog: the store (its transactions seen by the engine)
+// refuses the sync states of a batch whose log goes in the same transaction: neither is stored,
+// the batch fails and is retried, and the log is still written on its own (writeLog), so the
+// upsert that landed is logged; once the store takes the states again, the retry records them.
+func TestFaultStoreRefusesTheStatesWithTheSyncLog(t *testing.T) {
+	t.Parallel()
+	onRealStores(t, func(t *testing.T, kind string) {
+		var fs *faultStore
+		r := newFaultRig(t, rigOptions{store: func(h *harness) storeQueue { fs = openFaultStore(t, kind, "", h.clk); return fs.storeQueue }})
+		r.connect()
+		r.settings(hubsync.Settings{Mappings: basicMapping})
+		allow := fs.refuse(t, "sync_states", "INSERT", "UPDATE")
+		r.changeAll()
+		if _, err := r.eng.RunOnce(r.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !r.landed() {
+			t.Fatal("the upsert did not land before the store refused its record")
+		}
+		r.logs.mustHave(t, "level=WARN", "batch failed; its jobs are retried", "injected fault: sync_state")
+		log, err := r.store.ListSyncLog(r.ctx, school, hubsync.LogFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(log) != len(faultEmails) {
+			t.Fatalf("%d sync log entries after the refused states, want %d: %+v", len(log), len(faultEmails), log)
+		}
+		allow()
+		r.runUntil("recorded", r.landed)
+		r.oneContactEach(t)
+		r.settled(t)
+		r.logs.clean(t, r.secrets()...)
+	})
+}
+
 // TestFaultStoreRefusesTheOnceLedger: the store refuses the once-event ledger: the sign-up is
 // not sent (it could not be claimed), the batch is retried, and once the store takes writes again
 // the sign-up lands once; a second report of it is not sent.
