@@ -286,23 +286,41 @@ func (r *outRun) swapStates(ctx context.Context, sw SyncStateSwapper, sent []*pe
 	if len(states) == 0 {
 		return nil, nil
 	}
-	read := make(map[string]*pending, len(sent))
-	for _, x := range sent {
-		read[x.email] = x
-	}
-	mine := make(map[string]SyncState, len(states))
+	// states are in the order of sent (record), a learner's state where it was sent.
 	swaps := make([]SyncStateSwap, 0, len(states))
+	j := 0
 	for _, st := range states {
-		x := read[st.Email]
-		mine[st.Email] = st
-		swaps = append(swaps, SyncStateSwap{State: st, Existed: x.known, UpdatedAt: x.readUpdated})
+		for j < len(sent) && sent[j].email != st.Email {
+			j++
+		}
+		if j == len(sent) {
+			return nil, fmt.Errorf("hubsync: the sync state of %s is not one of the batch's", MaskEmail(st.Email))
+		}
+		swaps = append(swaps, SyncStateSwap{State: st, Existed: sent[j].known, UpdatedAt: sent[j].readUpdated})
 	}
+	var read map[string]*pending  // by email, built at the first conflict
+	var mine map[string]SyncState // the states of states, by email, likewise
 	var refresh []string
 	again := map[string]bool{}
 	for try := 1; ; try++ {
-		conflicts, err := sw.SwapSyncStates(ctx, r.school, swaps)
+		var conflicts []string
+		var err error
+		if try == 1 {
+			conflicts, err = r.swapWithLog(ctx, sw, swaps)
+		} else {
+			conflicts, err = sw.SwapSyncStates(ctx, r.school, swaps)
+		}
 		if err != nil || len(conflicts) == 0 {
 			return refresh, err
+		}
+		if read == nil {
+			read, mine = make(map[string]*pending, len(sent)), make(map[string]SyncState, len(states))
+			for _, x := range sent {
+				read[x.email] = x
+			}
+			for _, st := range states {
+				mine[st.Email] = st
+			}
 		}
 		for _, em := range conflicts {
 			if x := read[em]; x != nil && x.learner != nil && !again[em] {
@@ -336,6 +354,49 @@ func (r *outRun) swapStates(ctx context.Context, sw SyncStateSwapper, sent []*pe
 			return refresh, r.e.putStates(ctx, merged)
 		}
 	}
+}
+
+// errLogWrite marks, inside swapWithLog's transaction, a failure of the sync log's write.
+type errLogWrite struct{ err error }
+
+func (e errLogWrite) Error() string { return e.err.Error() }
+
+// swapWithLog is the batch's first SwapSyncStates, on a Transactor in one transaction with the
+// sync log entries and health collected so far (the batch's outcomes, recorded just before):
+// one write transaction a batch instead of two. The log is then written with the states or not
+// at all; when its write fails, the states are stored alone, as without a transaction, and
+// writeLog tries the log once more at the end of the batch. Either way a stored state's log
+// entry has been tried.
+func (r *outRun) swapWithLog(ctx context.Context, sw SyncStateSwapper, swaps []SyncStateSwap) ([]string, error) {
+	tx, ok := r.e.cfg.Store.(Transactor)
+	if !ok || r.log.written == len(r.log.entries) {
+		return sw.SwapSyncStates(ctx, r.school, swaps)
+	}
+	entries, health := r.log.unwritten()
+	var conflicts []string
+	err := tx.RunInTx(ctx, func(ctx context.Context, s Store, _ Queue) error {
+		tsw, ok := s.(SyncStateSwapper)
+		if !ok { // a store that breaks SyncStateSwapper's promise: keep to the two writes
+			return errLogWrite{errors.New("the store of RunInTx does not swap sync states")}
+		}
+		var err error
+		if conflicts, err = tsw.SwapSyncStates(ctx, r.school, swaps); err != nil {
+			return err
+		}
+		if err := putLog(ctx, s, entries, health); err != nil {
+			return errLogWrite{err}
+		}
+		return nil
+	})
+	var lw errLogWrite
+	switch {
+	case err == nil:
+		r.e.wrote(ctx, r.log, entries)
+		return conflicts, nil
+	case errors.As(err, &lw):
+		return sw.SwapSyncStates(ctx, r.school, swaps)
+	}
+	return nil, err
 }
 
 // settle, on a store without SyncStateSwapper, looks again at the sync states of the learners
@@ -585,6 +646,7 @@ func (r *outRun) decide(live []*pending, current map[string]string) ([]hubspot.U
 // record turns the upsert's per-record results into the sync states to store and the log, and
 // returns the learners refused for the property schema's sake, to requeue.
 func (r *outRun) record(results []hubspot.UpsertResult, sent []*pending) (states []SyncState, requeue []*pending) {
+	states = make([]SyncState, 0, len(results))
 	for i, res := range results {
 		if i >= len(sent) {
 			break

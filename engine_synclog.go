@@ -17,6 +17,9 @@ type recordLog struct {
 	// learners names, by entry index, the learner of an entry without an email, so its sync
 	// health has a key (see HealthOf).
 	learners map[int]string
+	// written is how many entries, from the first, are stored already: a batch writes its
+	// entries so far in the transaction of its sync states (swapStates), and writeLog the rest.
+	written int
 }
 
 func (e *Engine) newRecordLog(school SchoolID, dir Direction) *recordLog {
@@ -37,45 +40,59 @@ func (l *recordLog) addLearner(id string, o LogOutcome, reason string) {
 	l.add("", o, reason)
 }
 
-// health is the sync health the entries say, in order (HealthOf).
-func (l *recordLog) health() []HealthEntry {
-	var out []HealthEntry
-	for i, en := range l.entries {
-		if h, ok := HealthOf(en, l.learners[i]); ok {
+// unwritten returns the entries not stored yet and the sync health they say, in order
+// (HealthOf).
+func (l *recordLog) unwritten() ([]SyncLogEntry, []HealthEntry) {
+	entries := l.entries[l.written:]
+	out := make([]HealthEntry, 0, len(entries))
+	for i, en := range entries {
+		if h, ok := HealthOf(en, l.learners[l.written+i]); ok {
 			out = append(out, h)
 		}
 	}
-	return out
+	return entries, out
 }
 
-// writeLog stores a batch's entries and the sync health they say (failures and skips are also
-// logged, emails masked), in one transaction when the store has them. A store error is logged,
-// not returned: the sync itself succeeded.
-func (e *Engine) writeLog(ctx context.Context, l *recordLog) {
-	if l == nil || len(l.entries) == 0 {
+// wrote marks the entries unwritten returned as stored, and logs their failures and skips
+// (emails masked).
+func (e *Engine) wrote(ctx context.Context, l *recordLog, entries []SyncLogEntry) {
+	l.written += len(entries)
+	if !e.log.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	for _, en := range l.entries {
-		if (en.Outcome == OutcomeFailed || en.Outcome == OutcomeSkipped) && e.log.Enabled(ctx, slog.LevelInfo) {
+	for _, en := range entries {
+		if en.Outcome == OutcomeFailed || en.Outcome == OutcomeSkipped {
 			e.log.Info("hubsync: record "+string(en.Outcome), "school", en.School, "email", MaskEmail(en.Email), "reason", en.Reason)
 		}
 	}
-	ctx = context.WithoutCancel(ctx)
-	health := l.health()
-	write := func(ctx context.Context, s Store) error {
-		if err := s.AppendSyncLog(ctx, l.entries...); err != nil {
-			return err
-		}
-		return s.PutSyncHealth(ctx, health...)
+}
+
+// putLog stores sync log entries and the sync health they say through s.
+func putLog(ctx context.Context, s Store, entries []SyncLogEntry, health []HealthEntry) error {
+	if err := s.AppendSyncLog(ctx, entries...); err != nil {
+		return err
 	}
+	return s.PutSyncHealth(ctx, health...)
+}
+
+// writeLog stores a batch's entries not stored yet (see swapStates) and the sync health they say
+// (failures and skips are also logged, emails masked), in one transaction when the store has
+// them. A store error is logged, not returned: the sync itself succeeded.
+func (e *Engine) writeLog(ctx context.Context, l *recordLog) {
+	if l == nil || l.written == len(l.entries) {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	entries, health := l.unwritten()
 	var err error
 	if tx, ok := e.cfg.Store.(Transactor); ok {
-		err = tx.RunInTx(ctx, func(ctx context.Context, s Store, _ Queue) error { return write(ctx, s) })
+		err = tx.RunInTx(ctx, func(ctx context.Context, s Store, _ Queue) error { return putLog(ctx, s, entries, health) })
 	} else {
-		err = write(ctx, e.cfg.Store)
+		err = putLog(ctx, e.cfg.Store, entries, health)
 	}
+	e.wrote(ctx, l, entries)
 	if err != nil {
-		e.log.Error("hubsync: could not write the sync log", "err", err, "entries", len(l.entries))
+		e.log.Error("hubsync: could not write the sync log", "err", err, "entries", len(entries))
 	}
 }
 

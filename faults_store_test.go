@@ -168,6 +168,88 @@ func TestFaultStoreRefusesSyncStateAfterTheUpsert(t *testing.T) {
 	})
 }
 
+// TestFaultStoreRefusesTheSyncLogWithTheStates: a batch writes its sync states and its sync log
+// in one transaction (swapWithLog); the store refuses the log. The states are stored all the
+// same (the batch succeeds, not retried, and the same change again costs no request), the log
+// is tried once more and its failure logged; once the store takes the log again, it gets the
+// entries of the next batch.
+func TestFaultStoreRefusesTheSyncLogWithTheStates(t *testing.T) {
+	t.Parallel()
+	onRealStores(t, func(t *testing.T, kind string) {
+		var fs *faultStore
+		// The engine gets the store itself, not the wrapper, which hides its transactions.
+		r := newFaultRig(t, rigOptions{store: func(h *harness) storeQueue { fs = openFaultStore(t, kind, "", h.clk); return fs.storeQueue }})
+		if _, ok := r.store.(hubsync.SyncStateSwapper); !ok {
+			t.Fatal("the store does not swap sync states")
+		}
+		r.connect()
+		r.settings(hubsync.Settings{Mappings: basicMapping})
+		allow := fs.refuse(t, "sync_log", "INSERT")
+		r.changeAll()
+		if _, err := r.eng.RunOnce(r.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !r.landed() {
+			t.Fatal("the upsert did not land")
+		}
+		r.logs.mustHave(t, "level=ERROR", "could not write the sync log", "injected fault: sync_log")
+		if lines := r.logs.lines("batch failed"); len(lines) != 0 {
+			t.Fatalf("the batch failed for its sync log's sake: %q", lines)
+		}
+		allow()
+		r.oneContactEach(t)
+		log, err := r.store.ListSyncLog(r.ctx, school, hubsync.LogFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(log) != len(faultEmails) {
+			t.Errorf("%d sync log entries, want the %d of the second batch: %+v", len(log), len(faultEmails), log)
+		}
+		for _, en := range log {
+			if en.Outcome != hubsync.OutcomeUnchanged {
+				t.Errorf("%s: outcome %s, want unchanged", hubsync.MaskEmail(en.Email), en.Outcome)
+			}
+		}
+		r.settled(t)
+		r.logs.clean(t, r.secrets()...)
+	})
+}
+
+// TestFaultStoreRefusesTheStatesWithTheSyncLog: the store (its transactions seen by the engine)
+// refuses the sync states of a batch whose log goes in the same transaction: neither is stored,
+// the batch fails and is retried, and the log is still written on its own (writeLog), so the
+// upsert that landed is logged; once the store takes the states again, the retry records them.
+func TestFaultStoreRefusesTheStatesWithTheSyncLog(t *testing.T) {
+	t.Parallel()
+	onRealStores(t, func(t *testing.T, kind string) {
+		var fs *faultStore
+		r := newFaultRig(t, rigOptions{store: func(h *harness) storeQueue { fs = openFaultStore(t, kind, "", h.clk); return fs.storeQueue }})
+		r.connect()
+		r.settings(hubsync.Settings{Mappings: basicMapping})
+		allow := fs.refuse(t, "sync_states", "INSERT", "UPDATE")
+		r.changeAll()
+		if _, err := r.eng.RunOnce(r.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !r.landed() {
+			t.Fatal("the upsert did not land before the store refused its record")
+		}
+		r.logs.mustHave(t, "level=WARN", "batch failed; its jobs are retried", "injected fault: sync_state")
+		log, err := r.store.ListSyncLog(r.ctx, school, hubsync.LogFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(log) != len(faultEmails) {
+			t.Fatalf("%d sync log entries after the refused states, want %d: %+v", len(log), len(faultEmails), log)
+		}
+		allow()
+		r.runUntil("recorded", r.landed)
+		r.oneContactEach(t)
+		r.settled(t)
+		r.logs.clean(t, r.secrets()...)
+	})
+}
+
 // TestFaultStoreRefusesTheOnceLedger: the store refuses the once-event ledger: the sign-up is
 // not sent (it could not be claimed), the batch is retried, and once the store takes writes again
 // the sign-up lands once; a second report of it is not sent.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -149,9 +150,10 @@ func (c *Client) BatchUpsertByEmail(ctx context.Context, inputs []UpsertInput) (
 	type slot struct {
 		res   *UpsertResult
 		props map[string]string
+		owned bool // props is the slot's own map, not an input's (read only here)
 	}
-	byEmail := map[string]*slot{}
-	var order []string
+	byEmail := make(map[string]*slot, len(inputs))
+	order := make([]string, 0, len(inputs))
 	out := make([]*UpsertResult, len(inputs))
 	for i, in := range inputs {
 		email := FoldEmail(in.Email)
@@ -160,13 +162,19 @@ func (c *Client) BatchUpsertByEmail(ctx context.Context, inputs []UpsertInput) (
 			continue
 		}
 		s, ok := byEmail[email]
-		if !ok {
-			s = &slot{res: &UpsertResult{Email: email}, props: map[string]string{}}
+		switch {
+		case !ok: // the usual case: the input's own map is sent, not copied
+			s = &slot{res: &UpsertResult{Email: email}, props: in.Properties}
+			if s.props == nil {
+				s.props, s.owned = map[string]string{}, true // sent as {}, not null
+			}
 			byEmail[email] = s
 			order = append(order, email)
-		}
-		for k, v := range in.Properties {
-			s.props[k] = v
+		default: // a second input of the email: merged into a map of the slot's own
+			if !s.owned {
+				s.props, s.owned = maps.Clone(s.props), true
+			}
+			maps.Copy(s.props, in.Properties)
 		}
 		out[i] = s.res
 	}

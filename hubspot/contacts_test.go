@@ -22,13 +22,17 @@ func TestBatchUpsertByEmail(t *testing.T) {
 			if _, err := f.srv.SeedContact(map[string]string{"email": "old@example.com", "firstname": "Old"}); err != nil {
 				t.Fatal(err)
 			}
+			nina := map[string]string{"firstname": "Nina", "lastname": "N"}
 			res, err := f.client.BatchUpsertByEmail(ctxT(t), []hubspot.UpsertInput{
 				{Email: "Old@Example.com", Properties: map[string]string{"firstname": "Olga"}},
-				{Email: "new@example.com", Properties: map[string]string{"firstname": "Nina", "lastname": "N"}},
+				{Email: "new@example.com", Properties: nina},
 				{Email: " NEW@example.com ", Properties: map[string]string{"lastname": "Newer"}},
 			})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if nina["lastname"] != "N" || len(nina) != 2 {
+				t.Fatalf("the merge of two inputs of one email changed the caller's map: %v", nina)
 			}
 			if len(res) != 3 {
 				t.Fatalf("got %d results, want 3", len(res))

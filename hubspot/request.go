@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -35,11 +36,34 @@ type request struct {
 	noRetry bool       // never resend (an authorization code is single-use)
 }
 
-// response is what do hands back on any 2xx.
+// response is what do hands back on any 2xx. The body is not kept: it is read into a pooled
+// buffer (readBody), decoded into do's out, and the buffer reused.
 type response struct {
 	status int
 	header http.Header
-	body   []byte
+}
+
+// bodyBuffers holds the buffers answers are read into: an answer of a batch of 100 contacts is
+// tens of kilobytes, which io.ReadAll allocated again and again, doubling, for every call.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer put back in bodyBuffers; a larger one (a big property
+// list) is left to the garbage collector.
+const maxPooledBody = 1 << 20
+
+// readBody reads at most maxBody bytes of r into a buffer of bodyBuffers; the caller hands it to
+// releaseBody once nothing refers to its bytes (decoding copies what it keeps).
+func readBody(r io.Reader) (*bytes.Buffer, error) {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	_, err := buf.ReadFrom(io.LimitReader(r, maxBody))
+	return buf, err
+}
+
+func releaseBody(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBody {
+		bodyBuffers.Put(buf)
+	}
 }
 
 // doer is what do needs from its owner: a Client, or an OAuth that has no token source.
@@ -137,9 +161,11 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 			}
 			continue
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		buf, err := readBody(resp.Body)
 		resp.Body.Close()
+		body := buf.Bytes()
 		if err != nil {
+			releaseBody(buf)
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -158,12 +184,15 @@ func (d *doer) do(ctx context.Context, req request, out any) (*response, error) 
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			if out != nil && len(bytes.TrimSpace(body)) > 0 {
 				if err := decodeAnswer(body, out); err != nil {
+					releaseBody(buf)
 					return nil, fmt.Errorf("hubspot: decoding %s %s answer (HTTP %d): %w", req.method, shown, resp.StatusCode, err)
 				}
 			}
-			return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
+			releaseBody(buf)
+			return &response{status: resp.StatusCode, header: resp.Header}, nil
 		}
 		apiErr, eb := newAPIError(resp.StatusCode, body)
+		releaseBody(buf)
 		apiErr.RetryAfter = retryAfter(resp.Header, d.cfg.clk.Now())
 		wait, rlErr, retryable := d.classify(req, resp, apiErr, eb, bo)
 		if !retryable {

@@ -42,14 +42,28 @@ func chunkSize(n int) int {
 // statement of that size.
 func (x *executor) execChunks(ctx context.Context, q querier, stmts map[int]sqlID, n, perRow int,
 	bind func(args []any, from, to int) []any) error {
+	_, err := x.execChunksCount(ctx, q, stmts, n, perRow, bind)
+	return err
+}
+
+// execChunksCount is execChunks, returning how many rows the statements changed.
+func (x *executor) execChunksCount(ctx context.Context, q querier, stmts map[int]sqlID, n, perRow int,
+	bind func(args []any, from, to int) []any) (int64, error) {
 	args := make([]any, 0, perRow*min(n, multiRowChunks[0]))
+	var changed int64
 	for from := 0; from < n; {
 		size := chunkSize(n - from)
 		args = bind(args[:0], from, from+size)
-		if _, err := q.ExecContext(ctx, x.sql(stmts[size]), args...); err != nil {
-			return err
+		res, err := q.ExecContext(ctx, x.sql(stmts[size]), args...)
+		if err != nil {
+			return changed, err
 		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return changed, err
+		}
+		changed += k
 		from += size
 	}
-	return nil
+	return changed, nil
 }

@@ -211,11 +211,65 @@ func (x *executor) SyncStatePutMany(ctx context.Context, rows []sqlstore.SyncSta
 func (x *executor) putSyncStates(ctx context.Context, q querier, rows []sqlstore.SyncStateRow) error {
 	return x.execChunks(ctx, q, putSyncStatesSQL, len(rows), 8, func(args []any, from, to int) []any {
 		for _, r := range rows[from:to] {
-			args = append(args, r.School, r.Email, r.LearnerID, r.ContactID,
-				sentBytes(r.SentToHubSpot), sentBytes(r.SentToLMS), r.LifecycleStage, ns(r.UpdatedAt))
+			args = appendSyncStateArgs(args, r)
 		}
 		return args
 	})
+}
+
+// appendSyncStateArgs appends the 8 arguments of r's row of putSyncStatesSQL or
+// insertSyncStatesSQL.
+func appendSyncStateArgs(args []any, r sqlstore.SyncStateRow) []any {
+	return append(args, r.School, r.Email, r.LearnerID, r.ContactID,
+		sentBytes(r.SentToHubSpot), sentBytes(r.SentToLMS), r.LifecycleStage, ns(r.UpdatedAt))
+}
+
+// insertSyncStatesSQL stores a chunk of states where none is stored, leaving a stored one as it
+// is (see insertAbsent).
+var insertSyncStatesSQL = multiRowSQLTail(`INSERT INTO {p}sync_states (school, email, learner_id, contact_id,
+			sent_to_hubspot, sent_to_lms, lifecycle_stage, updated_at) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?)`, `, `,
+	` ON CONFLICT (school, email) DO NOTHING`)
+
+// The savepoint of insertAbsent.
+var (
+	insertAbsentSQL         = sqlText(`SAVEPOINT hubsync_insert_absent`)
+	insertAbsentReleaseSQL  = sqlText(`RELEASE hubsync_insert_absent`)
+	insertAbsentRollbackSQL = sqlText(`ROLLBACK TO hubsync_insert_absent`)
+)
+
+// insertAbsent is SyncStateSwapMany's shortcut for a batch of inserts only (every Existed false:
+// a backfill's new learners): under a savepoint, the rows go in where none is stored, and when
+// every one went in, no condition failed and the batch is done without reading the stored rows
+// first. Otherwise the savepoint is rolled back and done is false: the caller checks and writes
+// as for any batch.
+func (x *executor) insertAbsent(ctx context.Context, q querier, swaps []sqlstore.SyncStateSwapRow) (done bool, err error) {
+	for _, sw := range swaps {
+		if sw.Existed {
+			return false, nil
+		}
+	}
+	if _, err := q.ExecContext(ctx, x.sql(insertAbsentSQL)); err != nil {
+		return false, err
+	}
+	n, err := x.execChunksCount(ctx, q, insertSyncStatesSQL, len(swaps), 8, func(args []any, from, to int) []any {
+		for _, sw := range swaps[from:to] {
+			args = appendSyncStateArgs(args, sw.Row)
+		}
+		return args
+	})
+	if err == nil && n == int64(len(swaps)) {
+		_, err = q.ExecContext(ctx, x.sql(insertAbsentReleaseSQL))
+		return err == nil, err
+	}
+	// A row was stored already (or a statement failed): undo the inserts, keep the transaction.
+	// context.Background: the undo must run even when the caller's context ended.
+	if _, rerr := q.ExecContext(context.Background(), x.sql(insertAbsentRollbackSQL)); rerr != nil {
+		return false, errors.Join(err, rerr)
+	}
+	if _, rerr := q.ExecContext(context.Background(), x.sql(insertAbsentReleaseSQL)); rerr != nil {
+		return false, errors.Join(err, rerr)
+	}
+	return false, err
 }
 
 // syncStateTimesSQL reads the update times of a JSON array of emails (see getSyncStatesSQL).
@@ -224,19 +278,23 @@ var syncStateTimesSQL = sqlText(`SELECT email, updated_at FROM {p}sync_states
 
 // SyncStateSwapMany checks and writes in one immediate transaction (or the executor's), so no
 // other writer comes between: one statement reads the batch's stored update times, and the rows
-// whose condition holds are written as SyncStatePutMany writes them.
+// whose condition holds are written as SyncStatePutMany writes them. A batch of inserts only
+// tries insertAbsent first.
 func (x *executor) SyncStateSwapMany(ctx context.Context, swaps []sqlstore.SyncStateSwapRow) ([]string, error) {
-	emails := make([]string, len(swaps))
-	for i, sw := range swaps {
-		emails[i] = sw.Row.Email
-	}
-	list, err := json.Marshal(emails)
-	if err != nil {
-		return nil, err
-	}
 	var conflicts []string
-	err = x.write(ctx, func(q querier) error {
+	err := x.write(ctx, func(q querier) error {
 		conflicts = conflicts[:0]
+		if done, err := x.insertAbsent(ctx, q, swaps); err != nil || done {
+			return err
+		}
+		emails := make([]string, len(swaps))
+		for i, sw := range swaps {
+			emails[i] = sw.Row.Email
+		}
+		list, err := json.Marshal(emails)
+		if err != nil {
+			return err
+		}
 		rows, err := q.QueryContext(ctx, x.sql(syncStateTimesSQL), swaps[0].Row.School, list)
 		if err != nil {
 			return err

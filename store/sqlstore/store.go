@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hubsync/hubsync"
@@ -522,23 +523,27 @@ func (s *Store) PutSyncHealth(ctx context.Context, entries ...hubsync.HealthEntr
 	if len(entries) == 0 {
 		return nil
 	}
-	type key struct{ school, email, learner, dir string }
-	last := make(map[key]int, len(entries))
-	for i, h := range entries {
+	for _, h := range entries {
 		if err := h.Status.Validate(); err != nil {
 			return s.errorf("saving sync health: %w", err)
 		}
-		last[key{string(h.School), hubsync.FoldEmail(h.Email), h.LearnerID, string(h.Direction)}] = i
 	}
-	rows := make([]HealthRow, 0, len(last))
-	for i, h := range entries {
+	// From the last entry back, the first of each key is the one that wins (the driver is given
+	// distinct keys): one fold and one map look-up an entry.
+	type key struct{ school, email, learner, dir string }
+	seen := make(map[key]bool, len(entries))
+	rows := make([]HealthRow, 0, len(entries))
+	for i := len(entries) - 1; i >= 0; i-- {
+		h := entries[i]
 		k := key{string(h.School), hubsync.FoldEmail(h.Email), h.LearnerID, string(h.Direction)}
-		if last[k] != i {
+		if seen[k] {
 			continue
 		}
+		seen[k] = true
 		rows = append(rows, HealthRow{School: k.school, Email: k.email, LearnerID: k.learner, Direction: k.dir,
 			Status: string(h.Status), Exclusion: string(h.Exclusion), Reason: h.Reason, At: h.At.UTC()})
 	}
+	slices.Reverse(rows) // in the order given, as before
 	if err := s.ex.HealthPut(ctx, rows); err != nil {
 		return s.wrap(fmt.Sprintf("saving %d sync health records", len(rows)), err)
 	}

@@ -19,6 +19,7 @@ func init() {
 		testCase{"SyncStatesSwapFrozenClock", testSyncStatesSwapFrozenClock},
 		testCase{"SyncStatesSwapInvalid", testSyncStatesSwapInvalid},
 		testCase{"SyncStatesSwapLarge", testSyncStatesSwapLarge},
+		testCase{"SyncStatesSwapInsertsOnly", testSyncStatesSwapInsertsOnly},
 		testCase{"SyncStatesSwapInTx", testSyncStatesSwapInTx},
 	)
 	concurrencyCases = append(concurrencyCases, testCase{"SyncStatesSwapRace", testSyncStatesSwapRace})
@@ -181,6 +182,40 @@ func testSyncStatesSwapInvalid(t *testing.T, x fixture) {
 
 // testSyncStatesSwapLarge: a batch larger than any one statement's rows is one call, its
 // conflicts reported and its other rows written.
+// testSyncStatesSwapInsertsOnly: a batch of "none existed" swaps only (a backfill's new
+// learners, which a store may write without reading first), one of whose learners has a state
+// already, in the batch's last chunk: that one is refused and left as it was, every other is
+// stored; and a batch of inserts only whose learners have no state is stored whole.
+func testSyncStatesSwapInsertsOnly(t *testing.T, x fixture) {
+	sw := swapper(t, x)
+	must(t, "PutSyncState", x.s.PutSyncState(x.ctx, hubsync.SyncState{School: "a", Email: "u0099@example.com", LearnerID: "there"}))
+	there := readState(t, x, "a", "u0099@example.com")
+	x.clk.Advance(time.Second)
+	const n = 100
+	swaps := make([]hubsync.SyncStateSwap, n)
+	for i := range n {
+		swaps[i] = swapOf(hubsync.SyncState{School: "a", Email: fmt.Sprintf("U%04d@example.com", i), LearnerID: fmt.Sprint(i)}, nil)
+	}
+	conflicts, err := sw.SwapSyncStates(x.ctx, "a", swaps)
+	must(t, "SwapSyncStates", err)
+	mustEqual(t, "conflicts", conflicts, []string{"u0099@example.com"})
+	mustEqual(t, "the stored state", readState(t, x, "a", "u0099@example.com"), there)
+	for i := range n - 1 {
+		if st := readState(t, x, "a", fmt.Sprintf("u%04d@example.com", i)); st.LearnerID != fmt.Sprint(i) {
+			t.Fatalf("u%04d: learner id %q, want %d", i, st.LearnerID, i)
+		}
+	}
+	for i := range n {
+		swaps[i] = swapOf(hubsync.SyncState{School: "b", Email: fmt.Sprintf("u%04d@example.com", i), LearnerID: fmt.Sprint(i)}, nil)
+	}
+	conflicts, err = sw.SwapSyncStates(x.ctx, "b", swaps)
+	must(t, "SwapSyncStates of new learners", err)
+	mustEqual(t, "conflicts of new learners", len(conflicts), 0)
+	page, err := x.s.ListSyncStates(x.ctx, "b", "", 2*n)
+	must(t, "ListSyncStates", err)
+	mustEqual(t, "states of school b", len(page), n)
+}
+
 func testSyncStatesSwapLarge(t *testing.T, x fixture) {
 	sw := swapper(t, x)
 	b := batcher(t, x)
