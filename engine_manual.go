@@ -558,7 +558,7 @@ func badEmailReason(email string) string {
 // pageDone tallies a finished page.
 func pageDone(log *recordLog, handled int, next string, total int) pageResult {
 	res := pageResult{handled: handled, next: next, total: total}
-	res.counts.add(log.entries)
+	res.counts.add(log.own())
 	return res
 }
 

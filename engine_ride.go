@@ -133,21 +133,21 @@ func (rd *ride) join(rest []*pending, limit int) (out []*pending, used int) {
 	return out, used
 }
 
-// finish moves the outcomes of the ride's own learners, logged into log from entry mark on, into
-// the ride's log and writes it, then finishes the ride's jobs with the request's err.
+// finish marks the outcomes of the ride's own learners, logged into log from entry mark on, as
+// not the page's (they are stored with the page's log, not counted in its progress), writes the
+// ride's log (undecodable jobs), then finishes the ride's jobs with the request's err.
 func (rd *ride) finish(ctx context.Context, log *recordLog, mark int, err error) {
 	if rd == nil {
 		return
 	}
-	kept := log.entries[:mark]
-	for _, en := range log.entries[mark:] {
-		if rd.own[FoldEmail(en.Email)] {
-			rd.log.entries = append(rd.log.entries, en)
-		} else {
-			kept = append(kept, en)
+	for i := mark; i < len(log.entries); i++ {
+		if rd.own[FoldEmail(log.entries[i].Email)] {
+			if log.others == nil {
+				log.others = map[int]bool{}
+			}
+			log.others[i] = true
 		}
 	}
-	log.entries = kept
 	rd.e.writeLog(ctx, rd.log)
 	rd.e.finish(ctx, rd.jobs, err)
 	rd.k.finished(rd.jobs)

@@ -20,6 +20,24 @@ type recordLog struct {
 	// written is how many entries, from the first, are stored already: a batch writes its
 	// entries so far in the transaction of its sync states (swapStates), and writeLog the rest.
 	written int
+	// others marks, by entry index, the entries of records that are not the batch's own (the
+	// live learners riding in a manual sync page's request, engine_ride.go): stored like the
+	// rest, not counted in the page's progress.
+	others map[int]bool
+}
+
+// own returns the entries that are the batch's own records (all but others).
+func (l *recordLog) own() []SyncLogEntry {
+	if len(l.others) == 0 {
+		return l.entries
+	}
+	out := make([]SyncLogEntry, 0, len(l.entries))
+	for i, en := range l.entries {
+		if !l.others[i] {
+			out = append(out, en)
+		}
+	}
+	return out
 }
 
 func (e *Engine) newRecordLog(school SchoolID, dir Direction) *recordLog {
