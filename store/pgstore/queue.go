@@ -170,18 +170,20 @@ const eligibleSQL = `j.dead_at IS NULL
 // and is dead-lettered instead when that reaches the maximum $10 (a job that keeps killing its
 // workers). It returns the leased jobs, or, when it leased none, one row of the school with id 0,
 // so the caller knows which school to skip on its next attempt; no row when no school qualifies.
-// The tests that pick a school are scalar subqueries with LIMIT 1, so the planner runs each as
-// an index probe per school rather than a scan of jobs joined to the schools; school COLLATE "C"
-// is what lets jobs_live serve them and picked (see migration 0009).
+// The schools are sorted first and probed in that order until one passes, so a Dequeue probes
+// the schools it passes over, not every school; the probes are scalar subqueries with LIMIT 1,
+// so the planner runs each as one index probe rather than a scan of jobs joined to the schools;
+// school COLLATE "C" is what lets jobs_live serve them and picked (see migration 0009).
 var leaseSQL = sqlStmt(`WITH school AS (
-	SELECT qs.school FROM {schema}.queue_schools qs
-	WHERE NOT (qs.school = ANY($1::text[]))
-	  AND (cardinality($4::text[]) = 0 OR qs.school = ANY($4::text[]))
-	  AND (cardinality($5::text[]) = 0 OR (SELECT true FROM {schema}.jobs b
+	SELECT qs.school FROM (
+		SELECT qs.school FROM {schema}.queue_schools qs
+		WHERE NOT (qs.school = ANY($1::text[])) AND (cardinality($4::text[]) = 0 OR qs.school = ANY($4::text[]))
+		ORDER BY qs.served, qs.school COLLATE "C"
+		OFFSET 0) qs -- OFFSET: the probes below run in serving order, until one school passes
+	WHERE (cardinality($5::text[]) = 0 OR (SELECT true FROM {schema}.jobs b
 		WHERE b.school = qs.school AND b.key = ANY($5::text[]) AND b.key <> '' AND b.dead_at IS NULL
 		  AND b.state = 'leased' AND b.lease_until > $2 LIMIT 1) IS NULL)
 	  AND (SELECT true FROM {schema}.jobs j WHERE j.school COLLATE "C" = qs.school AND ` + eligibleSQL + ` LIMIT 1)
-	ORDER BY qs.served, qs.school COLLATE "C"
 	LIMIT 1
 ), picked AS (
 	SELECT j.id FROM {schema}.jobs j
@@ -275,19 +277,25 @@ func (x *executor) lease(ctx context.Context, exclude []string, p sqlstore.JobLe
 	return jobs, tried, err
 }
 
-// plannerOffSQL turns off, for the rest of the transaction, what the planner gets wrong for
-// leaseSQL on a table whose statistics are missing or stale (a queue's counts swing from empty to
-// a burst of jobs between two analyses): JIT compilation, whose 20 to 70 ms a query estimated
-// at a full scan pays at each call, and bitmap scans, which read and sort every job of a school
-// for want of knowing how many there are, where the index, read in serving order, stops after
-// the jobs asked for. It saves the values it replaces under hubsync.* names for plannerBackSQL.
+// plannerOffSQL sets, for the rest of the transaction, what keeps leaseSQL's plan the one it
+// was written for on a table whose statistics are missing or stale (a queue's counts swing from
+// empty to a burst of jobs between two analyses). It turns off JIT compilation, whose 20 to 70 ms
+// a query estimated at a full scan pays at each call, and bitmap scans, which read and sort every
+// job of a school for want of knowing how many there are, where the index, read in serving
+// order, stops after the jobs asked for. And it keeps the connection's generic plan (the same
+// one, planned once) instead of planning the statement again at each call, which costs as much
+// as running it: the planner rates the generic plan dearer and would never switch to it. It saves
+// the values it replaces under hubsync.* names for plannerBackSQL.
 const plannerOffSQL = `SELECT set_config('hubsync.jit', current_setting('jit'), true),
 	set_config('hubsync.enable_bitmapscan', current_setting('enable_bitmapscan'), true),
-	set_config('jit', 'off', true), set_config('enable_bitmapscan', 'off', true)`
+	set_config('hubsync.plan_cache_mode', current_setting('plan_cache_mode'), true),
+	set_config('jit', 'off', true), set_config('enable_bitmapscan', 'off', true),
+	set_config('plan_cache_mode', 'force_generic_plan', true)`
 
 // plannerBackSQL restores what plannerOffSQL changed, for the rest of a host's transaction.
 const plannerBackSQL = `SELECT set_config('jit', current_setting('hubsync.jit'), true),
-	set_config('enable_bitmapscan', current_setting('hubsync.enable_bitmapscan'), true)`
+	set_config('enable_bitmapscan', current_setting('hubsync.enable_bitmapscan'), true),
+	set_config('plan_cache_mode', current_setting('hubsync.plan_cache_mode'), true)`
 
 // planned runs the statement sql, whose rows scan reads, after plannerOffSQL, in one round trip:
 // on the pool in a transaction of its own (with synchronous_commit off when relaxed), inside a
