@@ -228,3 +228,40 @@ func TestWithTxRunsInTheHostTransaction(t *testing.T) {
 		t.Fatalf("Ack after the rolled back one: %v", err)
 	}
 }
+
+// TestWithTxDequeueKeepsTheHostSettings: a Dequeue inside a host's transaction turns off JIT and
+// bitmap scans and forces generic plans for its own statement only; the transaction goes on with
+// the values the host had set, its own SET LOCAL ones included.
+func TestWithTxDequeueKeepsTheHostSettings(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	h := newHostDB(t, 2)
+	s := newOnHost(t, h)
+	if err := s.Enqueue(ctx, hubsync.JobSpec{School: "a", Kind: "push", Key: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	err := pgx.BeginFunc(ctx, h.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+			return err
+		}
+		jobs, err := s.WithTx(tx).Dequeue(ctx, hubsync.DequeueOptions{Worker: "w"})
+		if err != nil || len(jobs) != 1 {
+			return fmt.Errorf("Dequeue = %d jobs, %v; want 1", len(jobs), err)
+		}
+		var got string
+		if err := tx.QueryRow(ctx, `SELECT current_setting('jit') || ' ' || current_setting('enable_bitmapscan') || ' ' || current_setting('plan_cache_mode')`).Scan(&got); err != nil {
+			return err
+		}
+		var want string
+		if err := h.pool.QueryRow(ctx, `SELECT current_setting('jit') || ' ' || current_setting('enable_bitmapscan') || ' force_custom_plan'`).Scan(&want); err != nil {
+			return err
+		}
+		if got != want {
+			t.Errorf("settings after a Dequeue in the host's transaction = %q, want %q", got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

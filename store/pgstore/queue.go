@@ -277,15 +277,15 @@ func (x *executor) lease(ctx context.Context, exclude []string, p sqlstore.JobLe
 	return jobs, tried, err
 }
 
-// plannerOffSQL sets, for the rest of the transaction, what keeps leaseSQL's plan the one it
-// was written for on a table whose statistics are missing or stale (a queue's counts swing from
-// empty to a burst of jobs between two analyses). It turns off JIT compilation, whose 20 to 70 ms
-// a query estimated at a full scan pays at each call, and bitmap scans, which read and sort every
-// job of a school for want of knowing how many there are, where the index, read in serving
-// order, stops after the jobs asked for. And it keeps the connection's generic plan (the same
-// one, planned once) instead of planning the statement again at each call, which costs as much
-// as running it: the planner rates the generic plan dearer and would never switch to it. It saves
-// the values it replaces under hubsync.* names for plannerBackSQL.
+// plannerOffSQL sets, for the rest of the transaction, what keeps the plans of leaseSQL and
+// nextRunAtSQL the ones they were written for on a table whose statistics are missing or stale
+// (a queue's counts swing from empty to a burst of jobs between two analyses). It turns off JIT
+// compilation, whose 20 to 70 ms a query estimated at a full scan pays at each call, and bitmap
+// scans, which read and sort every job of a school for want of knowing how many there are, where
+// the index, read in serving order, stops after the jobs asked for. And it keeps the connection's
+// generic plan (the same one, planned once) instead of planning the statement again at each
+// call, which costs as much as running it: the planner rates the generic plan dearer and would
+// never switch to it. It saves the values it replaces under hubsync.* names for plannerBackSQL.
 const plannerOffSQL = `SELECT set_config('hubsync.jit', current_setting('jit'), true),
 	set_config('hubsync.enable_bitmapscan', current_setting('enable_bitmapscan'), true),
 	set_config('hubsync.plan_cache_mode', current_setting('plan_cache_mode'), true),
@@ -297,9 +297,9 @@ const plannerBackSQL = `SELECT set_config('jit', current_setting('hubsync.jit'),
 	set_config('enable_bitmapscan', current_setting('hubsync.enable_bitmapscan'), true),
 	set_config('plan_cache_mode', current_setting('hubsync.plan_cache_mode'), true)`
 
-// planned runs the statement sql, whose rows scan reads, after plannerOffSQL, in one round trip:
-// on the pool in a transaction of its own (with synchronous_commit off when relaxed), inside a
-// host's transaction followed by plannerBackSQL.
+// planned runs the statement sql (leaseSQL, nextRunAtSQL), whose rows scan reads, after
+// plannerOffSQL, in one round trip: on the pool in a transaction of its own (with
+// synchronous_commit off when relaxed), inside a host's transaction followed by plannerBackSQL.
 func (x *executor) planned(ctx context.Context, scan func(pgx.Rows) error, sql string, args ...any) error {
 	b := &pgx.Batch{}
 	relaxed := x.relaxed()
@@ -555,13 +555,23 @@ func (x *executor) JobStatsByKind(ctx context.Context, school string, now time.T
 	return out, err
 }
 
-var nextRunAtSQL = sqlStmt(`SELECT min(run_at) FROM {schema}.jobs WHERE dead_at IS NULL AND state = 'waiting'`)
+// nextRunAtSQL reads jobs_live_run_at in run_at order from the earliest, passing over the leased
+// jobs (about as many as the leases in flight). It runs through planned: on a table without
+// statistics the planner would rather read every live job by a bitmap scan.
+var nextRunAtSQL = sqlStmt(`SELECT run_at FROM {schema}.jobs WHERE dead_at IS NULL AND state = 'waiting' ORDER BY run_at LIMIT 1`)
 
 // JobNextRunAt counts waiting jobs only (an expired lease is found by the workers' poll).
 func (x *executor) JobNextRunAt(ctx context.Context, _ time.Time) (time.Time, bool, error) {
-	var t *time.Time
-	if err := x.db.QueryRow(ctx, x.sql(nextRunAtSQL)).Scan(&t); err != nil || t == nil {
+	var (
+		t  time.Time
+		ok bool
+	)
+	scan := func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&t}, func() error { ok = true; return nil })
+		return err
+	}
+	if err := x.planned(ctx, scan, x.sql(nextRunAtSQL)); err != nil {
 		return time.Time{}, false, err
 	}
-	return *t, true, nil
+	return t, ok, nil
 }
