@@ -166,9 +166,10 @@ const eligibleSQL = `j.dead_at IS NULL
 // school that has a job eligibleSQL accepts, not among $1, among $4 when not empty, and, when $5
 // is not empty, without a job of one of those keys leased and unexpired. picked takes up to $6 of
 // its eligible jobs in serving order, skipping rows other workers hold; bump marks the school
-// served if any; leased leases them: a job taken over from an expired lease counts an attempt,
-// and is dead-lettered instead when that reaches the maximum $10 (a job that keeps killing its
-// workers). It returns the leased jobs, or, when it leased none, one row of the school with id 0,
+// served if any, unless a worker leasing from it at the same time is marking it (waiting for
+// that worker's commit would queue the workers of one school behind each other); leased leases
+// them: a job taken over from an expired lease counts an attempt, and is dead-lettered instead
+// when that reaches the maximum $10 (a job that keeps killing its workers). It returns the leased jobs, or, when it leased none, one row of the school with id 0,
 // so the caller knows which school to skip on its next attempt; no row when no school qualifies.
 // The schools are sorted first and probed in that order until one passes, so a Dequeue probes
 // the schools it passes over, not every school; the probes are scalar subqueries with LIMIT 1,
@@ -193,7 +194,9 @@ var leaseSQL = sqlStmt(`WITH school AS (
 	FOR UPDATE SKIP LOCKED
 ), bump AS (
 	UPDATE {schema}.queue_schools SET served = nextval('{schema}.serve_seq')
-	WHERE school = (SELECT school FROM school) AND EXISTS (SELECT 1 FROM picked)
+	WHERE school = (SELECT qs.school FROM {schema}.queue_schools qs
+		WHERE qs.school = (SELECT school FROM school) AND EXISTS (SELECT 1 FROM picked)
+		FOR UPDATE SKIP LOCKED)
 ), leased AS (
 	UPDATE {schema}.jobs j SET
 		attempts   = CASE WHEN j.state = 'leased' THEN j.attempts + 1 ELSE j.attempts END,
