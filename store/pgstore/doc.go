@@ -65,6 +65,12 @@
 // one more attempt counted, and dead-lettered instead when that reaches the maximum attempts (a
 // job that keeps killing its workers).
 //
+// A Dequeue is one statement (picking the school and leasing from it) in one round trip; the
+// lease changes no indexed column, so PostgreSQL writes it as a HOT update, without index entries
+// (migration 0009). The statement runs with JIT, bitmap scans and per-call planning turned off
+// for its transaction only, so its plan, an index read in serving order that stops after the jobs
+// asked for, holds on a table whose statistics are missing or stale, as a queue's often are.
+//
 // # Durability and throughput
 //
 // Every commit waits for PostgreSQL's write-ahead log flush by default, so one worker's throughput
