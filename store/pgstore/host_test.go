@@ -229,9 +229,9 @@ func TestWithTxRunsInTheHostTransaction(t *testing.T) {
 	}
 }
 
-// TestWithTxDequeueKeepsTheHostSettings: a Dequeue inside a host's transaction turns off JIT and
-// bitmap scans and forces generic plans for its own statement only; the transaction goes on with
-// the values the host had set, its own SET LOCAL ones included.
+// TestWithTxDequeueKeepsTheHostSettings: an Enqueue and a Dequeue inside a host's transaction
+// change the planner's settings (plannerOffSQL) for their own statements only; the transaction
+// goes on with the values the host had set, its own SET LOCAL ones included.
 func TestWithTxDequeueKeepsTheHostSettings(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -244,22 +244,34 @@ func TestWithTxDequeueKeepsTheHostSettings(t *testing.T) {
 		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
 			return err
 		}
-		jobs, err := s.WithTx(tx).Dequeue(ctx, hubsync.DequeueOptions{Worker: "w"})
-		if err != nil || len(jobs) != 1 {
-			return fmt.Errorf("Dequeue = %d jobs, %v; want 1", len(jobs), err)
-		}
-		var got string
-		if err := tx.QueryRow(ctx, `SELECT current_setting('jit') || ' ' || current_setting('enable_bitmapscan') || ' ' || current_setting('plan_cache_mode')`).Scan(&got); err != nil {
-			return err
-		}
+		const settings = `SELECT current_setting('jit') || ' ' || current_setting('enable_bitmapscan') || ' ' ||
+			current_setting('enable_seqscan') || ' ' || current_setting('plan_cache_mode')`
 		var want string
-		if err := h.pool.QueryRow(ctx, `SELECT current_setting('jit') || ' ' || current_setting('enable_bitmapscan') || ' force_custom_plan'`).Scan(&want); err != nil {
+		if err := tx.QueryRow(ctx, settings).Scan(&want); err != nil {
 			return err
 		}
-		if got != want {
-			t.Errorf("settings after a Dequeue in the host's transaction = %q, want %q", got, want)
+		check := func(after string) error {
+			var got string
+			if err := tx.QueryRow(ctx, settings).Scan(&got); err != nil {
+				return err
+			}
+			if got != want {
+				t.Errorf("settings after %s in the host's transaction = %q, want %q", after, got, want)
+			}
+			return nil
 		}
-		return nil
+		bound := s.WithTx(tx)
+		if err := bound.Enqueue(ctx, hubsync.JobSpec{School: "a", Kind: "push", Key: "k2"}); err != nil {
+			return err
+		}
+		if err := check("an Enqueue"); err != nil {
+			return err
+		}
+		jobs, err := bound.Dequeue(ctx, hubsync.DequeueOptions{Worker: "w", Max: 10})
+		if err != nil || len(jobs) != 2 {
+			return fmt.Errorf("Dequeue = %d jobs, %v; want 2", len(jobs), err)
+		}
+		return check("a Dequeue")
 	})
 	if err != nil {
 		t.Fatal(err)

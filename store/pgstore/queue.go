@@ -47,7 +47,7 @@ var queueSchoolsSQL = sqlStmt(`INSERT INTO {schema}.queue_schools (school) SELEC
 
 // JobInsert sends the whole batch in one round trip: the keys' advisory locks (sorted, so
 // concurrent batches cannot deadlock on them), the schools' queue rows, and one statement for
-// every job (enqueueSQL). Deadlocks between concurrent batches on the pool are retried.
+// every job (enqueueSQL, after plannerOffSQL). Deadlocks between concurrent batches on the pool are retried.
 func (x *executor) JobInsert(ctx context.Context, jobs []sqlstore.JobInsertRow, now time.Time) error {
 	jobs = mergeKeys(jobs)
 	n := len(jobs)
@@ -76,7 +76,11 @@ func (x *executor) JobInsert(ctx context.Context, jobs []sqlstore.JobInsertRow, 
 		b.Queue(`SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k`, locks)
 	}
 	b.Queue(x.sql(queueSchoolsSQL), schools)
+	b.Queue(plannerOffSQL)
 	b.Queue(x.sql(enqueueSQL), jobSchools, kinds, keys, payloads, prios, runAts, now)
+	if !x.onPool {
+		b.Queue(plannerBackSQL)
+	}
 	send := func(db dbtx) error {
 		// On the pool a batch runs in one implicit transaction (one Sync), so it is all or nothing;
 		// inside a transaction it is part of it.
@@ -280,24 +284,29 @@ func (x *executor) lease(ctx context.Context, exclude []string, p sqlstore.JobLe
 	return jobs, tried, err
 }
 
-// plannerOffSQL sets, for the rest of the transaction, what keeps the plans of leaseSQL and
-// nextRunAtSQL the ones they were written for on a table whose statistics are missing or stale
-// (a queue's counts swing from empty to a burst of jobs between two analyses). It turns off JIT
-// compilation, whose 20 to 70 ms a query estimated at a full scan pays at each call, and bitmap
-// scans, which read and sort every job of a school for want of knowing how many there are, where
-// the index, read in serving order, stops after the jobs asked for. And it keeps the connection's
-// generic plan (the same one, planned once) instead of planning the statement again at each
-// call, which costs as much as running it: the planner rates the generic plan dearer and would
-// never switch to it. It saves the values it replaces under hubsync.* names for plannerBackSQL.
+// plannerOffSQL sets, for the rest of the transaction, what keeps the plans of enqueueSQL,
+// leaseSQL and nextRunAtSQL the ones they were written for on a table whose statistics are
+// missing or stale (a queue's counts swing from empty to a burst of jobs between two analyses).
+// It keeps the connection's generic plan (the same one, planned once) instead of planning leaseSQL
+// again at each call, which costs as much as running it (the planner rates the generic plan
+// dearer and would never switch to it); and so that plan, made once, must suit a table of any
+// size. So it turns off JIT compilation, whose 20 to 70 ms a query estimated at a full scan pays
+// at each call; bitmap scans, which read and sort every job of a school for want of knowing how
+// many there are, where the index, read in serving order, stops after the jobs asked for; and
+// sequential scans, which a plan made while the table was small takes for each of an Enqueue's
+// key chain probes (240 ms for 100 jobs on a table of 20,000). It saves the values it replaces
+// under hubsync.* names for plannerBackSQL.
 const plannerOffSQL = `SELECT set_config('hubsync.jit', current_setting('jit'), true),
 	set_config('hubsync.enable_bitmapscan', current_setting('enable_bitmapscan'), true),
+	set_config('hubsync.enable_seqscan', current_setting('enable_seqscan'), true),
 	set_config('hubsync.plan_cache_mode', current_setting('plan_cache_mode'), true),
 	set_config('jit', 'off', true), set_config('enable_bitmapscan', 'off', true),
-	set_config('plan_cache_mode', 'force_generic_plan', true)`
+	set_config('enable_seqscan', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`
 
 // plannerBackSQL restores what plannerOffSQL changed, for the rest of a host's transaction.
 const plannerBackSQL = `SELECT set_config('jit', current_setting('hubsync.jit'), true),
 	set_config('enable_bitmapscan', current_setting('hubsync.enable_bitmapscan'), true),
+	set_config('enable_seqscan', current_setting('hubsync.enable_seqscan'), true),
 	set_config('plan_cache_mode', current_setting('hubsync.plan_cache_mode'), true)`
 
 // planned runs the statement sql (leaseSQL, nextRunAtSQL), whose rows scan reads, after
