@@ -67,9 +67,10 @@
 //
 // A Dequeue is one statement (picking the school and leasing from it) in one round trip; the
 // lease changes no indexed column, so PostgreSQL writes it as a HOT update, without index entries
-// (migration 0009). The statement runs with JIT, bitmap scans and per-call planning turned off
-// for its transaction only, so its plan, an index read in serving order that stops after the jobs
-// asked for, holds on a table whose statistics are missing or stale, as a queue's often are.
+// (migration 0009). Enqueue's and Dequeue's statements run with JIT, bitmap and sequential scans
+// and per-call planning turned off for their transaction only, so their plans, index reads that
+// stop after the jobs asked for, hold on a table whose statistics are missing or stale, as a
+// queue's often are.
 //
 // # Durability and throughput
 //
