@@ -65,6 +65,13 @@
 // one more attempt counted, and dead-lettered instead when that reaches the maximum attempts (a
 // job that keeps killing its workers).
 //
+// A Dequeue is one statement (picking the school and leasing from it) in one round trip; the
+// lease changes no indexed column, so PostgreSQL writes it as a HOT update, without index entries
+// (migration 0009). Enqueue's and Dequeue's statements run with JIT, bitmap and sequential scans
+// and per-call planning turned off for their transaction only, so their plans, index reads that
+// stop after the jobs asked for, hold on a table whose statistics are missing or stale, as a
+// queue's often are.
+//
 // # Durability and throughput
 //
 // Every commit waits for PostgreSQL's write-ahead log flush by default, so one worker's throughput

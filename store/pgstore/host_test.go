@@ -228,3 +228,52 @@ func TestWithTxRunsInTheHostTransaction(t *testing.T) {
 		t.Fatalf("Ack after the rolled back one: %v", err)
 	}
 }
+
+// TestWithTxDequeueKeepsTheHostSettings: an Enqueue and a Dequeue inside a host's transaction
+// change the planner's settings (plannerOffSQL) for their own statements only; the transaction
+// goes on with the values the host had set, its own SET LOCAL ones included.
+func TestWithTxDequeueKeepsTheHostSettings(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	h := newHostDB(t, 2)
+	s := newOnHost(t, h)
+	if err := s.Enqueue(ctx, hubsync.JobSpec{School: "a", Kind: "push", Key: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	err := pgx.BeginFunc(ctx, h.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+			return err
+		}
+		const settings = `SELECT current_setting('jit') || ' ' || current_setting('enable_bitmapscan') || ' ' ||
+			current_setting('enable_seqscan') || ' ' || current_setting('plan_cache_mode')`
+		var want string
+		if err := tx.QueryRow(ctx, settings).Scan(&want); err != nil {
+			return err
+		}
+		check := func(after string) error {
+			var got string
+			if err := tx.QueryRow(ctx, settings).Scan(&got); err != nil {
+				return err
+			}
+			if got != want {
+				t.Errorf("settings after %s in the host's transaction = %q, want %q", after, got, want)
+			}
+			return nil
+		}
+		bound := s.WithTx(tx)
+		if err := bound.Enqueue(ctx, hubsync.JobSpec{School: "a", Kind: "push", Key: "k2"}); err != nil {
+			return err
+		}
+		if err := check("an Enqueue"); err != nil {
+			return err
+		}
+		jobs, err := bound.Dequeue(ctx, hubsync.DequeueOptions{Worker: "w", Max: 10})
+		if err != nil || len(jobs) != 2 {
+			return fmt.Errorf("Dequeue = %d jobs, %v; want 2", len(jobs), err)
+		}
+		return check("a Dequeue")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
