@@ -133,21 +133,58 @@ func (e *Engine) step(ctx context.Context, l lane, worker string) (int, error) {
 	if l == laneHubSpot {
 		busy = busyKeys // a running LMS -> HubSpot page carries its school's live work (engine_ride.go)
 	}
-	jobs, err := e.cfg.Queue.Dequeue(ctx, DequeueOptions{
+	opts := DequeueOptions{
 		Worker:            worker,
 		Max:               hubspot.BatchLimit,
 		Lease:             e.cfg.Lease,
 		Kinds:             kinds,
 		Exclude:           e.schools.excluded(l, e.clk.Now()),
 		ExcludeLeasedKeys: busy,
-	})
+	}
+	jobs, err := e.cfg.Queue.Dequeue(ctx, opts)
 	if err != nil || len(jobs) == 0 {
 		return 0, err
 	}
+	e.runBatch(ctx, jobs)
+	n := len(jobs)
+	// A worker that ran an LMS -> HubSpot page goes on with the school's next page at once,
+	// unless another school's work waits for a worker (the pool stays fair): between two pages
+	// the school is not busy, and the live lane would take its live changes in a request of
+	// their own (engine_ride.go), and a page taken by another process, which paces the portal
+	// on its own, would draw a 429.
+	for l == laneGeneral && outPage(jobs) && ctx.Err() == nil {
+		school := jobs[0].School
+		others := opts
+		others.Exclude = append(e.schools.excluded(l, e.clk.Now()), school)
+		if jobs, err = e.cfg.Queue.Dequeue(ctx, others); err == nil && len(jobs) == 0 {
+			same := opts
+			same.Exclude, same.Schools = e.schools.excluded(l, e.clk.Now()), []SchoolID{school}
+			jobs, err = e.cfg.Queue.Dequeue(ctx, same)
+		}
+		if err != nil || len(jobs) == 0 {
+			return n, err
+		}
+		e.runBatch(ctx, jobs)
+		n += len(jobs)
+	}
+	return n, nil
+}
+
+// runBatch handles one leased batch, renewing its leases meanwhile.
+func (e *Engine) runBatch(ctx context.Context, jobs []Job) {
 	k, bctx := e.keepLeases(ctx, jobs)
 	defer k.stop()
 	e.handleBatch(bctx, jobs[0].School, jobs, k)
-	return len(jobs), nil
+}
+
+// outPage reports whether jobs hold a manual sync page of the LMS -> HubSpot phase.
+func outPage(jobs []Job) bool {
+	for _, j := range jobs {
+		if j.Key == manualOutKey {
+			return true
+		}
+	}
+	return false
 }
 
 // runLanes starts every lane's workers and waits for them.

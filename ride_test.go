@@ -358,3 +358,74 @@ func TestManualPagesCarryTheirRestIntoFullBatches(t *testing.T) {
 		})
 	}
 }
+
+// pageLog is the harness's real queue, recording the school of every Dequeue that leased a
+// manual sync page.
+type pageLog struct {
+	storeQueue
+	mu    sync.Mutex
+	pages []hubsync.SchoolID
+}
+
+func (q *pageLog) Dequeue(ctx context.Context, o hubsync.DequeueOptions) ([]hubsync.Job, error) {
+	jobs, err := q.storeQueue.Dequeue(ctx, o)
+	for _, j := range jobs {
+		if j.Kind == hubsync.JobManual || j.Kind == hubsync.JobManualCarry {
+			q.mu.Lock()
+			q.pages = append(q.pages, j.School)
+			q.mu.Unlock()
+		}
+	}
+	return jobs, err
+}
+
+func (q *pageLog) order() []hubsync.SchoolID {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.pages)
+}
+
+// TestBackfillWorkerGoesOnWithItsSchoolOnlyWhenNoOtherWaits: a backfill worker that ran a page
+// goes on with the same school's next page only when no other school's page waits for a
+// worker. With one backfill worker and two schools backfilling, pages alternate between the
+// schools; once one school is done, the other's pages follow one another.
+func TestBackfillWorkerGoesOnWithItsSchoolOnlyWhenNoOtherWaits(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	const a, b = school, hubsync.SchoolID("school-b")
+	q := &pageLog{storeQueue: h.store}
+	cfg := h.config(h.store, h.lms)
+	cfg.Queue = q
+	cfg.BackfillWorkers = 1
+	h.eng = h.engine(cfg)
+	for _, s := range []hubsync.SchoolID{a, b} {
+		h.connectAs(s)
+		if _, err := h.eng.SaveSettings(h.ctx, s, hubsync.Settings{Mappings: basicMapping}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seedLearners(h, 600, "GR") // 3 pages of a
+	for i := range 1000 {      // 5 pages of b
+		h.lms.Put(b, hubsync.Learner{Email: fmt.Sprintf("b%04d@school.example", i), Values: map[string]any{"country": "PT"}})
+	}
+	for _, s := range []hubsync.SchoolID{a, b} {
+		if _, err := h.eng.StartManualSync(h.ctx, s, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.eng.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for len(h.hs.Contacts()) < 1600 {
+		runtime.Gosched()
+	}
+	got := q.order()
+	want := []hubsync.SchoolID{a, b, a, b, a, b, b, b}
+	if got[0] == b {
+		want = []hubsync.SchoolID{b, a, b, a, b, a, b, b}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("pages leased in the order %v, want %v", got, want)
+	}
+}
