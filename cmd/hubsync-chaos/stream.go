@@ -117,7 +117,10 @@ func (s *stream) runLMS(ctx context.Context, rate float64) {
 			return
 		case <-tick.C:
 		}
-		if err := s.lmsStep(ctx); err != nil {
+		// A change once started runs to its end, webhook included, even when the stream stops
+		// meanwhile: LearnWorlds applies it before emitting the webhook, so one cut short would
+		// hold a value the ledger never recorded and whose webhook never left.
+		if err := s.lmsStep(context.WithoutCancel(ctx)); err != nil {
 			s.fail(err)
 		}
 	}
