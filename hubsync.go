@@ -411,8 +411,10 @@ const (
 	// JobManual carries one page of a manual sync (key: the school, so pages run one at a time).
 	JobManual JobKind = "manual"
 	// JobManualCarry is a JobManual page that also carries learners the page before it read but
-	// did not send (less than a full batch, kept for this page's first request). An engine that
-	// predates it leaves it for one that knows it, instead of running the page without them.
+	// did not send (less than a full batch, kept for this page's first request). The workers of
+	// an engine that predates it leave it for one that knows it, instead of running the page
+	// without them (an older RunOnce, which takes every kind, retries it and finally
+	// dead-letters it, as any kind it does not know).
 	JobManualCarry JobKind = "manual_carry"
 )
 
