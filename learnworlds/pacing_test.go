@@ -154,9 +154,12 @@ func TestPacingNeverMoreThanNInAnyWindow(t *testing.T) {
 	if st := s.Stats(); st.RateLimited != 0 || st.TokensMinted != 1 {
 		t.Fatalf("stats %+v: want no 429 and one token minted", st)
 	}
-	// 31 requests of 5 a window: the 31st cannot go before 6 windows, and goes within 7.
-	if span := log[len(log)-1].at.Sub(log[0].at); span < 6*per || span >= 7*per {
-		t.Fatalf("the requests spanned %v, want from %v to under %v", span, 6*per, 7*per)
+	// 31 requests of 5 a window: the 31st cannot go before 6 windows, and goes within about 7.
+	// The clock driver may move fake time while a request is on its way between client and
+	// server (it counts only what the server holds), and each such move delays the next slot:
+	// under -race on a loaded machine that added 77 ms once, so the bound keeps half a window.
+	if span := log[len(log)-1].at.Sub(log[0].at); span < 6*per || span >= 7*per+per/2 {
+		t.Fatalf("the requests spanned %v, want from %v to under %v", span, 6*per, 7*per+per/2)
 	}
 }
 
