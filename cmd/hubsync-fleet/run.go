@@ -35,6 +35,7 @@ import (
 // fleet is the parent's state while a run goes.
 type fleet struct {
 	o        options
+	queued   map[string]bool // "school|email" of contact jobs left in the queue at the end
 	portals  []*hubspottest.Server
 	lms      []*learnworldstest.Server
 	ids      []hubsync.SchoolID
@@ -378,6 +379,9 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 		}
 	}
 	rep.PostgresCPU = pg.cpu()
+	if f.queued, err = queuedContacts(ctx, o.db, schema); err != nil {
+		rep.Failures = append(rep.Failures, "reading the queue at the end: "+err.Error())
+	}
 	f.judge(rep, start, backfillEnd, end, done)
 	rep.LoadEnd = loadavg()
 	return rep, nil
@@ -486,6 +490,30 @@ func (f *fleet) watchLeases(ctx context.Context, url, schema, holder string, rep
 		}
 		f.mu.Unlock()
 	}
+}
+
+// queuedContacts returns the "school|key" of every contact job left in the queue, not dead: the
+// learners whose change is late, not lost (a dead job is lost: it runs no more without an
+// operator).
+func queuedContacts(ctx context.Context, url, schema string) (map[string]bool, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctx, "SELECT school, key FROM "+pgx.Identifier{schema, "jobs"}.Sanitize()+" WHERE state <> 'dead' AND kind = 'contact'")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for rows.Next() {
+		var school, key string
+		if err := rows.Scan(&school, &key); err != nil {
+			return nil, err
+		}
+		out[school+"|"+strings.ToLower(strings.TrimPrefix(key, "contact|"))] = true // the engine's contact job key
+	}
+	return out, rows.Err()
 }
 
 // dropSchema drops the run's schema.
