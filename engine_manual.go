@@ -531,6 +531,9 @@ func (e *Engine) manualToHubSpot(ctx context.Context, school SchoolID, cursor st
 		}
 		chunk, used := rd.join(xs[start:], manualOutboundSize)
 		if len(chunk) == 0 {
+			// Nothing to send: a ride of undecodable jobs only is logged and done, as the live
+			// lane does with them, instead of keeping its leases renewed.
+			rd.finish(ctx, r.log, len(r.log.entries), nil)
 			break
 		}
 		mark := len(r.log.entries)
