@@ -170,10 +170,7 @@ func (e *Engine) carryEvents(ctx context.Context, school SchoolID) {
 		}
 		return
 	}
-	if len(jobs) == 0 {
-		return
+	if len(jobs) > 0 {
+		e.runBatch(ctx, jobs)
 	}
-	k, kctx := e.keepLeases(ctx, jobs)
-	defer k.stop()
-	e.handleBatch(kctx, school, jobs, k)
 }
